@@ -1,0 +1,27 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from app import cli, models, runtime  # noqa: F401 (models registers every table)
+from app.extensions import db, migrate
+from config import Config, config_from_environment
+
+MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
+
+
+def create_app(config: type[Config] | dict | None = None) -> Flask:
+    """Build the application; ``config`` is a config class, or a dict of overrides for tests."""
+    app = Flask(__name__, instance_path=None, template_folder="../templates")
+    app.config.from_object(config_from_environment() if not isinstance(config, type) else config)
+    if isinstance(config, dict):
+        app.config.update(config)
+    Path(app.config["INSTANCE_PATH"]).mkdir(parents=True, exist_ok=True)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
+    runtime.init_app(app)
+    cli.init_app(app)
+    return app

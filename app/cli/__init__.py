@@ -1,0 +1,69 @@
+"""The command line, grouped by noun: ``flask accounts``, ``flask mailbox``, ``flask archive``,
+``flask search``, ``flask worker``.
+
+Every group is a ``DeskGroup``: an error a person can act on (an unknown name, an
+unreachable server, a database without its schema) ends the command with one
+sentence on standard error and exit status 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from mailbox.errors import MailboxError
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from app.rawstore import RawStoreError
+from app.search.query import QueryError
+from app.services.errors import ServiceError
+
+EXPECTED = (ServiceError, MailboxError, RawStoreError, QueryError)
+
+
+@contextmanager
+def clear_errors() -> Iterator[None]:
+    """Turn expected failures into one clear sentence and exit status 1."""
+    try:
+        yield
+    except EXPECTED as exc:
+        raise click.ClickException(_sentence(str(exc))) from exc
+    except (OperationalError, ProgrammingError) as exc:
+        raise click.ClickException(database_problem(exc)) from exc
+
+
+class DeskGroup(AppGroup):
+    """A command group whose commands fail with one clear sentence."""
+
+    def invoke(self, ctx: click.Context):
+        with clear_errors():
+            return super().invoke(ctx)
+
+
+def database_problem(exc: Exception) -> str:
+    """Explain a database failure in words a newcomer can act on."""
+    text = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+    if "no such table" in text or ("relation" in text and "does not exist" in text):
+        return "The database has no schema yet: run `flask db upgrade` first."
+    if "could not connect" in text or "unable to open database" in text or "Connection refused" in text:
+        return f"Cannot reach the database ({text}); check DATABASE_URL."
+    return f"The database refused the operation: {text}"
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    first_word = text.split(" ", 1)[0]
+    if first_word.isalpha():  # leave names such as "gmail.com" as they are
+        text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", ")", "?", "!")) else text + "."
+
+
+def init_app(app: Flask) -> None:
+    from app.cli import accounts, archive, demo, mailbox, search, worker
+
+    for module in (accounts, archive, demo, mailbox, search):
+        app.cli.add_command(module.group)
+    app.cli.add_command(worker.command)

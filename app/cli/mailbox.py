@@ -1,0 +1,101 @@
+"""``flask mailbox``: configure IMAP mailboxes, poll them, import mail files, check health."""
+
+from mailbox.imports import import_source, open_source
+
+import click
+
+from app.cli import DeskGroup
+from app.cli.output import echo_json, echo_table, progressbar
+from app.extensions import db
+from app.runtime import poll_settings, raw_store, search_index
+from app.services.accounts import account_named
+from app.services.indexing import index_now_or_wait
+from app.services.mailboxes import add_mailbox, list_mailboxes, mailbox_status, poll_mailboxes
+
+group = DeskGroup("mailbox", help="IMAP mailboxes: configure, poll, import, status.")
+
+
+@group.command("add")
+@click.argument("name")
+@click.option("--host", required=True, help="IMAP server host name.")
+@click.option("--port", required=True, type=click.IntRange(1, 65535), help="IMAP server port.")
+@click.option("--security", required=True, type=click.Choice(["ssl", "starttls", "none"]),
+              help="ssl (usually port 993), starttls (143), or none (only on a trusted network).")
+@click.option("--username", required=True, help="The login name.")
+@click.option("--password-env", required=True,
+              help="The environment variable that holds the password at poll time.")
+@click.option("--folder", "folders", multiple=True, help="A folder to archive (default INBOX).")
+def add(name, host, port, security, username, password_env, folders):
+    """Add a mailbox NAME to poll."""
+    mailbox = add_mailbox(db.session, name, host=host, port=port, security=security,
+                          username=username, password_env=password_env, folders=list(folders))
+    db.session.commit()
+    folder_names = ", ".join(f.name for f in mailbox.folders)
+    click.echo(f"Added mailbox {mailbox.name} ({folder_names}); "
+               f"the password is read from ${password_env} at poll time.")
+
+
+@group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def list_(as_json):
+    """List configured mailboxes (passwords are never stored)."""
+    rows = list_mailboxes(db.session)
+    if as_json:
+        echo_json(rows)
+        return
+    echo_table([{**r, "folders": ",".join(r["folders"])} for r in rows],
+               ["name", "host", "port", "security", "username", "password_env", "folders"])
+
+
+@group.command("poll")
+@click.argument("names", nargs=-1)
+@click.option("--once", is_flag=True,
+              help="Poll once and return when the mail fetched is archived and searchable.")
+def poll(names, once):
+    """Poll the named mailboxes (all when none is named) now."""
+    def progress(report, total):
+        click.echo(f"  {report.mailbox}/{report.folder}: {report.fetched}/{total} fetched",
+                   err=True)
+
+    reports = poll_mailboxes(db.session, list(names), poll_settings(), progress)
+    new_ids = [i for r in reports for i in r.new_message_ids]
+    for report in reports:
+        click.echo(report.line())
+    if new_ids:
+        click.echo(index_now_or_wait(db.session, search_index(), new_ids), err=True)
+    if any(r.errors for r in reports):
+        raise SystemExit(1)
+
+
+@group.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--no-server", is_flag=True, help="Do not connect to count what waits on the server.")
+def status(as_json, no_server):
+    """Show each folder's last success, last error, UIDVALIDITY, checkpoint and backlog."""
+    rows = mailbox_status(db.session, poll_settings(), check_server=not no_server)
+    if as_json:
+        echo_json(rows)
+        return
+    echo_table(rows, ["mailbox", "folder", "last_success", "uidvalidity", "checkpoint",
+                      "not_yet_archived", "last_error", "server_check"])
+
+
+@group.command("import")
+@click.argument("path", type=click.Path())
+@click.option("--account", help="Link every newly archived message to this account.")
+def import_(path, account):
+    """Archive an mbox file, a Maildir, or a folder of .eml files."""
+    owner = account_named(db.session, account) if account else None
+    source = open_source(path)
+    click.echo(f"Importing {source.count} message(s) from the {source.kind} {source.path}", err=True)
+    with progressbar(source.count, "Archiving") as bar:
+        result = import_source(db.session, raw_store(), source,
+                               tag_prefix=poll_settings().tag_prefix,
+                               account=(owner.id, owner.name) if owner else None,
+                               progress=bar.update)
+    click.echo(f"{source.path}: read {source.count}, archived {result.archived}, "
+               f"duplicates {result.duplicates + result.already}, "
+               f"quarantined {result.quarantined}")
+    if result.new_message_ids:
+        click.echo(index_now_or_wait(db.session, search_index(), result.new_message_ids),
+                   err=True)

@@ -1,0 +1,21 @@
+"""``flask worker``: the long-running process that polls mailboxes and keeps the index current."""
+
+import logging
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from app.cli import clear_errors
+from app.worker import run_worker
+
+
+@click.command("worker")
+@with_appcontext
+def command():
+    """Run the worker (APScheduler) in the foreground until Ctrl-C or SIGTERM."""
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    click.echo("Worker starting; stop it with Ctrl-C.", err=True)
+    with clear_errors():
+        run_worker(current_app._get_current_object())

@@ -1,0 +1,20 @@
+"""The data model, one module per aggregate; importing this package registers every table."""
+
+from app.models.account import Account, AccountDomain, Contact
+from app.models.mailbox import Mailbox, MailboxFolder
+from app.models.message import Attachment, Message, MessageLocation
+from app.models.ticket import Ticket
+from app.models.time import utcnow
+
+__all__ = [
+    "Account",
+    "AccountDomain",
+    "Attachment",
+    "Contact",
+    "Mailbox",
+    "MailboxFolder",
+    "Message",
+    "MessageLocation",
+    "Ticket",
+    "utcnow",
+]

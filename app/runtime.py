@@ -1,0 +1,42 @@
+"""Per-application objects built from configuration: the raw store, the search index,
+and the poller's settings.  They live in ``app.extensions`` so tests that create two
+applications never share them.
+"""
+
+from __future__ import annotations
+
+from mailbox.poller import PollSettings
+
+from flask import Flask, current_app
+
+from app.rawstore import RawStore
+from app.search import SearchIndex
+from config import read_secret
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["raw_store"] = RawStore(app.config["RAW_STORE_PATH"],
+                                           fsync=app.config["RAW_STORE_FSYNC"])
+    app.extensions["search_index"] = SearchIndex(app.config["INDEX_PATH"])
+
+
+def raw_store() -> RawStore:
+    """Return the current application's raw store."""
+    return current_app.extensions["raw_store"]
+
+
+def search_index() -> SearchIndex:
+    """Return the current application's search index."""
+    return current_app.extensions["search_index"]
+
+
+def poll_settings() -> PollSettings:
+    """Return the poller's settings for the current application."""
+    config = current_app.config
+    return PollSettings(
+        store=raw_store(),
+        tag_prefix=config["TICKET_TAG_PREFIX"],
+        batch_size=config["IMAP_FETCH_BATCH"],
+        timeout=config["IMAP_TIMEOUT_SECONDS"],
+        read_password=read_secret,
+    )

@@ -1,0 +1,111 @@
+"""Configuring IMAP mailboxes, polling them, and reporting their health."""
+
+from __future__ import annotations
+
+from mailbox.errors import MailboxError
+from mailbox.imap import ImapConnection
+from mailbox.poller import FolderReport, PollSettings, Progress, endpoint_for, poll_mailbox
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models import Mailbox, MailboxFolder
+from app.models.mailbox import SECURITY_CHOICES
+from app.services.errors import ServiceError
+
+
+def add_mailbox(session: Session, name: str, *, host: str, port: int, security: str,
+                username: str, password_env: str, folders: list[str]) -> Mailbox:
+    """Configure a mailbox to poll; the password stays in the named environment variable."""
+    if session.scalar(select(Mailbox).where(Mailbox.name == name)):
+        raise ServiceError(f"a mailbox named {name!r} exists already")
+    if security not in SECURITY_CHOICES:
+        raise ServiceError(f"security must be one of {', '.join(SECURITY_CHOICES)}")
+    if not 0 < port < 65536:
+        raise ServiceError(f"port {port} is not a TCP port (1 to 65535)")
+    if not password_env.replace("_", "").isalnum():
+        raise ServiceError(f"{password_env!r} is not an environment variable name")
+    mailbox = Mailbox(name=name, host=host, port=port, security=security,
+                      username=username, password_env=password_env)
+    for folder in dict.fromkeys(folders or ["INBOX"]):
+        mailbox.folders.append(MailboxFolder(name=folder))
+    session.add(mailbox)
+    session.flush()
+    return mailbox
+
+
+def mailboxes_named(session: Session, names: list[str] | None) -> list[Mailbox]:
+    """Return the named mailboxes (all when no name is given), or raise for an unknown one."""
+    mailboxes = session.scalars(select(Mailbox).order_by(Mailbox.name)).all()
+    if not names:
+        return list(mailboxes)
+    by_name = {m.name: m for m in mailboxes}
+    unknown = [n for n in names if n not in by_name]
+    if unknown:
+        raise ServiceError(f"no mailbox is named {unknown[0]!r} (see `flask mailbox list`)")
+    return [by_name[n] for n in names]
+
+
+def list_mailboxes(session: Session) -> list[dict]:
+    """Return every mailbox's settings (never a password) for printing or JSON."""
+    return [
+        {
+            "name": m.name,
+            "host": m.host,
+            "port": m.port,
+            "security": m.security,
+            "username": m.username,
+            "password_env": m.password_env,
+            "folders": [f.name for f in m.folders],
+        }
+        for m in mailboxes_named(session, None)
+    ]
+
+
+def poll_mailboxes(session: Session, names: list[str] | None, settings: PollSettings,
+                   progress: Progress | None = None) -> list[FolderReport]:
+    """Poll the named mailboxes (all when none named) once; return one report per folder."""
+    reports: list[FolderReport] = []
+    for mailbox in mailboxes_named(session, names):
+        reports += poll_mailbox(session, mailbox, settings, progress)
+    return reports
+
+
+def mailbox_status(session: Session, settings: PollSettings,
+                   check_server: bool = True) -> list[dict]:
+    """Return each folder's health; with ``check_server``, count what waits on the server."""
+    rows = []
+    for mailbox in mailboxes_named(session, None):
+        waiting, problem = _waiting_on_server(mailbox, settings) if check_server else ({}, None)
+        for folder in mailbox.folders:
+            rows.append({
+                "mailbox": mailbox.name,
+                "folder": folder.name,
+                "last_success": _iso(folder.last_success_at),
+                "last_error": folder.last_error,
+                "last_error_at": _iso(folder.last_error_at),
+                "uidvalidity": folder.uidvalidity,
+                "checkpoint": folder.checkpoint_uid,
+                "not_yet_archived": waiting.get(folder.name),
+                "server_check": problem or ("ok" if check_server else "skipped"),
+            })
+    return rows
+
+
+def _waiting_on_server(mailbox: Mailbox, settings: PollSettings) -> tuple[dict, str | None]:
+    waiting: dict[str, int] = {}
+    try:
+        with ImapConnection(endpoint_for(mailbox, settings)) as conn:
+            for folder in mailbox.folders:
+                status = conn.examine(folder.name)
+                after = folder.checkpoint_uid if folder.uidvalidity == status.uidvalidity else 0
+                waiting[folder.name] = len(conn.uids_after(after))
+    except MailboxError as exc:
+        return waiting, str(exc)
+    return waiting, None
+
+
+def _iso(value) -> str | None:
+    return value.isoformat(timespec="seconds") + "Z" if value else None
+
+

@@ -1,0 +1,128 @@
+"""The worker: one APScheduler process that polls mailboxes and keeps the index current.
+
+Jobs are declared as data in ``JOBS``.  The worker holds the index writer role for its
+whole life, so the index never has two writers; a second worker refuses to start.
+Where the server offers IMAP IDLE, one thread per folder waits for new mail and
+brings the next poll forward, so mail is archived and searchable within seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from mailbox.errors import MailboxError
+from mailbox.imap import ImapConnection
+from mailbox.poller import endpoint_for
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+from flask import Flask
+
+from app.extensions import db
+from app.runtime import poll_settings, search_index
+from app.search.index import WriterBusy
+from app.services.errors import ServiceError
+from app.services.indexing import index_pending
+from app.services.mailboxes import mailboxes_named, poll_mailboxes
+
+log = logging.getLogger("desk.worker")
+IDLE_SECONDS = 300  # RFC 2177 asks clients to re-issue IDLE at least every 29 minutes
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    run: Callable[[], None]
+    seconds_setting: str
+
+
+def poll_all() -> None:
+    """Poll every configured mailbox once and log one line per folder."""
+    for report in poll_mailboxes(db.session, None, poll_settings()):
+        level = logging.WARNING if report.errors else logging.INFO
+        log.log(level, "%s", report.line())
+
+
+def index_new_mail() -> None:
+    """Index archived messages that the index does not hold yet."""
+    count = index_pending(db.session, search_index())
+    if count:
+        log.info("indexed %d message(s)", count)
+
+
+JOBS = (
+    Job("poll-mailboxes", poll_all, "POLL_INTERVAL_SECONDS"),
+    Job("index-new-mail", index_new_mail, "INDEX_INTERVAL_SECONDS"),
+)
+
+
+def run_worker(app: Flask) -> None:
+    """Run the scheduler until SIGINT or SIGTERM."""
+    index = app.extensions["search_index"]
+    try:
+        index.acquire_writer()
+    except WriterBusy:
+        raise ServiceError(
+            f"another worker is already running (it holds the index lock in {index.path})"
+        ) from None
+    scheduler = BlockingScheduler(timezone=UTC)
+    for job in JOBS:
+        scheduler.add_job(_in_context(app, job.run), "interval", id=job.id,
+                          seconds=app.config[job.seconds_setting], max_instances=1,
+                          coalesce=True, next_run_time=datetime.now(UTC))
+    stop = threading.Event()
+    if app.config["IMAP_IDLE"]:
+        _start_idle_watchers(app, scheduler, stop)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: scheduler.shutdown(wait=False))
+    log.info("worker started: %s", ", ".join(j.id for j in JOBS))
+    try:
+        scheduler.start()
+    finally:
+        stop.set()
+        index.release_writer()
+        log.info("worker stopped")
+
+
+def _in_context(app: Flask, func: Callable[[], None]) -> Callable[[], None]:
+    def run() -> None:
+        with app.app_context():
+            try:
+                func()
+            except Exception:  # a failed run is logged; the next run tries again
+                log.exception("job %s failed", func.__name__)
+                db.session.rollback()
+    return run
+
+
+def _start_idle_watchers(app: Flask, scheduler: BlockingScheduler, stop: threading.Event) -> None:
+    with app.app_context():
+        settings = poll_settings()
+        targets = [(m.name, f.name, endpoint_for(m, settings))
+                   for m in mailboxes_named(db.session, None) for f in m.folders
+                   if settings.read_password(m.password_env)]
+    for mailbox, folder, endpoint in targets:
+        thread = threading.Thread(target=_idle_loop, args=(endpoint, folder, scheduler, stop),
+                                  name=f"idle-{mailbox}-{folder}", daemon=True)
+        thread.start()
+
+
+def _idle_loop(endpoint, folder: str, scheduler: BlockingScheduler,
+               stop: threading.Event) -> None:
+    while not stop.is_set():
+        try:
+            with ImapConnection(endpoint) as conn:
+                if not conn.supports_idle():
+                    log.info("%s offers no IDLE; polling on the interval only", endpoint.name)
+                    return
+                conn.examine(folder)
+                while not stop.is_set():
+                    if conn.wait_for_change(IDLE_SECONDS):
+                        scheduler.modify_job("poll-mailboxes",
+                                             next_run_time=datetime.now(UTC))
+        except MailboxError as exc:
+            log.warning("IDLE on %s/%s: %s; retrying in 30 s", endpoint.name, folder, exc)
+            stop.wait(30)

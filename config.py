@@ -1,0 +1,79 @@
+"""Configuration classes; the only module that reads the environment.
+
+Every setting has an embedded default so the product starts on one machine with
+nothing but SQLite and folders under ``instance/``.  Production deployments set
+``DATABASE_URL`` (PostgreSQL), ``SECRET_KEY`` and the storage paths.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("DESK_INSTANCE_PATH", BASE_DIR / "instance"))
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise RuntimeError(f"{name} must be a whole number, not {value!r}") from exc
+
+
+def read_secret(name: str) -> str | None:
+    """Return the named environment variable; mailbox passwords are read here at poll time."""
+    return os.environ.get(name)
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
+    INSTANCE_PATH = str(INSTANCE_DIR)
+    SQLALCHEMY_DATABASE_URI = os.environ.get(
+        "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'desk.db'}"
+    )
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    RAW_STORE_PATH = os.environ.get("RAW_STORE_PATH", str(INSTANCE_DIR / "raw"))
+    INDEX_PATH = os.environ.get("INDEX_PATH", str(INSTANCE_DIR / "index"))
+    # fsync every stored raw message before its checkpoint moves; switch off only
+    # for throwaway benchmarks on a disk you do not care about.
+    RAW_STORE_FSYNC = os.environ.get("RAW_STORE_FSYNC", "1") != "0"
+    POLL_INTERVAL_SECONDS = _env_int("POLL_INTERVAL_SECONDS", 60)
+    INDEX_INTERVAL_SECONDS = _env_int("INDEX_INTERVAL_SECONDS", 2)
+    IMAP_TIMEOUT_SECONDS = _env_int("IMAP_TIMEOUT_SECONDS", 30)
+    IMAP_FETCH_BATCH = _env_int("IMAP_FETCH_BATCH", 200)
+    IMAP_IDLE = os.environ.get("IMAP_IDLE", "1") != "0"
+    # The tag put in outbound subjects, e.g. "[SD-42]"; inbound mail carrying it
+    # threads into ticket 42 when the sender belongs to that ticket's account.
+    TICKET_TAG_PREFIX = os.environ.get("TICKET_TAG_PREFIX", "SD")
+
+
+class DevelopmentConfig(Config):
+    DEBUG = True
+
+
+class TestingConfig(Config):
+    TESTING = True
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+
+
+class ProductionConfig(Config):
+    pass
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_from_environment() -> type[Config]:
+    """Return the configuration class named by ``DESK_ENV`` (default: development)."""
+    name = os.environ.get("DESK_ENV", "development")
+    if name not in CONFIGS:
+        raise RuntimeError(f"DESK_ENV must be one of {', '.join(CONFIGS)}, not {name!r}")
+    return CONFIGS[name]

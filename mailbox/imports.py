@@ -1,0 +1,118 @@
+"""Importing mail from files: an mbox file, a Maildir, or a folder of ``.eml`` files.
+
+Every message goes through ``Archiver.archive``, the poller's own entry point, with
+a location naming the file (and the key inside an mbox or Maildir), so running an
+import twice archives nothing twice.  The bytes archived are the bytes in the file;
+for an mbox, the message without its ``From `` separator line, as the standard
+library's reader gives it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from mailbox import stdlib
+from mailbox.errors import ImportSourceError
+from mailbox.ingest import Archiver, BatchResult, Seen
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from app.rawstore import RawStore
+
+BATCH = 200
+
+
+@dataclass(frozen=True)
+class ImportSource:
+    kind: str  # "mbox", "maildir" or "eml"
+    path: Path
+    count: int
+
+
+def open_source(path: str | Path) -> ImportSource:
+    """Recognise what a path holds; raise ``ImportSourceError`` when it is no mail source."""
+    path = Path(path).expanduser().resolve()
+    if not path.exists():
+        raise ImportSourceError(f"{path} does not exist")
+    if path.is_dir() and all((path / sub).is_dir() for sub in ("cur", "new")):
+        return ImportSource("maildir", path, len(_maildir(path)))
+    if path.is_dir():
+        files = _eml_files(path)
+        if not files:
+            raise ImportSourceError(f"{path} holds no .eml files and is not a Maildir")
+        return ImportSource("eml", path, len(files))
+    if path.is_file():
+        if not _looks_like_mbox(path):
+            return ImportSource("eml", path, 1)
+        return ImportSource("mbox", path, _mbox_count(path))
+    raise ImportSourceError(f"{path} is neither a file nor a folder")
+
+
+def read_messages(source: ImportSource) -> Iterator[tuple[bytes, str]]:
+    """Yield (raw bytes, location string) for each message of a source, in a stable order."""
+    if source.kind == "eml":
+        files = [source.path] if source.path.is_file() else _eml_files(source.path)
+        for file in files:
+            yield file.read_bytes(), f"eml:{file}"
+    elif source.kind == "maildir":
+        box = _maildir(source.path)
+        for key in sorted(box.keys()):
+            yield box.get_bytes(key), f"maildir:{source.path}#{key}"
+    else:
+        box = stdlib.load().mbox(source.path, create=False)
+        try:
+            for position, key in enumerate(box.iterkeys()):
+                yield box.get_bytes(key), f"mbox:{source.path}#{position}"
+        finally:
+            box.close()
+
+
+def import_source(session: Session, store: RawStore, source: ImportSource, *, tag_prefix: str,
+                  account: tuple[int, str] | None = None,
+                  progress: Callable[[int], None] | None = None) -> BatchResult:
+    """Archive every message of a source, committing batch by batch; return the totals.
+
+    With ``account`` (id, name), every message new to the archive is linked to it.
+    """
+    archiver = Archiver(session, store, tag_prefix=tag_prefix, account=account)
+    total = BatchResult()
+    batch: list[tuple[bytes, Seen]] = []
+    for raw, where in read_messages(source):
+        batch.append((raw, Seen(source=where)))
+        if len(batch) >= BATCH:
+            total.add(_commit(session, archiver, batch, progress))
+            batch = []
+    if batch:
+        total.add(_commit(session, archiver, batch, progress))
+    return total
+
+
+def _commit(session: Session, archiver: Archiver, batch: list[tuple[bytes, Seen]],
+            progress: Callable[[int], None] | None) -> BatchResult:
+    result = archiver.archive(batch)
+    session.commit()
+    if progress:
+        progress(len(batch))
+    return result
+
+
+def _eml_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*.eml") if p.is_file())
+
+
+def _maildir(path: Path):
+    return stdlib.load().Maildir(path, factory=None, create=False)
+
+
+def _looks_like_mbox(path: Path) -> bool:
+    with path.open("rb") as fh:
+        return fh.read(5) == b"From "
+
+
+def _mbox_count(path: Path) -> int:
+    box = stdlib.load().mbox(path, create=False)
+    try:
+        return len(box)
+    finally:
+        box.close()

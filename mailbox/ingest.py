@@ -1,0 +1,243 @@
+"""The one ingestion entry point: raw bytes and where they were seen, into the archive.
+
+The poller and every import call ``Archiver.archive``; it is idempotent.  A location
+already recorded is skipped, bytes already archived gain a location (one message,
+many places), and new bytes are stored in the raw store, parsed, linked, threaded
+and added to the session.  The caller commits, together with whatever checkpoint
+the batch covers, so rows and checkpoint move in one transaction.  A message that
+cannot be parsed is archived all the same, quarantined with its reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from mailbox.linking import Directory, Link, choose_thread, link_account
+from mailbox.parse import ParsedMessage, parse_message
+from pathlib import Path
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.orm import Session
+
+from app.models import (
+    Account,
+    AccountDomain,
+    Attachment,
+    Contact,
+    Message,
+    MessageLocation,
+    Ticket,
+    utcnow,
+)
+from app.rawstore import RawStore, sha256_hex
+
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class Seen:
+    """Where a message was seen: an IMAP folder position, or an import source."""
+
+    folder_id: int | None = None
+    uidvalidity: int | None = None
+    uid: int | None = None
+    source: str | None = None
+
+
+@dataclass
+class BatchResult:
+    archived: int = 0
+    duplicates: int = 0
+    already: int = 0
+    quarantined: int = 0
+    new_message_ids: list[int] = field(default_factory=list)
+
+    def add(self, other: BatchResult) -> None:
+        self.archived += other.archived
+        self.duplicates += other.duplicates
+        self.already += other.already
+        self.quarantined += other.quarantined
+        self.new_message_ids += other.new_message_ids
+
+
+def load_directory(session: Session) -> Directory:
+    """Read every account's contacts and domains for linking."""
+    return Directory.build(
+        session.execute(select(Account.id, Account.name)).all(),
+        session.execute(select(Contact.account_id, Contact.email)).all(),
+        session.execute(select(AccountDomain.account_id, AccountDomain.domain)).all(),
+    )
+
+
+class Archiver:
+    """Archives batches of raw messages into one session; the caller commits."""
+
+    def __init__(self, session: Session, store: RawStore, *, tag_prefix: str,
+                 direction: str = "inbound", account: tuple[int, str] | None = None) -> None:
+        self.session = session
+        # An import run for one named account links every new message to it.
+        self.account = account
+        self.store = store
+        self.tag_prefix = tag_prefix
+        self.direction = direction
+        self.directory = load_directory(session)
+
+    def archive(self, batch: list[tuple[bytes, Seen]]) -> BatchResult:
+        """Archive raw messages with their locations; return what happened to them."""
+        result = BatchResult()
+        hashes = [sha256_hex(raw) for raw, _ in batch]
+        known = self._known_messages(hashes)
+        seen_before = self._known_locations([seen for _, seen in batch])
+        written: list[Path] = []
+        new_messages: list[Message] = []
+        for (raw, seen), sha in zip(batch, hashes, strict=False):
+            if _location_key(seen) in seen_before:
+                result.already += 1
+                continue
+            seen_before.add(_location_key(seen))
+            message = known.get(sha)
+            if message is None:
+                written.append(self.store.put(sha, raw))
+                message = self._new_message(raw, sha)
+                known[sha] = message
+                new_messages.append(message)
+                result.archived += 1
+                result.quarantined += message.quarantined
+            else:
+                result.duplicates += 1
+            self.session.add(_location(message, seen))
+        self.store.sync_directories(written)
+        self.session.flush()
+        result.new_message_ids = [m.id for m in new_messages]
+        return result
+
+    def _known_messages(self, hashes: list[str]) -> dict[str, Message]:
+        found: dict[str, Message] = {}
+        unique = list(dict.fromkeys(hashes))
+        for start in range(0, len(unique), _CHUNK):
+            chunk = unique[start:start + _CHUNK]
+            for message in self.session.scalars(select(Message).where(Message.sha256.in_(chunk))):
+                found[message.sha256] = message
+        return found
+
+    def _known_locations(self, places: list[Seen]) -> set[tuple]:
+        keys: set[tuple] = set()
+        positions = [(s.folder_id, s.uidvalidity, s.uid) for s in places if s.folder_id is not None]
+        sources = [s.source for s in places if s.source is not None]
+        columns = (MessageLocation.folder_id, MessageLocation.uidvalidity, MessageLocation.uid)
+        for start in range(0, len(positions), _CHUNK):
+            chunk = positions[start:start + _CHUNK]
+            rows = self.session.execute(select(*columns).where(tuple_(*columns).in_(chunk)))
+            keys.update(("imap", *row) for row in rows)
+        for start in range(0, len(sources), _CHUNK):
+            chunk = sources[start:start + _CHUNK]
+            rows = self.session.scalars(
+                select(MessageLocation.source).where(MessageLocation.source.in_(chunk))
+            )
+            keys.update(("source", source) for source in rows)
+        return keys
+
+    def _new_message(self, raw: bytes, sha: str) -> Message:
+        message = Message(sha256=sha, size=len(raw), direction=self.direction,
+                          archived_at=utcnow(), quarantined=False)
+        try:
+            parsed = parse_message(raw)
+        except Exception as exc:  # rule 3: a bad message is archived raw, never stops the run
+            message.quarantined = True
+            message.parse_error = str(exc) or type(exc).__name__
+            message.link_reason = "not linked: the message could not be parsed"
+            message.thread_reason = "not threaded: the message could not be parsed"
+            return message
+        _fill_fields(message, parsed)
+        link = link_account(parsed.from_addr, self.directory)
+        if self.account is not None:
+            link = Link(self.account[0], f"imported for the account {self.account[1]}")
+        message.account_id, message.link_reason = link.account_id, link.reason
+        self._thread(message, parsed)
+        return message
+
+    def _thread(self, message: Message, parsed: ParsedMessage) -> None:
+        decision = choose_thread(
+            in_reply_to=parsed.in_reply_to,
+            references=parsed.references,
+            report_refs=parsed.report_refs,
+            subject=parsed.subject,
+            account_id=message.account_id,
+            tag_prefix=self.tag_prefix,
+            ticket_for_message_id=self._ticket_for_message_id,
+            account_of_ticket=self._account_of_ticket,
+        )
+        when = message_time(message)
+        if decision.ticket_id is None:
+            ticket = Ticket(account_id=message.account_id, subject=message.subject,
+                            created_at=when, last_activity_at=when)
+            self.session.add(ticket)
+        else:
+            ticket = self.session.get(Ticket, decision.ticket_id)
+            ticket.last_activity_at = max(ticket.last_activity_at, when)
+        message.ticket = ticket
+        message.thread_reason = decision.reason
+        self.session.add(message)
+
+    def _ticket_for_message_id(self, message_id: str) -> int | None:
+        # The earliest message with that Message-ID wins: senders reuse IDs, and the
+        # first one seen is the one a reply most likely answers.
+        return self.session.scalar(
+            select(Message.ticket_id)
+            .where(Message.message_id_header == message_id, Message.ticket_id.is_not(None))
+            .order_by(Message.id)
+            .limit(1)
+        )
+
+    def _account_of_ticket(self, ticket_id: int) -> int | None | bool:
+        ticket = self.session.get(Ticket, ticket_id)
+        return False if ticket is None else ticket.account_id
+
+
+def _fill_fields(message: Message, parsed: ParsedMessage) -> None:
+    message.subject = _storable(parsed.subject)
+    message.from_addr = _storable(parsed.from_addr)
+    message.from_name = _storable(parsed.from_name[:1000])
+    message.to_addrs = _storable(", ".join(parsed.to))
+    message.cc_addrs = _storable(", ".join(parsed.cc))
+    message.date_utc = parsed.date_utc
+    message.date_offset_minutes = parsed.date_offset_minutes
+    message.message_id_header = _storable(parsed.message_id) if parsed.message_id else None
+    message.in_reply_to = _storable(" ".join(parsed.in_reply_to))
+    message.references_ids = _storable(" ".join(parsed.references))
+    message.body_text = _storable(parsed.text)
+    message.auto_reason = parsed.auto_reason
+    message.defects = _storable("; ".join(parsed.defects))
+    message.attachments = [
+        Attachment(filename=_storable(a.filename), content_type=_storable(a.content_type[:255]),
+                   size=a.size, sha256=a.sha256)
+        for a in parsed.attachments
+    ]
+
+
+def _storable(text: str) -> str:
+    """Return text every database accepts: PostgreSQL refuses NUL, UTF-8 refuses lone surrogates."""
+    if "\x00" in text:
+        text = text.replace("\x00", "\ufffd")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "replace").decode("utf-8")
+    return text
+
+
+def _location_key(seen: Seen) -> tuple:
+    if seen.folder_id is not None:
+        return ("imap", seen.folder_id, seen.uidvalidity, seen.uid)
+    return ("source", seen.source)
+
+
+def _location(message: Message, seen: Seen) -> MessageLocation:
+    return MessageLocation(message=message, folder_id=seen.folder_id,
+                           uidvalidity=seen.uidvalidity, uid=seen.uid, source=seen.source,
+                           seen_at=utcnow())
+
+
+def message_time(message: Message) -> datetime:
+    """Return when a message happened: its Date header, else when it was archived."""
+    return message.date_utc or message.archived_at

@@ -1,0 +1,285 @@
+"""Raw message bytes to a ``ParsedMessage``: pure, no I/O, nothing but the standard
+library and ``mailbox.text``.
+
+It parses with the ``compat32`` policy and decodes the few headers it needs itself.
+``policy.default`` builds a full parse tree for every header it is asked for, which
+is where most of its time goes, and it raises on some malformed headers; here every
+field is read defensively, a field that cannot be read becomes a defect note, and
+only a message with no header section at all is refused (``ParseError``), because
+there is nothing in it to link, thread or search.
+"""
+
+from __future__ import annotations
+
+import email.header
+import email.parser
+import email.utils
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email import policy
+from email.message import Message
+from mailbox.errors import MailboxError
+from mailbox.text import decode_bytes, html_to_text
+
+# A body beyond this many characters is cut for storage and indexing; the raw
+# bytes keep all of it.
+MAX_TEXT_CHARS = 1_000_000
+MAX_HEADER_CHARS = 4000
+MAX_ID_CHARS = 995
+_MSGID = re.compile(r"<([^<>\s]+)>")
+_WS = re.compile(r"\s+")
+_OBS_FIELD = re.compile(rb"^([!-9;-~]+)[ \t]+:", re.M)
+
+
+class ParseError(MailboxError):
+    """The bytes cannot be read as a mail message at all; the reason says why."""
+
+
+@dataclass(frozen=True)
+class AttachmentInfo:
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+
+
+@dataclass
+class ParsedMessage:
+    subject: str = ""
+    from_addr: str = ""
+    from_name: str = ""
+    to: tuple[str, ...] = ()
+    cc: tuple[str, ...] = ()
+    date_utc: datetime | None = None
+    date_offset_minutes: int | None = None
+    message_id: str | None = None
+    in_reply_to: tuple[str, ...] = ()
+    references: tuple[str, ...] = ()
+    text: str = ""
+    html: str | None = None
+    attachments: list[AttachmentInfo] = field(default_factory=list)
+    auto_reason: str | None = None
+    # Message-IDs named inside a delivery report: the mail that bounced.
+    report_refs: tuple[str, ...] = ()
+    defects: list[str] = field(default_factory=list)
+
+    @property
+    def sender_domain(self) -> str:
+        return self.from_addr.rpartition("@")[2]
+
+
+def parse_message(raw: bytes) -> ParsedMessage:
+    """Parse raw RFC 5322 bytes; raise ``ParseError`` only when there is no message to read."""
+    if not raw.strip():
+        raise ParseError("the message is empty")
+    try:
+        msg = email.parser.BytesParser(policy=policy.compat32).parsebytes(raw)
+    except Exception as exc:  # the feed parser is lenient; anything it raises is a bug in the mail
+        raise ParseError(f"the MIME structure cannot be read: {exc}") from exc
+    if not msg.keys():
+        msg = _parse_obsolete_fields(raw)
+    parsed = ParsedMessage()
+    _read_headers(msg, parsed)
+    _read_body(msg, parsed)
+    parsed.auto_reason = _auto_reason(msg)
+    if parsed.auto_reason:
+        _read_returned_message(msg, parsed)
+    parsed.defects.extend(sorted({type(d).__name__ for part in msg.walk() for d in part.defects}))
+    return parsed
+
+
+def _parse_obsolete_fields(raw: bytes) -> Message:
+    """Reparse a message whose header names are followed by spaces before the colon.
+
+    RFC 5322 section 4.5 (obs-optional) allows "Subject :"; the standard library does
+    not read it.  Only the copy handed to the parser changes; the archive keeps the raw bytes.
+    """
+    head, sep, body = raw.partition(b"\r\n\r\n") if b"\r\n\r\n" in raw else raw.partition(b"\n\n")
+    fixed = _OBS_FIELD.sub(rb"\1:", head) + sep + body
+    msg = email.parser.BytesParser(policy=policy.compat32).parsebytes(fixed)
+    if not msg.keys():
+        raise ParseError(
+            "no header fields were found at the start: the data does not look like an email message"
+        )
+    msg.defects.append(ObsoleteHeaderSyntax())
+    return msg
+
+
+class ObsoleteHeaderSyntax(Exception):
+    """Defect note: header names were followed by white space before the colon."""
+
+
+def _read_headers(msg: Message, parsed: ParsedMessage) -> None:
+    parsed.subject = header_text(msg.get("subject", ""))
+    senders = _addresses(msg, "from") or _addresses(msg, "sender")
+    if senders:
+        parsed.from_name, parsed.from_addr = senders[0]
+    parsed.to = tuple(addr for _, addr in _addresses(msg, "to"))
+    parsed.cc = tuple(addr for _, addr in _addresses(msg, "cc"))
+    parsed.date_utc, parsed.date_offset_minutes = _date(msg.get("date"), parsed.defects)
+    ids = message_ids(msg.get("message-id", ""))
+    parsed.message_id = ids[0] if ids else None
+    parsed.in_reply_to = tuple(message_ids(msg.get("in-reply-to", "")))
+    parsed.references = tuple(message_ids(" ".join(str(v) for v in msg.get_all("references", []))))
+
+
+def header_text(value: object) -> str:
+    """Decode a raw header value (RFC 2047 words, stray 8-bit bytes) to one line of text."""
+    if value is None:
+        return ""
+    if isinstance(value, email.header.Header):
+        value = _header_to_raw(value)
+    value = str(value)
+    if _has_surrogates(value):
+        value = decode_bytes(value.encode("ascii", "surrogateescape"))[0]
+    if "=?" in value:
+        value = _decode_words(value)
+    return _WS.sub(" ", value).strip()[:MAX_HEADER_CHARS]
+
+
+def _header_to_raw(header: email.header.Header) -> str:
+    chunks = []
+    for chunk, _charset in header._chunks:  # compat32 wraps 8-bit header bytes this way
+        if isinstance(chunk, str) and _has_surrogates(chunk):
+            chunk = decode_bytes(chunk.encode("ascii", "surrogateescape"))[0]
+        chunks.append(str(chunk))
+    return "".join(chunks)
+
+
+def _has_surrogates(text: str) -> bool:
+    return any("\udc80" <= ch <= "\udcff" for ch in text)
+
+
+def _decode_words(value: str) -> str:
+    try:
+        parts = email.header.decode_header(value)
+    except Exception:  # malformed encoded words: show them as they were sent
+        return value
+    return "".join(
+        chunk if isinstance(chunk, str) else decode_bytes(chunk, charset)[0]
+        for chunk, charset in parts
+    )
+
+
+def _addresses(msg: Message, name: str) -> list[tuple[str, str]]:
+    values = [header_text(v) for v in msg.get_all(name, [])]
+    if not values:
+        return []
+    found = []
+    for display, addr in email.utils.getaddresses(values):
+        addr = addr.strip().strip("<>").lower()
+        if "@" in addr:
+            found.append((display.strip(), addr[:320]))
+    return found
+
+
+def _date(value: object, defects: list[str]) -> tuple[datetime | None, int | None]:
+    if value is None:
+        return None, None
+    try:
+        when = email.utils.parsedate_to_datetime(header_text(value))
+    except (TypeError, ValueError, IndexError, OverflowError):
+        defects.append("unreadable Date header")
+        return None, None
+    if 100 <= when.year < 1000:  # obs-year: three digits count from 1900 (RFC 5322 4.3)
+        when = when.replace(year=when.year + 1900)
+    if not 1900 <= when.year <= 2200:
+        defects.append(f"implausible Date year {when.year}")
+        return None, None
+    if when.tzinfo is None:  # "-0000": the offset is unknown (RFC 5322 section 3.3)
+        return when, None
+    offset = when.utcoffset()
+    minutes = int(offset.total_seconds() // 60) if offset is not None else None
+    return when.astimezone(UTC).replace(tzinfo=None), minutes
+
+
+def message_ids(value: object) -> list[str]:
+    """Return the Message-IDs in a header value, in order, without angle brackets."""
+    text = header_text(value) if value else ""
+    ids = _MSGID.findall(text)
+    if not ids and text.strip():
+        ids = [text.split()[0].strip("<>")]  # senders omit the brackets; keep the token
+    return [i[:MAX_ID_CHARS] for i in ids if i]
+
+
+def _read_body(msg: Message, parsed: ParsedMessage) -> None:
+    texts: list[str] = []
+    htmls: list[str] = []
+    for part in msg.walk():
+        if part.is_multipart():
+            continue
+        try:
+            _read_part(part, parsed, texts, htmls)
+        except Exception as exc:  # one unreadable part must not cost the rest of the message
+            parsed.defects.append(f"unreadable {part.get_content_type()} part: {exc}")
+    if htmls:
+        parsed.html = "\n".join(htmls)
+    text = "\n\n".join(texts) if texts else html_to_text(parsed.html or "")
+    if len(text) > MAX_TEXT_CHARS:
+        parsed.defects.append(f"text cut to {MAX_TEXT_CHARS} characters for the index")
+        text = text[:MAX_TEXT_CHARS]
+    parsed.text = text
+
+
+def _read_part(part: Message, parsed: ParsedMessage, texts: list[str], htmls: list[str]) -> None:
+    ctype = part.get_content_type()
+    filename = header_text(part.get_filename() or "")
+    payload = part.get_payload(decode=True) or b""
+    disposition = part.get_content_disposition()
+    if ctype == "text/rfc822-headers" or ctype == "message/delivery-status":
+        _read_report_part(payload, parsed)
+    is_body_text = ctype in ("text/plain", "text/html") and disposition != "attachment"
+    if is_body_text and not filename:
+        text, note = decode_bytes(payload, part.get_content_charset())
+        if note:
+            parsed.defects.append(note)
+        if text.strip():
+            (texts if ctype == "text/plain" else htmls).append(text)
+        return
+    parsed.attachments.append(
+        AttachmentInfo(
+            filename=filename[:1000],
+            content_type=ctype,
+            size=len(payload),
+            sha256=hashlib.sha256(payload).hexdigest(),
+        )
+    )
+
+
+def _read_report_part(payload: bytes, parsed: ParsedMessage) -> None:
+    headers = email.parser.BytesHeaderParser(policy=policy.compat32).parsebytes(payload)
+    original = message_ids(headers.get("message-id", ""))
+    if original:
+        parsed.report_refs = tuple(dict.fromkeys(parsed.report_refs + tuple(original)))
+
+
+def _read_returned_message(msg: Message, parsed: ParsedMessage) -> None:
+    """Note the Message-ID of a bounced message that a report carries whole."""
+    for part in msg.walk():
+        if part.get_content_type() == "message/rfc822" and part.is_multipart():
+            inner = part.get_payload(0)
+            ids = message_ids(inner.get("message-id", ""))
+            parsed.report_refs = tuple(dict.fromkeys(parsed.report_refs + tuple(ids)))
+
+
+def _auto_reason(msg: Message) -> str | None:
+    auto = header_text(msg.get("auto-submitted", "")).lower()
+    if auto and auto != "no":
+        return f"Auto-Submitted: {auto}"
+    ctype = msg.get_content_type()
+    report = (msg.get_param("report-type") or "").lower() if ctype == "multipart/report" else ""
+    if report == "delivery-status":
+        return "delivery status report (bounce)"
+    if report:
+        return f"automatic report ({report})"
+    if msg.get("x-failed-recipients"):
+        return "delivery failure (X-Failed-Recipients)"
+    for name in ("x-autoreply", "x-autorespond"):
+        if msg.get(name):
+            return f"{name.title()} header"
+    precedence = header_text(msg.get("precedence", "")).lower()
+    if precedence == "auto_reply":
+        return f"Precedence: {precedence}"
+    return None

@@ -1,0 +1,225 @@
+"""The poller: fetch, store raw, parse, link, thread, archive, advance the checkpoint.
+
+For each folder it takes the folder's lease (so pollers on several machines never
+work one folder at once), examines the folder read-only, resynchronises when
+UIDVALIDITY changed, and fetches the UIDs above the checkpoint in batches bounded
+by count and bytes.  Each batch is stored in the raw store first, then its rows and
+the new checkpoint are committed in one transaction: a process killed at any moment
+leaves a checkpoint that covers only what is archived, and the content hash makes
+the retry archive nothing twice.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from mailbox.errors import ConfigurationError, ConnectionFailed, MailboxError
+from mailbox.imap import Endpoint, ImapConnection
+from mailbox.ingest import Archiver, BatchResult, Seen
+
+from sqlalchemy import or_, update
+from sqlalchemy.orm import Session
+
+from app.models import Mailbox, MailboxFolder, utcnow
+from app.rawstore import RawStore, RawStoreError
+
+LEASE = timedelta(minutes=5)
+MAX_BATCH_BYTES = 64 * 1024 * 1024
+OWNER = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@dataclass
+class PollSettings:
+    store: RawStore
+    tag_prefix: str
+    batch_size: int = 200
+    timeout: float = 30.0
+    read_password: Callable[[str], str | None] = os.environ.get
+
+
+@dataclass
+class FolderReport:
+    mailbox: str
+    folder: str
+    fetched: int = 0
+    archived: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    new_message_ids: list[int] = field(default_factory=list)
+
+    def count(self, result: BatchResult, fetched: int) -> None:
+        self.fetched += fetched
+        self.archived += result.archived
+        self.duplicates += result.duplicates + result.already
+        self.quarantined += result.quarantined
+        self.new_message_ids += result.new_message_ids
+
+    def line(self) -> str:
+        """Return the one-line summary the CLI prints for this folder."""
+        text = (f"{self.mailbox}/{self.folder}: fetched {self.fetched}, archived {self.archived}, "
+                f"duplicates {self.duplicates}, quarantined {self.quarantined}, "
+                f"errors {len(self.errors)}")
+        details = self.notes + self.errors
+        return text + ("".join(f"\n  - {d}" for d in details))
+
+
+Progress = Callable[[FolderReport, int], None]
+
+
+def endpoint_for(mailbox: Mailbox, settings: PollSettings) -> Endpoint:
+    """Build the connection details of a mailbox, reading its password now."""
+    password = settings.read_password(mailbox.password_env)
+    if not password:
+        raise ConfigurationError(
+            f"the environment variable {mailbox.password_env} holding the password is not set",
+            mailbox=mailbox.name,
+        )
+    return Endpoint(name=mailbox.name, host=mailbox.host, port=mailbox.port,
+                    security=mailbox.security, username=mailbox.username,
+                    password=password, timeout=settings.timeout)
+
+
+def poll_mailbox(session: Session, mailbox: Mailbox, settings: PollSettings,
+                 progress: Progress | None = None) -> list[FolderReport]:
+    """Poll every folder of a mailbox once; errors are reported per folder, never raised."""
+    reports = [FolderReport(mailbox.name, f.name) for f in mailbox.folders]
+    try:
+        with ImapConnection(endpoint_for(mailbox, settings)) as conn:
+            for folder, report in zip(mailbox.folders, reports, strict=False):
+                _poll_folder_safely(session, conn, folder, report, settings, progress)
+    except MailboxError as exc:
+        for folder, report in zip(mailbox.folders, reports, strict=False):
+            if not report.errors and report.fetched == 0:
+                report.errors.append(str(exc))
+                _record_error(session, folder, str(exc))
+    return reports
+
+
+def _poll_folder_safely(session: Session, conn: ImapConnection, folder: MailboxFolder,
+                        report: FolderReport, settings: PollSettings,
+                        progress: Progress | None) -> None:
+    if not _take_lease(session, folder):
+        report.notes.append("skipped: another poller is working on this folder")
+        return
+    try:
+        poll_folder(session, conn, folder, report, settings, progress)
+    except (MailboxError, RawStoreError) as exc:
+        session.rollback()
+        report.errors.append(str(exc))
+        _record_error(session, folder, str(exc))
+        if isinstance(exc, ConnectionFailed):
+            raise  # the connection is gone: the mailbox's other folders cannot be polled
+    finally:
+        _release_lease(session, folder)
+
+
+def poll_folder(session: Session, conn: ImapConnection, folder: MailboxFolder,
+                report: FolderReport, settings: PollSettings,
+                progress: Progress | None = None) -> None:
+    """Archive every message above the folder's checkpoint, committing batch by batch."""
+    status = conn.examine(folder.name)
+    folder.last_poll_at = utcnow()
+    if folder.uidvalidity != status.uidvalidity:
+        if folder.uidvalidity is not None:
+            report.notes.append(
+                f"UIDVALIDITY changed from {folder.uidvalidity} to {status.uidvalidity}: "
+                "re-reading the folder; messages already archived are recognised by content"
+            )
+        folder.uidvalidity = status.uidvalidity
+        folder.checkpoint_uid = 0
+    session.commit()
+    uids = conn.uids_after(folder.checkpoint_uid)
+    archiver = Archiver(session, settings.store, tag_prefix=settings.tag_prefix)
+    for batch in _batches(uids, conn.sizes(uids), settings.batch_size):
+        raw = conn.fetch_raw(batch)
+        result = archiver.archive(
+            [(raw[uid], Seen(folder.id, status.uidvalidity, uid)) for uid in batch if uid in raw]
+        )
+        # UIDs missing from the answer were expunged meanwhile: nothing left to archive.
+        folder.checkpoint_uid = batch[-1]
+        folder.lease_until = utcnow() + LEASE
+        session.commit()
+        report.count(result, len(raw))
+        if progress:
+            progress(report, len(uids))
+    folder.server_count = status.exists
+    folder.server_pending = 0
+    folder.last_success_at = utcnow()
+    folder.last_error = None
+    session.commit()
+
+
+def _batches(uids: list[int], sizes: dict[int, int], limit: int) -> Iterator[list[int]]:
+    batch: list[int] = []
+    total = 0
+    for uid in uids:
+        size = sizes.get(uid, 0)
+        if batch and (len(batch) >= limit or total + size > MAX_BATCH_BYTES):
+            yield batch
+            batch, total = [], 0
+        batch.append(uid)
+        total += size
+    if batch:
+        yield batch
+
+
+def _record_error(session: Session, folder: MailboxFolder, text: str) -> None:
+    session.rollback()
+    folder.last_error = text
+    folder.last_error_at = utcnow()
+    session.commit()
+
+
+def _take_lease(session: Session, folder: MailboxFolder) -> bool:
+    """Take the folder's lease unless a live poller holds it; steal it from a dead one."""
+    now = utcnow()
+    free = or_(MailboxFolder.lease_owner.is_(None), MailboxFolder.lease_until < now,
+               MailboxFolder.lease_owner == OWNER)
+    session.refresh(folder)
+    if not free_or_dead(folder.lease_owner, folder.lease_until, now):
+        return False
+    holder = folder.lease_owner
+    condition = free if holder is None or holder == OWNER else or_(
+        free, MailboxFolder.lease_owner == holder)
+    taken = session.execute(
+        update(MailboxFolder).where(MailboxFolder.id == folder.id, condition)
+        .values(lease_owner=OWNER, lease_until=now + LEASE)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.commit()
+    session.refresh(folder)
+    return taken == 1
+
+
+def free_or_dead(owner: str | None, until, now) -> bool:
+    """Tell whether a lease may be taken: unheld, expired, ours, or held by a dead local process."""
+    if owner is None or owner == OWNER or until is None or until < now:
+        return True
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _release_lease(session: Session, folder: MailboxFolder) -> None:
+    session.rollback()
+    session.execute(
+        update(MailboxFolder).where(MailboxFolder.id == folder.id,
+                                    MailboxFolder.lease_owner == OWNER)
+        .values(lease_owner=None, lease_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
