@@ -8,6 +8,7 @@ from flask import Flask
 
 from app import cli, models, runtime  # noqa: F401 (models registers every table)
 from app.extensions import db, migrate
+from app.health.views import bp as health_bp
 from config import Config, config_from_environment
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
@@ -24,4 +25,5 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
     runtime.init_app(app)
     cli.init_app(app)
+    app.register_blueprint(health_bp)
     return app

@@ -1,0 +1,1 @@
+"""Liveness for load balancers and a front page that says the service is up."""

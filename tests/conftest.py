@@ -1,0 +1,108 @@
+"""Fixtures: an application on SQLite and on PostgreSQL, a private Dovecot, a CLI runner."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import text
+
+from app import MIGRATIONS, create_app
+from app.extensions import db
+from tests import factories
+from tests.dovecot import PASSWORD, Dovecot
+from tests.parts import dovecot_binary, postgres_url
+
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def database_url(backend: str, tmp_path: Path) -> str:
+    if backend == "postgresql":
+        return postgres_url()
+    return f"sqlite:///{tmp_path / 'desk.db'}"
+
+
+def app_settings(url: str, tmp_path: Path) -> dict:
+    """Return the settings of a test application whose files live under ``tmp_path``."""
+    return {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": url,
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "RAW_STORE_PATH": str(tmp_path / "instance" / "raw"),
+        "INDEX_PATH": str(tmp_path / "instance" / "index"),
+        "IMAP_TIMEOUT_SECONDS": 10,
+    }
+
+
+def fresh_schema(app) -> None:
+    """Drop every table and build the schema with the project's migrations."""
+    with app.app_context():
+        db.drop_all()
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        upgrade(directory=MIGRATIONS)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def app(backend, tmp_path):
+    application = create_app(app_settings(database_url(backend, tmp_path), tmp_path))
+    fresh_schema(application)
+    with application.app_context():
+        yield application
+        db.session.remove()
+    with application.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def session(app):
+    return db.session
+
+
+@pytest.fixture
+def cli(app):
+    """Invoke ``flask`` commands in-process against the test application."""
+    runner = app.test_cli_runner()
+
+    def invoke(*args: str):
+        return runner.invoke(args=list(args), catch_exceptions=False)
+
+    return invoke
+
+
+@pytest.fixture
+def dovecot(monkeypatch):
+    # Not under tmp_path: pytest makes that private to us, and Dovecot's own
+    # unprivileged processes must read the configuration and password file.
+    root = Path(tempfile.mkdtemp(prefix="desk-dovecot-"))
+    server = Dovecot(root, dovecot_binary())
+    server.start()
+    monkeypatch.setenv(factories.PASSWORD_ENV, PASSWORD)
+    yield server
+    server.stop()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def subprocess_env(app, tmp_path) -> dict:
+    """The environment for running ``flask`` as a separate process on the same data."""
+    settings = app.config
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=settings["SQLALCHEMY_DATABASE_URI"],
+        DESK_INSTANCE_PATH=settings["INSTANCE_PATH"],
+        RAW_STORE_PATH=settings["RAW_STORE_PATH"],
+        INDEX_PATH=settings["INDEX_PATH"],
+        FLASK_APP="wsgi",
+        IMAP_TIMEOUT_SECONDS="10",
+    )
+    return env

@@ -1,0 +1,148 @@
+"""A private Dovecot IMAP server for tests and benchmarks.
+
+Each instance writes its own configuration into a temporary folder, listens on a free
+loopback port, stores mail as Maildir under that folder, and is stopped afterwards.
+Dovecot will not deliver mail as root, so when the tests run as root the mail user is
+``nobody``.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from imapclient import IMAPClient
+
+USER = "support"
+PASSWORD = "test-password"
+
+_CONFIG = """\
+base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+first_valid_uid = 0
+mail_location = maildir:~/Maildir
+{users}
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {root}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid={uid} gid={gid} home={root}/home/%u
+}}
+service imap-login {{
+  chroot =
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service anvil {{
+  chroot =
+}}
+"""
+
+
+def free_port() -> int:
+    """Return a TCP port on loopback that nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Dovecot:
+    def __init__(self, root: Path, binary: str = "dovecot") -> None:
+        self.root = Path(root)
+        self.binary = binary
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+        self._configure()
+
+    def _configure(self) -> None:
+        for sub in ("run", "state", "home"):
+            (self.root / sub).mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            uid = gid = 65534  # nobody: Dovecot refuses to run mail processes as root
+            users = ""
+            shutil.chown(self.root / "home", uid, gid)
+            os.chmod(self.root, 0o755)
+        else:
+            uid, gid = os.getuid(), os.getgid()
+            name = pwd.getpwuid(uid).pw_name
+            users = f"default_internal_user = {name}\ndefault_login_user = {name}"
+        (self.root / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}\n")
+        (self.root / "dovecot.conf").write_text(
+            _CONFIG.format(root=self.root, uid=uid, gid=gid, port=self.port, users=users)
+        )
+
+    def start(self) -> None:
+        """Start Dovecot in the foreground as a child process and wait until it accepts."""
+        self.process = subprocess.Popen(
+            [self.binary, "-F", "-c", str(self.root / "dovecot.conf")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"dovecot exited: {self.process.stderr.read().decode()}{self.log()}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"dovecot did not listen on port {self.port}: {self.log()}")
+
+    def stop(self) -> None:
+        """Stop Dovecot and wait for it to go."""
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def log(self) -> str:
+        path = self.root / "dovecot.log"
+        return path.read_text(errors="replace")[-3000:] if path.exists() else ""
+
+    def client(self) -> IMAPClient:
+        """Return a logged-in IMAPClient (the tests' own view of the server)."""
+        client = IMAPClient("127.0.0.1", port=self.port, ssl=False, timeout=30)
+        client.login(USER, PASSWORD)
+        return client
+
+    def append(self, messages: list[bytes], folder: str = "INBOX", flags=()) -> None:
+        """Append messages to a folder, creating it if needed."""
+        with self.client() as client:
+            if not client.folder_exists(folder):
+                client.create_folder(folder)
+            for raw in messages:
+                client.append(folder, raw, flags=flags)
+
+    def fetch_all(self, folder: str = "INBOX") -> dict[int, dict]:
+        """Return every message's raw bytes and flags, read without changing anything."""
+        with self.client() as client:
+            client.select_folder(folder, readonly=True)
+            uids = client.search(["ALL"])
+            if not uids:
+                return {}
+            return {
+                uid: {"raw": data[b"BODY[]"], "flags": set(data[b"FLAGS"])}
+                for uid, data in client.fetch(uids, ["BODY.PEEK[]", "FLAGS"]).items()
+            }

@@ -1,0 +1,60 @@
+"""Test data written by the tests: mail messages and configured accounts and mailboxes."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from email.message import EmailMessage
+from email.utils import format_datetime
+
+from app.services.accounts import add_account
+from app.services.mailboxes import add_mailbox
+
+PASSWORD_ENV = "DESK_TEST_IMAP_PASSWORD"
+
+
+def message(n: int = 0, *, sender: str = "alice@customer.example", subject: str | None = None,
+            body: str | None = None, message_id: str | None = "default",
+            in_reply_to: str | None = None, references: list[str] | None = None,
+            headers: dict[str, str] | None = None) -> bytes:
+    """Return one RFC 5322 message with CRLF line endings, as IMAP carries it."""
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = "support@desk.example"
+    msg["Subject"] = subject if subject is not None else f"Question number {n}"
+    when = datetime(2026, 1, 1, 9, 0, tzinfo=timezone(timedelta(hours=2))) + timedelta(minutes=n)
+    msg["Date"] = format_datetime(when)
+    if message_id == "default":
+        message_id = f"<test-{n}@customer.example>"
+    if message_id:
+        msg["Message-ID"] = message_id
+    if in_reply_to:
+        msg["In-Reply-To"] = in_reply_to
+    if references:
+        msg["References"] = " ".join(references)
+    for name, value in (headers or {}).items():
+        msg[name] = value
+    msg.set_content(body if body is not None else f"Body of message {n}: the invoice export fails.")
+    return crlf(msg.as_bytes())
+
+
+def crlf(raw: bytes) -> bytes:
+    """Return bytes with every line ending as CRLF, the form IMAP servers store and serve."""
+    return raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n").replace(b"\n", b"\r\n")
+
+
+def account(session, name: str = "Customer Co", domains=("customer.example",),
+            contacts=(), approvers=()):
+    """Create and commit an account."""
+    acct = add_account(session, name, list(domains), list(contacts), list(approvers))
+    session.commit()
+    return acct
+
+
+def imap_mailbox(session, dovecot, name: str = "support", folders=("INBOX",)):
+    """Configure and commit a mailbox pointing at a test Dovecot."""
+    from tests.dovecot import USER
+
+    box = add_mailbox(session, name, host="127.0.0.1", port=dovecot.port, security="none",
+                      username=USER, password_env=PASSWORD_ENV, folders=list(folders))
+    session.commit()
+    return box
