@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -93,7 +94,7 @@ class Dovecot:
         """Start Dovecot in the foreground as a child process and wait until it accepts."""
         self.process = subprocess.Popen(
             [self.binary, "-F", "-c", str(self.root / "dovecot.conf")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
         )
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
@@ -107,14 +108,22 @@ class Dovecot:
         raise RuntimeError(f"dovecot did not listen on port {self.port}: {self.log()}")
 
     def stop(self) -> None:
-        """Stop Dovecot and wait for it to go."""
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        """Stop Dovecot with every process it started, ending open client connections."""
+        if self.process is None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        try:  # imap processes serving clients outlive the master for a moment
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         self.process = None
 
     def log(self) -> str:

@@ -1,0 +1,81 @@
+"""The worker: new mail becomes searchable within seconds, and it is the only index writer."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+
+from app.runtime import search_index
+from app.search.query import search_messages
+from tests import factories
+from tests.parts import REPO
+
+
+@pytest.fixture
+def start_worker(session, dovecot, subprocess_env):
+    factories.imap_mailbox(session, dovecot)
+    started = []
+
+    def start(**settings: str) -> subprocess.Popen:
+        # A long interval: only IMAP IDLE can bring a poll forward within a test.
+        env = {**subprocess_env, "POLL_INTERVAL_SECONDS": "3600", "INDEX_INTERVAL_SECONDS": "1",
+               **settings}
+        proc = subprocess.Popen([sys.executable, "-m", "flask", "worker"], cwd=REPO, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        started.append(proc)
+        time.sleep(2)  # let it take the writer role and start IDLE
+        return proc
+
+    yield start
+    for proc in started:
+        proc.terminate()
+        proc.wait(15)
+
+
+@pytest.fixture
+def worker(start_worker):
+    return start_worker()
+
+
+def wait_for_hits(words: str, timeout: float) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        total = search_messages(search_index(), words).total
+        if total:
+            return total
+        time.sleep(0.2)
+    return 0
+
+
+def test_mail_arriving_while_the_worker_runs_is_found_by_search_within_seconds(dovecot, worker):
+    dovecot.append([factories.message(1, subject="Pelican invoices vanish", body="zebrafish")])
+
+    assert wait_for_hits("zebrafish", timeout=15) == 1
+    assert worker.poll() is None, worker.stdout.read() if worker.poll() is not None else ""
+
+
+def test_a_second_worker_refuses_to_start_while_one_runs(worker, subprocess_env):
+    second = subprocess.run([sys.executable, "-m", "flask", "worker"], cwd=REPO,
+                            env=subprocess_env, capture_output=True, text=True, timeout=30)
+    assert second.returncode == 1
+    assert "another worker is already running" in second.stderr.lower()
+    assert "Traceback" not in second.stderr
+
+
+def test_a_one_off_poll_leaves_indexing_to_the_running_worker(dovecot, start_worker,
+                                                               subprocess_env):
+    start_worker(IMAP_IDLE="0")  # so the one-off poll, not the worker, fetches the mail
+    dovecot.append([factories.message(n, body="quokka") for n in range(3)])
+    poll = subprocess.run([sys.executable, "-m", "flask", "mailbox", "poll", "--once"], cwd=REPO,
+                          env=subprocess_env, capture_output=True, text=True, timeout=120)
+    assert poll.returncode == 0, poll.stderr
+    assert "fetched 3, archived 3" in poll.stdout
+    assert "the worker indexed the new messages" in poll.stderr
+    # --once returns only when what it fetched is searchable.
+    found = subprocess.run([sys.executable, "-m", "flask", "search", "quokka", "--json"],
+                           cwd=REPO, env=subprocess_env, capture_output=True, text=True)
+    assert json.loads(found.stdout)["total"] == 3
