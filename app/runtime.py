@@ -5,13 +5,12 @@ applications never share them.
 
 from __future__ import annotations
 
-from mailbox.poller import PollSettings
-
 from flask import Flask, current_app
 
 from app.rawstore import RawStore
 from app.search import SearchIndex
 from config import read_secret
+from mailbox.poller import PollSettings
 
 
 def init_app(app: Flask) -> None:

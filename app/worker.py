@@ -14,9 +14,6 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from mailbox.errors import MailboxError
-from mailbox.imap import ImapConnection
-from mailbox.poller import endpoint_for
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
@@ -27,6 +24,9 @@ from app.search.index import WriterBusy
 from app.services.errors import ServiceError
 from app.services.indexing import index_pending
 from app.services.mailboxes import mailboxes_named, poll_mailboxes
+from mailbox.errors import MailboxError
+from mailbox.imap import ImapConnection
+from mailbox.poller import endpoint_for
 
 log = logging.getLogger("desk.worker")
 IDLE_SECONDS = 300  # RFC 2177 asks clients to re-issue IDLE at least every 29 minutes

@@ -14,10 +14,11 @@ import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from mailbox.errors import ConnectionFailed, FolderMissing, LoginFailed, MailboxError
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
+
+from mailbox.errors import ConnectionFailed, FolderMissing, LoginFailed, MailboxError
 
 _BODY = b"BODY[]"
 

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from mailbox import stdlib
-from mailbox.errors import ImportSourceError
-from mailbox.ingest import Archiver, BatchResult, Seen
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
 from app.rawstore import RawStore
+from mailbox import stdlib
+from mailbox.errors import ImportSourceError
+from mailbox.ingest import Archiver, BatchResult, Seen
 
 BATCH = 200
 

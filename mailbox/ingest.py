@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from mailbox.linking import Directory, Link, choose_thread, link_account
-from mailbox.parse import ParsedMessage, parse_message
 from pathlib import Path
 
 from sqlalchemy import select, tuple_
@@ -30,6 +28,8 @@ from app.models import (
     utcnow,
 )
 from app.rawstore import RawStore, sha256_hex
+from mailbox.linking import Directory, Link, choose_thread, link_account
+from mailbox.parse import ParsedMessage, parse_message
 
 _CHUNK = 500
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import policy
 from email.message import Message
+
 from mailbox.errors import MailboxError
 from mailbox.text import decode_bytes, html_to_text
 

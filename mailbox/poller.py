@@ -17,15 +17,15 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
-from mailbox.errors import ConfigurationError, ConnectionFailed, MailboxError
-from mailbox.imap import Endpoint, ImapConnection
-from mailbox.ingest import Archiver, BatchResult, Seen
 
 from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
 
 from app.models import Mailbox, MailboxFolder, utcnow
 from app.rawstore import RawStore, RawStoreError
+from mailbox.errors import ConfigurationError, ConnectionFailed, MailboxError
+from mailbox.imap import Endpoint, ImapConnection
+from mailbox.ingest import Archiver, BatchResult, Seen
 
 LEASE = timedelta(minutes=5)
 MAX_BATCH_BYTES = 64 * 1024 * 1024

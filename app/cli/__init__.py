@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from mailbox.errors import MailboxError
 
 import click
 from flask import Flask
@@ -20,6 +19,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from app.rawstore import RawStoreError
 from app.search.query import QueryError
 from app.services.errors import ServiceError
+from mailbox.errors import MailboxError
 
 EXPECTED = (ServiceError, MailboxError, RawStoreError, QueryError)
 

@@ -1,8 +1,9 @@
 """``flask mailbox``: configure IMAP mailboxes, poll them, import mail files, check health."""
 
-from mailbox.imports import import_source, open_source
+import time
 
 import click
+from flask import current_app
 
 from app.cli import DeskGroup
 from app.cli.output import echo_json, echo_table, progressbar
@@ -11,6 +12,7 @@ from app.runtime import poll_settings, raw_store, search_index
 from app.services.accounts import account_named
 from app.services.indexing import index_now_or_wait
 from app.services.mailboxes import add_mailbox, list_mailboxes, mailbox_status, poll_mailboxes
+from mailbox.imports import import_source, open_source
 
 group = DeskGroup("mailbox", help="IMAP mailboxes: configure, poll, import, status.")
 
@@ -52,19 +54,31 @@ def list_(as_json):
 @click.option("--once", is_flag=True,
               help="Poll once and return when the mail fetched is archived and searchable.")
 def poll(names, once):
-    """Poll the named mailboxes (all when none is named) now."""
+    """Poll the named mailboxes (all when none is named) now, and on the interval until Ctrl-C.
+
+    With --once it polls a single time; the exit status is 1 when any folder had an error.
+    """
+    interval = current_app.config["POLL_INTERVAL_SECONDS"]
+    while True:
+        failed = _poll_and_index(list(names))
+        if once:
+            raise SystemExit(1 if failed else 0)
+        click.echo(f"Next poll in {interval} s; stop with Ctrl-C.", err=True)
+        time.sleep(interval)
+
+
+def _poll_and_index(names: list[str]) -> bool:
     def progress(report, total):
         click.echo(f"  {report.mailbox}/{report.folder}: {report.fetched}/{total} fetched",
                    err=True)
 
-    reports = poll_mailboxes(db.session, list(names), poll_settings(), progress)
-    new_ids = [i for r in reports for i in r.new_message_ids]
+    reports = poll_mailboxes(db.session, names, poll_settings(), progress)
     for report in reports:
         click.echo(report.line())
+    new_ids = [i for r in reports for i in r.new_message_ids]
     if new_ids:
         click.echo(index_now_or_wait(db.session, search_index(), new_ids), err=True)
-    if any(r.errors for r in reports):
-        raise SystemExit(1)
+    return any(r.errors for r in reports)
 
 
 @group.command("status")

@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from mailbox.ingest import Archiver, BatchResult, Seen
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,6 +16,7 @@ from sqlalchemy.orm import Session
 from app.models import Account
 from app.rawstore import RawStore
 from app.services.accounts import add_account
+from mailbox.ingest import Archiver, BatchResult, Seen
 
 ACCOUNTS = (
     ("Acme Plumbing", ["acme-plumbing.example"], ["ops@acme-plumbing.example"],

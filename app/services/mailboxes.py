@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from mailbox.errors import MailboxError
-from mailbox.imap import ImapConnection
-from mailbox.poller import FolderReport, PollSettings, Progress, endpoint_for, poll_mailbox
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import Mailbox, MailboxFolder
 from app.models.mailbox import SECURITY_CHOICES
 from app.services.errors import ServiceError
+from mailbox.errors import MailboxError
+from mailbox.imap import ImapConnection
+from mailbox.poller import FolderReport, PollSettings, Progress, endpoint_for, poll_mailbox
 
 
 def add_mailbox(session: Session, name: str, *, host: str, port: int, security: str,

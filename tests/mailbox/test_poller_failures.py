@@ -22,7 +22,7 @@ from tests.parts import REPO
 
 def poll_process(env: dict, batch: int = 50) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "flask", "mailbox", "poll"],
+        [sys.executable, "-m", "flask", "mailbox", "poll", "--once"],
         cwd=REPO, env={**env, "IMAP_FETCH_BATCH": str(batch)},
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
