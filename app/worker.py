@@ -70,7 +70,7 @@ def run_worker(app: Flask) -> None:
         ) from None
     scheduler = BlockingScheduler(timezone=UTC)
     for job in JOBS:
-        scheduler.add_job(_in_context(app, job.run), "interval", id=job.id,
+        scheduler.add_job(_in_context(app, job.run), "interval", id=job.id, name=job.id,
                           seconds=app.config[job.seconds_setting], max_instances=1,
                           coalesce=True, next_run_time=datetime.now(UTC))
     stop = threading.Event()

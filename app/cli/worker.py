@@ -16,6 +16,8 @@ def command():
     """Run the worker (APScheduler) in the foreground until Ctrl-C or SIGTERM."""
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    # APScheduler logs every run of every job; the worker logs what the jobs did instead.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     click.echo("Worker starting; stop it with Ctrl-C.", err=True)
     with clear_errors():
         run_worker(current_app._get_current_object())
