@@ -44,6 +44,8 @@ class Config:
     POLL_INTERVAL_SECONDS = _env_int("POLL_INTERVAL_SECONDS", 60)
     INDEX_INTERVAL_SECONDS = _env_int("INDEX_INTERVAL_SECONDS", 2)
     IMAP_TIMEOUT_SECONDS = _env_int("IMAP_TIMEOUT_SECONDS", 30)
+    # Extra CA certificates (PEM) to trust for IMAP over TLS; the system's are always trusted.
+    IMAP_CA_FILE = os.environ.get("IMAP_CA_FILE") or None
     IMAP_FETCH_BATCH = _env_int("IMAP_FETCH_BATCH", 200)
     IMAP_IDLE = os.environ.get("IMAP_IDLE", "1") != "0"
     # The tag put in outbound subjects, e.g. "[SD-42]"; inbound mail carrying it

@@ -37,5 +37,6 @@ def poll_settings() -> PollSettings:
         tag_prefix=config["TICKET_TAG_PREFIX"],
         batch_size=config["IMAP_FETCH_BATCH"],
         timeout=config["IMAP_TIMEOUT_SECONDS"],
+        ca_file=config["IMAP_CA_FILE"],
         read_password=read_secret,
     )

@@ -32,6 +32,8 @@ class Endpoint:
     username: str
     password: str
     timeout: float = 30.0
+    # A CA bundle to trust besides the system's, for servers with a private CA.
+    ca_file: str | None = None
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,7 @@ class ImapConnection:
         """Connect and log in."""
         ep = self.endpoint
         with self._translating("cannot connect"):
-            context = ssl.create_default_context()
+            context = ssl.create_default_context(cafile=ep.ca_file)
             self.client = IMAPClient(ep.host, port=ep.port, ssl=ep.security == "ssl",
                                      ssl_context=context, timeout=ep.timeout)
             if ep.security == "starttls":

@@ -38,6 +38,7 @@ class PollSettings:
     tag_prefix: str
     batch_size: int = 200
     timeout: float = 30.0
+    ca_file: str | None = None
     read_password: Callable[[str], str | None] = os.environ.get
 
 
@@ -82,7 +83,7 @@ def endpoint_for(mailbox: Mailbox, settings: PollSettings) -> Endpoint:
         )
     return Endpoint(name=mailbox.name, host=mailbox.host, port=mailbox.port,
                     security=mailbox.security, username=mailbox.username,
-                    password=password, timeout=settings.timeout)
+                    password=password, timeout=settings.timeout, ca_file=settings.ca_file)
 
 
 def poll_mailbox(session: Session, mailbox: Mailbox, settings: PollSettings,

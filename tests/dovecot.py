@@ -28,7 +28,7 @@ state_dir = {root}/state
 log_path = {root}/dovecot.log
 protocols = imap
 listen = 127.0.0.1
-ssl = no
+{ssl}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 first_valid_uid = 0
@@ -49,7 +49,8 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {imaps_port}
   }}
 }}
 service anvil {{
@@ -66,10 +67,13 @@ def free_port() -> int:
 
 
 class Dovecot:
-    def __init__(self, root: Path, binary: str = "dovecot") -> None:
+    def __init__(self, root: Path, binary: str = "dovecot", tls: bool = False) -> None:
         self.root = Path(root)
         self.binary = binary
         self.port = free_port()
+        self.tls = tls
+        self.imaps_port = free_port() if tls else 0
+        self.certificate = self.root / "server.pem"
         self.process: subprocess.Popen | None = None
         self._configure()
 
@@ -86,9 +90,23 @@ class Dovecot:
             name = pwd.getpwuid(uid).pw_name
             users = f"default_internal_user = {name}\ndefault_login_user = {name}"
         (self.root / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}\n")
-        (self.root / "dovecot.conf").write_text(
-            _CONFIG.format(root=self.root, uid=uid, gid=gid, port=self.port, users=users)
+        ssl_setting = self._make_certificate() if self.tls else "ssl = no"
+        (self.root / "dovecot.conf").write_text(_CONFIG.format(
+            root=self.root, uid=uid, gid=gid, port=self.port, users=users, ssl=ssl_setting,
+            imaps_port=self.imaps_port,
+        ))
+
+    def _make_certificate(self) -> str:
+        """Write a self-signed certificate for 127.0.0.1; clients trust it as their CA file."""
+        key = self.root / "server.key"
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+             "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+             "-keyout", str(key), "-out", str(self.certificate)],
+            check=True, capture_output=True,
         )
+        os.chmod(key, 0o644)  # read by Dovecot's unprivileged login processes
+        return f"ssl = yes\nssl_cert = <{self.certificate}\nssl_key = <{key}"
 
     def start(self) -> None:
         """Start Dovecot in the foreground as a child process and wait until it accepts."""
