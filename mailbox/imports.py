@@ -1,10 +1,12 @@
 """Importing mail from files: an mbox file, a Maildir, or a folder of ``.eml`` files.
 
 Every message goes through ``Archiver.archive``, the poller's own entry point, with
-a location naming the file (and the key inside an mbox or Maildir), so running an
-import twice archives nothing twice.  The bytes archived are the bytes in the file;
-for an mbox, the message without its ``From `` separator line, as the standard
-library's reader gives it.
+a location naming the file (and the key inside an mbox or Maildir) and the hash of
+the bytes found there, so running an import twice archives nothing twice, and a
+file rewritten with other mail at the same places (an mbox compacted after a
+deletion, an export that reuses file names) archives the new mail.  The bytes
+archived are the bytes in the file; for an mbox, the message without its ``From ``
+separator line, as the standard library's reader gives it.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from app.rawstore import RawStore
+from app.rawstore import RawStore, sha256_hex
 from mailbox import stdlib
 from mailbox.errors import ImportSourceError
 from mailbox.ingest import Archiver, BatchResult, Seen
@@ -79,13 +81,23 @@ def import_source(session: Session, store: RawStore, source: ImportSource, *, ta
     total = BatchResult()
     batch: list[tuple[bytes, Seen]] = []
     for raw, where in read_messages(source):
-        batch.append((raw, Seen(source=where)))
+        batch.append((raw, Seen(source=content_location(where, raw))))
         if len(batch) >= BATCH:
             total.add(_commit(session, archiver, batch, progress))
             batch = []
     if batch:
         total.add(_commit(session, archiver, batch, progress))
     return total
+
+
+def content_location(where: str, raw: bytes) -> str:
+    """Return the location of bytes found at ``where``, e.g. "mbox:/path#3 sha256:0123abcd...".
+
+    Unlike an IMAP UID, a place in a file is reused for other mail, and the archive
+    skips a location it has recorded; naming the content keeps new mail there from
+    being mistaken for mail already archived.
+    """
+    return f"{where} sha256:{sha256_hex(raw)[:16]}"
 
 
 def _commit(session: Session, archiver: Archiver, batch: list[tuple[bytes, Seen]],
