@@ -25,6 +25,9 @@ def add_account(session: Session, name: str, domains: list[str], contacts: list[
     name = name.strip()
     if not name:
         raise ServiceError("the account needs a name")
+    # Checked here: PostgreSQL refuses an over-long value with an unreadable error.
+    if len(name) > 200:
+        raise ServiceError("the account name is longer than 200 characters")
     if session.scalar(select(Account).where(Account.name == name)):
         raise ServiceError(f"an account named {name!r} exists already")
     account = Account(name=name)
@@ -35,6 +38,8 @@ def add_account(session: Session, name: str, domains: list[str], contacts: list[
     for email in _unique(e.lower().strip() for e in [*contacts, *approvers]):
         if not _EMAIL.match(email):
             raise ServiceError(f"{email!r} is not an email address")
+        if len(email) > 320:
+            raise ServiceError(f"the address {email[:40]}... is longer than 320 characters")
         account.contacts.append(Contact(email=email, is_approver=email in approver_set))
     session.add(account)
     session.flush()

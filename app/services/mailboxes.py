@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -12,25 +14,54 @@ from mailbox.errors import MailboxError
 from mailbox.imap import ImapConnection
 from mailbox.poller import FolderReport, PollSettings, Progress, endpoint_for, poll_mailbox
 
+_HOST = re.compile(r"^[A-Za-z0-9._:\[\]-]{1,253}$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
+
 
 def add_mailbox(session: Session, name: str, *, host: str, port: int, security: str,
                 username: str, password_env: str, folders: list[str]) -> Mailbox:
     """Configure a mailbox to poll; the password stays in the named environment variable."""
+    name = name.strip()
+    folders = list(dict.fromkeys(folders or ["INBOX"]))
+    _check_settings(name, host, port, security, username, password_env, folders)
     if session.scalar(select(Mailbox).where(Mailbox.name == name)):
         raise ServiceError(f"a mailbox named {name!r} exists already")
-    if security not in SECURITY_CHOICES:
-        raise ServiceError(f"security must be one of {', '.join(SECURITY_CHOICES)}")
-    if not 0 < port < 65536:
-        raise ServiceError(f"port {port} is not a TCP port (1 to 65535)")
-    if not password_env.replace("_", "").isalnum():
-        raise ServiceError(f"{password_env!r} is not an environment variable name")
     mailbox = Mailbox(name=name, host=host, port=port, security=security,
                       username=username, password_env=password_env)
-    for folder in dict.fromkeys(folders or ["INBOX"]):
+    for folder in folders:
         mailbox.folders.append(MailboxFolder(name=folder))
     session.add(mailbox)
     session.flush()
     return mailbox
+
+
+def _check_settings(name: str, host: str, port: int, security: str, username: str,
+                    password_env: str, folders: list[str]) -> None:
+    # Lengths are checked here because PostgreSQL refuses an over-long value with an
+    # error no person should have to read, while SQLite would silently store it.
+    if not name:
+        raise ServiceError("the mailbox needs a name")
+    _check_length("the mailbox name", name, 100)
+    if not _HOST.match(host):
+        raise ServiceError(f"{host!r} is not a host name (for example: imap.example.com)")
+    if security not in SECURITY_CHOICES:
+        raise ServiceError(f"security must be one of {', '.join(SECURITY_CHOICES)}")
+    if not 0 < port < 65536:
+        raise ServiceError(f"port {port} is not a TCP port (1 to 65535)")
+    if not username:
+        raise ServiceError("the mailbox needs a username")
+    _check_length("the username", username, 320)
+    if not _ENV_NAME.match(password_env):
+        raise ServiceError(f"{password_env!r} is not an environment variable name")
+    for folder in folders:
+        if not folder.strip():
+            raise ServiceError("a folder name cannot be empty")
+        _check_length(f"the folder name {folder[:40]!r}", folder, 500)
+
+
+def _check_length(what: str, value: str, limit: int) -> None:
+    if len(value) > limit:
+        raise ServiceError(f"{what} is longer than {limit} characters")
 
 
 def mailboxes_named(session: Session, names: list[str] | None) -> list[Mailbox]:

@@ -1,0 +1,1 @@
+"""Tests of the web application package: CLI, services, models."""
