@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from flask_migrate import upgrade
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 
 from app import MIGRATIONS, create_app
 from app.extensions import db
@@ -20,10 +20,30 @@ from tests.parts import dovecot_binary, postgres_url
 BACKENDS = ["sqlite", "postgresql"]
 
 
-def database_url(backend: str, tmp_path: Path) -> str:
+def database_url(backend: str, tmp_path: Path, request) -> str:
     if backend == "postgresql":
-        return postgres_url()
+        return request.getfixturevalue("postgres_schema_url")
     return f"sqlite:///{tmp_path / 'desk.db'}"
+
+
+@pytest.fixture(scope="session")
+def postgres_schema_url():
+    """A schema of our own in the PostgreSQL test database, so test runs never collide.
+
+    Several runs (developers, CI, benchmarks) may share one database; each run works
+    in its own schema, named for its process, through the connection's search_path.
+    """
+    base = postgres_url()
+    schema = f"desk_test_{os.getpid()}"
+    engine = create_engine(base)
+    with engine.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    separator = "&" if "?" in base else "?"
+    yield f"{base}{separator}options=-csearch_path%3D{schema}"
+    with engine.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+    engine.dispose()
 
 
 def app_settings(url: str, tmp_path: Path) -> dict:
@@ -53,8 +73,8 @@ def backend(request) -> str:
 
 
 @pytest.fixture
-def app(backend, tmp_path):
-    application = create_app(app_settings(database_url(backend, tmp_path), tmp_path))
+def app(backend, tmp_path, request):
+    application = create_app(app_settings(database_url(backend, tmp_path, request), tmp_path))
     fresh_schema(application)
     with application.app_context():
         yield application
