@@ -79,7 +79,7 @@ def parse_message(raw: bytes) -> ParsedMessage:
         msg = email.parser.BytesParser(policy=policy.compat32).parsebytes(raw)
     except Exception as exc:  # the feed parser is lenient; anything it raises is a bug in the mail
         raise ParseError(f"the MIME structure cannot be read: {exc}") from exc
-    if not msg.keys():
+    if not msg.keys() or _has_obsolete_fields(raw):
         msg = _parse_obsolete_fields(raw)
     parsed = ParsedMessage()
     _read_headers(msg, parsed)
@@ -91,13 +91,21 @@ def parse_message(raw: bytes) -> ParsedMessage:
     return parsed
 
 
+def _header_section(raw: bytes) -> tuple[bytes, bytes, bytes]:
+    return raw.partition(b"\r\n\r\n") if b"\r\n\r\n" in raw else raw.partition(b"\n\n")
+
+
+def _has_obsolete_fields(raw: bytes) -> bool:
+    return _OBS_FIELD.search(_header_section(raw)[0]) is not None
+
+
 def _parse_obsolete_fields(raw: bytes) -> Message:
     """Reparse a message whose header names are followed by spaces before the colon.
 
     RFC 5322 section 4.5 (obs-optional) allows "Subject :"; the standard library does
     not read it.  Only the copy handed to the parser changes; the archive keeps the raw bytes.
     """
-    head, sep, body = raw.partition(b"\r\n\r\n") if b"\r\n\r\n" in raw else raw.partition(b"\n\n")
+    head, sep, body = _header_section(raw)
     fixed = _OBS_FIELD.sub(rb"\1:", head) + sep + body
     msg = email.parser.BytesParser(policy=policy.compat32).parsebytes(fixed)
     if not msg.keys():
@@ -231,6 +239,10 @@ def _read_part(part: Message, parsed: ParsedMessage, texts: list[str], htmls: li
     disposition = part.get_content_disposition()
     if ctype == "text/rfc822-headers" or ctype == "message/delivery-status":
         _read_report_part(payload, parsed)
+    if ctype.startswith("multipart/"):
+        # The declared boundary never appears, so the parser could not split the
+        # parts; the body is still text a person wrote, so read it as plain text.
+        ctype = "text/plain"
     is_body_text = ctype in ("text/plain", "text/html") and disposition != "attachment"
     if is_body_text and not filename:
         text, note = decode_bytes(payload, part.get_content_charset())

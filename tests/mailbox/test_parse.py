@@ -168,16 +168,7 @@ NOT_MESSAGES = {
     "not-an-email-binary.eml": "does not look like an email message",
 }
 
-KNOWN_BUGS = {
-    "obsolete-space-before-colon-after-first-field.eml": (
-        "parse.py reparses obsolete 'Name :' fields only when the first field uses them; "
-        "a later 'Subject :' ends the header section, losing Subject, Date and Message-ID"
-    ),
-    "multipart-boundary-never-appears.eml": (
-        "parse.py keeps a multipart whose boundary never appears as an unnamed "
-        "multipart/alternative attachment and indexes no text at all"
-    ),
-}
+KNOWN_BUGS: dict[str, str] = {}
 
 
 def quirk_cases() -> list:
