@@ -8,6 +8,8 @@ nothing but SQLite and folders under ``instance/``.  Production deployments set
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -24,13 +26,22 @@ def _env_int(name: str, default: int) -> int:
         raise RuntimeError(f"{name} must be a whole number, not {value!r}") from exc
 
 
+DEFAULT_SECRET_KEY = "dev-only-not-secret"
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot run the application; the message says what to set."""
+
+
 def read_secret(name: str) -> str | None:
     """Return the named environment variable; mailbox passwords are read here at poll time."""
     return os.environ.get(name)
 
 
 class Config:
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEFAULT_SECRET_KEY)
+    # Production refuses the development key: anyone could forge sessions with it.
+    REQUIRE_SECRET_KEY = False
     INSTANCE_PATH = str(INSTANCE_DIR)
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'desk.db'}"
@@ -51,6 +62,21 @@ class Config:
     # The tag put in outbound subjects, e.g. "[SD-42]"; inbound mail carrying it
     # threads into ticket 42 when the sender belongs to that ticket's account.
     TICKET_TAG_PREFIX = os.environ.get("TICKET_TAG_PREFIX", "SD")
+    # Cookies: out of reach of page scripts, and not sent on cross-site POSTs.
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_DURATION = timedelta(days=14)
+    # Rate limits live in memory per process by default; several web processes share
+    # them through e.g. redis://host:6379 (the storage URI of the `limits` package).
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # Set explicitly: Flask-Limiter would otherwise carry one app's setting to the next.
+    RATELIMIT_ENABLED = True
+    RATELIMIT_HEADERS_ENABLED = True
+    # Failed sign-ins per address and client, and per client across all addresses.
+    LOGIN_RATE_LIMIT = "5 per minute"
+    LOGIN_CLIENT_RATE_LIMIT = "30 per minute"
 
 
 class DevelopmentConfig(Config):
@@ -63,7 +89,9 @@ class TestingConfig(Config):
 
 
 class ProductionConfig(Config):
-    pass
+    REQUIRE_SECRET_KEY = True
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
 
 
 CONFIGS = {
@@ -79,3 +107,12 @@ def config_from_environment() -> type[Config]:
     if name not in CONFIGS:
         raise RuntimeError(f"DESK_ENV must be one of {', '.join(CONFIGS)}, not {name!r}")
     return CONFIGS[name]
+
+
+def check_settings(settings: Mapping) -> None:
+    """Refuse settings the application must not run with, saying what to change."""
+    if settings.get("REQUIRE_SECRET_KEY") and settings.get("SECRET_KEY") in (DEFAULT_SECRET_KEY, "", None):
+        raise ConfigError(
+            "SECRET_KEY is unset or the development default; set SECRET_KEY to a long random "
+            "value (for example: python -c 'import secrets; print(secrets.token_hex(32))')"
+        )

@@ -6,10 +6,11 @@ from pathlib import Path
 
 from flask import Flask
 
-from app import cli, models, runtime  # noqa: F401 (models registers every table)
-from app.extensions import db, migrate
+from app import cli, errors, models, runtime  # noqa: F401 (models registers every table)
+from app.auth.views import bp as auth_bp
+from app.extensions import csrf, db, limiter, login_manager, migrate
 from app.health.views import bp as health_bp
-from config import Config, config_from_environment
+from config import Config, check_settings, config_from_environment
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
 
@@ -20,10 +21,16 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     app.config.from_object(config_from_environment() if not isinstance(config, type) else config)
     if isinstance(config, dict):
         app.config.update(config)
+    check_settings(app.config)
     Path(app.config["INSTANCE_PATH"]).mkdir(parents=True, exist_ok=True)
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    errors.init_app(app)
     runtime.init_app(app)
     cli.init_app(app)
     app.register_blueprint(health_bp)
+    app.register_blueprint(auth_bp)
     return app

@@ -84,6 +84,23 @@ def app(backend, tmp_path, request):
 
 
 @pytest.fixture
+def web(backend, tmp_path, request):
+    """An application for requests, with no application context held open.
+
+    Inside the ``app`` fixture every request would share that one context and its
+    ``flask.g`` (Flask reuses a pushed context), so the signed-in agent and other
+    per-request state would leak from one request into the next. Here each request
+    gets its own context, as under a real server; tests use ``web.app_context()``
+    for their own database work.
+    """
+    application = create_app(app_settings(database_url(backend, tmp_path, request), tmp_path))
+    fresh_schema(application)
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
 def session(app):
     return db.session
 

@@ -7,9 +7,11 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 
 from app.services.accounts import add_account
+from app.services.agents import add_agent
 from app.services.mailboxes import add_mailbox
 
 PASSWORD_ENV = "DESK_TEST_IMAP_PASSWORD"
+AGENT_PASSWORD = "correct horse battery staple"
 
 
 def message(n: int = 0, *, sender: str = "alice@customer.example", subject: str | None = None,
@@ -58,3 +60,11 @@ def imap_mailbox(session, dovecot, name: str = "support", folders=("INBOX",)):
                       username=USER, password_env=PASSWORD_ENV, folders=list(folders))
     session.commit()
     return box
+
+
+def agent(session, email: str = "sam@desk.example", *, name: str = "Sam Agent", role: str = "agent",
+          password: str = AGENT_PASSWORD):
+    """Create and commit a console agent."""
+    staff = add_agent(session, email, name, role, password)
+    session.commit()
+    return staff

@@ -1,6 +1,7 @@
 """The data model, one module per aggregate; importing this package registers every table."""
 
 from app.models.account import Account, AccountDomain, Contact
+from app.models.agent import Agent
 from app.models.mailbox import Mailbox, MailboxFolder
 from app.models.message import Attachment, Message, MessageLocation
 from app.models.ticket import Ticket
@@ -9,6 +10,7 @@ from app.models.time import utcnow
 __all__ = [
     "Account",
     "AccountDomain",
+    "Agent",
     "Attachment",
     "Contact",
     "Mailbox",

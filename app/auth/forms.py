@@ -1,0 +1,15 @@
+"""The sign-in form; Flask-WTF adds its CSRF token."""
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SubmitField
+from wtforms.validators import DataRequired, Length
+
+from app.passwords import MAX_LENGTH
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email address", validators=[DataRequired(), Length(max=320)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=MAX_LENGTH)])
+    remember = BooleanField("Keep me signed in on this computer")
+    next = HiddenField()
+    submit = SubmitField("Sign in")

@@ -1,0 +1,69 @@
+"""``flask agents``: staff who sign in to the console, their roles, and disabling them."""
+
+import click
+
+from app.cli import DeskGroup
+from app.cli.output import echo_json, echo_table
+from app.extensions import db
+from app.models.agent import ROLES
+from app.passwords import MIN_LENGTH
+from app.services.agents import add_agent, check_new_agent, disable_agent, enable_agent, list_agents
+from config import read_secret
+
+group = DeskGroup("agents", help="Staff who sign in to the console: add, list, disable.")
+
+
+@group.command("add")
+@click.argument("email")
+@click.option("--name", required=True, help="The agent's name as colleagues see it.")
+@click.option("--role", required=True, type=click.Choice(ROLES),
+              help="agent works tickets; manager also searches and audits; admin configures.")
+@click.option("--password-env", metavar="VAR",
+              help="Read the password from this environment variable instead of a prompt.")
+def add(email, name, role, password_env):
+    """Add an agent EMAIL; the password is asked for at a hidden prompt."""
+    # Checked before the prompt, so nobody types a password for a doomed command.
+    check_new_agent(db.session, email, name, role)
+    agent = add_agent(db.session, email, name, role, _password(password_env))
+    db.session.commit()
+    click.echo(f"Added {agent.role} {agent.email} (id {agent.id}).")
+
+
+def _password(password_env: str | None) -> str:
+    if password_env is None:
+        return click.prompt(f"Password (at least {MIN_LENGTH} characters)", hide_input=True,
+                            confirmation_prompt="Repeat the password", err=True)
+    password = read_secret(password_env)
+    if password is None:
+        raise click.ClickException(f"The environment variable {password_env} is not set.")
+    return password
+
+
+@group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def list_(as_json):
+    """List agents with their roles (never a password or its hash)."""
+    rows = list_agents(db.session)
+    if as_json:
+        echo_json(rows)
+        return
+    echo_table([{**r, "disabled": "disabled" if r["disabled"] else ""} for r in rows],
+               ["id", "email", "name", "role", "disabled", "created_at"])
+
+
+@group.command("disable")
+@click.argument("email")
+def disable(email):
+    """Disable agent EMAIL: sign-in is refused and their open sessions end at once."""
+    agent = disable_agent(db.session, email)
+    db.session.commit()
+    click.echo(f"Disabled {agent.email}; their sessions and remembered sign-ins are revoked.")
+
+
+@group.command("enable")
+@click.argument("email")
+def enable(email):
+    """Let a disabled agent EMAIL sign in again."""
+    agent = enable_agent(db.session, email)
+    db.session.commit()
+    click.echo(f"Enabled {agent.email}.")
