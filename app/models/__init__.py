@@ -4,6 +4,7 @@ from app.models.account import Account, AccountDomain, Contact
 from app.models.agent import Agent
 from app.models.mailbox import Mailbox, MailboxFolder
 from app.models.message import Attachment, Message, MessageLocation
+from app.models.record import Employee, Job, Task, Todo
 from app.models.ticket import Ticket
 from app.models.time import utcnow
 
@@ -13,10 +14,14 @@ __all__ = [
     "Agent",
     "Attachment",
     "Contact",
+    "Employee",
+    "Job",
     "Mailbox",
     "MailboxFolder",
     "Message",
     "MessageLocation",
+    "Task",
     "Ticket",
+    "Todo",
     "utcnow",
 ]
