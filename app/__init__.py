@@ -6,7 +6,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from app import cli, errors, models, runtime  # noqa: F401 (models registers every table)
+from app import cli, errors, models, requestlog, runtime  # noqa: F401 (models registers every table)
 from app.auth.views import bp as auth_bp
 from app.extensions import csrf, db, limiter, login_manager, migrate
 from app.health.views import bp as health_bp
@@ -25,6 +25,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     Path(app.config["INSTANCE_PATH"]).mkdir(parents=True, exist_ok=True)
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
+    requestlog.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)

@@ -5,6 +5,7 @@ from app.models.agent import Agent
 from app.models.mailbox import Mailbox, MailboxFolder
 from app.models.message import Attachment, Message, MessageLocation
 from app.models.record import Employee, Job, Task, Todo
+from app.models.request_log import RequestLog
 from app.models.ticket import Ticket
 from app.models.time import utcnow
 
@@ -20,6 +21,7 @@ __all__ = [
     "MailboxFolder",
     "Message",
     "MessageLocation",
+    "RequestLog",
     "Task",
     "Ticket",
     "Todo",
