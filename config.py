@@ -69,7 +69,7 @@ class Config:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_DURATION = timedelta(days=14)
     # Rate limits live in memory per process by default; several web processes share
-    # them through e.g. redis://host:6379 (the storage URI of the `limits` package).
+    # them through e.g. redis://host:6379 (a `limits` storage URI; needs the redis package).
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     # Set explicitly: Flask-Limiter would otherwise carry one app's setting to the next.
     RATELIMIT_ENABLED = True
@@ -77,6 +77,8 @@ class Config:
     # Failed sign-ins per address and client, and per client across all addresses.
     LOGIN_RATE_LIMIT = "5 per minute"
     LOGIN_CLIENT_RATE_LIMIT = "30 per minute"
+    # `flask demo seed` creates sample agents with published passwords, except in production.
+    DEMO_AGENTS = True
 
 
 class DevelopmentConfig(Config):
@@ -92,6 +94,7 @@ class ProductionConfig(Config):
     REQUIRE_SECRET_KEY = True
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
+    DEMO_AGENTS = False
 
 
 CONFIGS = {

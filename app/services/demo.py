@@ -1,7 +1,10 @@
-"""Sample accounts and sample mail, so a newcomer has something to look at and search.
+"""Sample accounts, mail, records and agents, so a newcomer has something to look at and search.
 
 The mail is written here, by the product, and archived through the same ingestion
-entry point as the poller; seeding twice changes nothing.
+entry point as the poller; records go through the same import as ``flask records import``.
+The sample agents' passwords are published below and printed by ``flask demo seed``:
+they are for trying the product out, never for a production database.
+Seeding twice changes nothing.
 """
 
 from __future__ import annotations
@@ -13,9 +16,11 @@ from email.utils import format_datetime, make_msgid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import Account
+from app.models import Account, Agent
 from app.rawstore import RawStore
 from app.services.accounts import add_account
+from app.services.agents import add_agent
+from app.services.records import import_records, record_summary
 from mailbox.ingest import Archiver, BatchResult, Seen
 
 ACCOUNTS = (
@@ -39,6 +44,56 @@ CONVERSATIONS = (
      "We are evaluating your service for a team of 40 field technicians.",
      None),
 )
+
+# (email, name, role, password): one agent per role, with documented demo passwords.
+AGENTS = (
+    ("agent@desk.example", "Alex Agent", "agent", "demo-password-agent"),
+    ("manager@desk.example", "Morgan Manager", "manager", "demo-password-manager"),
+    ("admin@desk.example", "Ada Admin", "admin", "demo-password-admin"),
+)
+
+RECORDS = {
+    "Acme Plumbing": {
+        "jobs": [{"title": "Boiler replacement, 12 Elm Street", "description": "Remove the old "
+                  "boiler, fit a condensing one, pressure-test the loop."},
+                 {"title": "Leak under kitchen sink", "description": "Trap and waste pipe."}],
+        "tasks": [{"title": "Order condensing boiler", "notes": "Ask the supplier for the 30 kW one."}],
+        "todos": [{"text": "Renew the van insurance"}, {"text": "Send March invoices"}],
+        "employees": [{"name": "Dana Pipe", "email": "dana@acme-plumbing.example",
+                       "notes": "Gas Safe registered; on call Tuesdays."}],
+    },
+    "Birch & Co Landscaping": {
+        "jobs": [{"title": "Spring planting at the library", "description": "Tulips and box hedges."}],
+        "todos": [{"text": "Sharpen the mower blades"}],
+        "employees": [{"name": "Maria Birch", "email": "maria@birchco.example", "notes": "Owner."},
+                      {"name": "Sam Rowan", "email": "sam@birchco.example", "notes": "New crew member."}],
+    },
+    "Copperline Electric": {
+        "tasks": [{"title": "Inspect the switchboard at the depot", "notes": "Bring the thermal camera."}],
+    },
+}
+
+
+def seed_records(session: Session) -> int:
+    """Import the sample records of each sample account that has none yet; return how many."""
+    added = 0
+    for name, kinds in RECORDS.items():
+        account = session.scalar(select(Account).where(Account.name == name))
+        if account is None or any(s.count for s in record_summary(session, account)):
+            continue
+        added += sum(import_records(session, {"account": name, **kinds})[1].values())
+    return added
+
+
+def seed_agents(session: Session) -> list[tuple[str, str, str, bool]]:
+    """Create the sample agents that are missing; return (email, role, password, created) each."""
+    seeded = []
+    for email, name, role, password in AGENTS:
+        exists = session.scalar(select(Agent).where(Agent.email == email)) is not None
+        if not exists:
+            add_agent(session, email, name, role, password)
+        seeded.append((email, role, password, not exists))
+    return seeded
 
 
 def seed(session: Session, store: RawStore, tag_prefix: str) -> tuple[int, BatchResult]:
