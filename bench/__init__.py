@@ -1,0 +1,1 @@
+"""Benchmark scripts; each module is run with ``python -m bench.<name>`` and documents itself."""
