@@ -3,24 +3,34 @@
 Whoosh allows one writer per index.  The product makes that a role: whoever holds the
 writer lock (a file lock in the index folder) is the only process that indexes.  The
 worker holds it for its whole life; a one-off command takes it only when no worker
-runs, and otherwise leaves the indexing to the worker.
+runs, and otherwise leaves the indexing to the worker.  A large batch is analysed by
+Whoosh's own helper processes under that one writer, one per CPU, since Whoosh spends
+its time in Python and one process would leave the other CPUs idle.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from whoosh import index as whoosh_index
+from whoosh.filedb.filestore import FileStorage
 from whoosh.writing import AsyncWriter
 
 from app.search.schema import build_schema
 
 _LOCK_NAME = ".desk-writer.lock"
+# Posting memory per writer process before Whoosh spills sorted runs to disk: this,
+# not the number of messages, bounds the indexer's memory.
+_LIMIT_MB = 64
+# Below this many documents, starting helper processes costs more than it saves.
+PARALLEL_FROM = 400
+_MAX_PROCS = 4
 
 
 @dataclass(frozen=True)
@@ -85,22 +95,39 @@ class SearchIndex:
     def is_writer(self) -> bool:
         return self._lock_fd is not None
 
-    def write(self, documents: Iterable[IndexDocument]) -> int:
-        """Add or replace documents; only the writer may call this."""
+    def write(self, documents: Iterable[IndexDocument], expected: int = 0) -> int:
+        """Add or replace documents; only the writer may call this.
+
+        ``expected`` is how many documents are coming; a large batch is spread over
+        helper processes.
+        """
         if not self.is_writer:
             raise WriterBusy("this process is not the index writer")
-        ix = self.open()
-        writer = ix.writer(limitmb=128)
+        writer = self._writer(_procs_for(expected))
         count = 0
         try:
             for doc in documents:
                 writer.update_document(**_fields(doc))
                 count += 1
         except BaseException:
-            writer.cancel()
+            _cancel(writer)
             raise
         writer.commit()
         return count
+
+    def _writer(self, procs: int):
+        # Whoosh reads segments through mmap by default and unmaps them only when the
+        # garbage collector gets round to it; every writer maps the whole index again
+        # to look up the documents it replaces, so the indexer's RSS grew with the
+        # index.  The writer reads through plain files; searchers keep mmap.
+        self.open()
+        ix = FileStorage(str(self.path), supports_mmap=False).open_index()
+        if procs > 1:
+            # multisegment: each helper's segment joins the index as it is, instead of
+            # being merged again by this process; Whoosh's merge policy folds small
+            # segments together on later commits.
+            return ix.writer(procs=procs, multisegment=True, limitmb=_LIMIT_MB)
+        return ix.writer(limitmb=_LIMIT_MB)
 
     def delete(self, message_ids: Iterable[int]) -> None:
         """Remove messages from the index (used by checks and tests of them)."""
@@ -113,6 +140,24 @@ class SearchIndex:
         """Return a fresh view of the index (searchers see the latest commit)."""
         self._ix = None
         return self.open()
+
+
+def _cancel(writer) -> None:
+    # Whoosh's MpWriter.cancel only flags its helpers in this process; they would wait
+    # on the job queue for ever and keep this process from exiting.  Stop them here.
+    for task in getattr(writer, "tasks", ()):
+        task.terminate()
+        task.join()
+    writer.cancel()
+
+
+def _procs_for(expected: int) -> int:
+    """Return how many processes should analyse a batch of ``expected`` documents."""
+    if expected < PARALLEL_FROM or not sys.platform.startswith("linux"):
+        # Forking a helper is cheap; where multiprocessing spawns a fresh interpreter
+        # instead (macOS, Windows), starting one costs more than it saves.
+        return 1
+    return max(1, min(len(os.sched_getaffinity(0)), _MAX_PROCS))
 
 
 def _fields(doc: IndexDocument) -> dict:

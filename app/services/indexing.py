@@ -9,7 +9,7 @@ again rather than never.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
@@ -17,7 +17,13 @@ from sqlalchemy.orm import Session, selectinload
 from app.models import Account, Mailbox, MailboxFolder, Message, MessageLocation, utcnow
 from app.search.index import IndexDocument, SearchIndex, WriterBusy
 
-BATCH = 500
+# Messages per index commit: larger commits make fewer segments and let a batch be
+# shared among processes; the writer's memory is bounded by its posting buffer, not
+# by this.
+CHUNK = 1000
+# Messages read from the database at a time: a body may hold up to a million
+# characters, so this bounds the documents held in memory at once.
+BATCH = 100
 
 
 def pending_count(session: Session) -> int:
@@ -32,17 +38,25 @@ def index_pending(session: Session, index: SearchIndex, limit: int | None = None
     while limit is None or done < limit:
         ids = session.scalars(
             select(Message.id).where(Message.indexed_at.is_(None)).order_by(Message.id)
-            .limit(BATCH if limit is None else min(BATCH, limit - done))
+            .limit(CHUNK if limit is None else min(CHUNK, limit - done))
         ).all()
         if not ids:
             break
-        index.write(documents_for(session, ids))
-        session.execute(update(Message).where(Message.id.in_(ids)).values(indexed_at=utcnow()))
+        index.write(_stream_documents(session, ids), expected=len(ids))
+        now = utcnow()
+        for start in range(0, len(ids), BATCH):
+            chunk = ids[start:start + BATCH]
+            session.execute(update(Message).where(Message.id.in_(chunk)).values(indexed_at=now))
         session.commit()
         done += len(ids)
         if progress:
             progress(len(ids))
     return done
+
+
+def _stream_documents(session: Session, ids: list[int]) -> Iterator[IndexDocument]:
+    for start in range(0, len(ids), BATCH):
+        yield from documents_for(session, ids[start:start + BATCH])
 
 
 def documents_for(session: Session, ids: list[int]) -> list[IndexDocument]:
