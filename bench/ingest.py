@@ -191,7 +191,12 @@ def run_timed(cmd: list[str], env: dict, log: Path) -> tuple[float, float, int]:
     with log.open("wb") as out:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(proc.pid, 0)
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        except BaseException:  # interrupted: leave no poll running against a stopped server
+            proc.kill()
+            proc.wait()
+            raise
         elapsed = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
     return elapsed, usage.ru_maxrss / 1024, proc.returncode
