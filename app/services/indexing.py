@@ -111,8 +111,11 @@ def _wait_for_worker(session: Session, message_ids: list[int], timeout: float) -
     deadline = time.monotonic() + timeout
     while True:
         session.rollback()  # see the worker's commits
+        # A range, not IN (...): an import of 100,000 messages would pass SQLite's
+        # limit on bound parameters. Waiting also for others' messages in the range is harmless.
         waiting = session.scalar(
-            select(func.count()).where(Message.id.in_(message_ids), Message.indexed_at.is_(None))
+            select(func.count()).where(Message.id.between(min(message_ids), max(message_ids)),
+                                       Message.indexed_at.is_(None))
         ) if message_ids else 0
         if not waiting:
             return "the worker indexed the new messages"
