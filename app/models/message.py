@@ -65,7 +65,8 @@ class MessageLocation(db.Model):
     folder_id: Mapped[int | None] = mapped_column(ForeignKey("mailbox_folder.id"), index=True)
     uidvalidity: Mapped[int | None] = mapped_column(BigInteger)
     uid: Mapped[int | None] = mapped_column(BigInteger)
-    # For imports: "mbox:/path#3", "maildir:/path#key", "eml:/path/file.eml".
+    # For imports: the place and a prefix of the content hash, e.g. "mbox:/path#3 sha256:0123abcd...",
+    # so a rewritten file whose position now holds other mail loses nothing.
     source: Mapped[str | None] = mapped_column(String(2000), unique=True)
     seen_at: Mapped[datetime] = mapped_column(default=utcnow)
 
