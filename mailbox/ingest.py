@@ -81,6 +81,9 @@ class Archiver:
         self.tag_prefix = tag_prefix
         self.direction = direction
         self.directory = load_directory(session)
+        # Message-IDs of messages added but not flushed yet: a lookup needs a flush
+        # only when it asks for one of them, so most messages cost no flush at all.
+        self._unflushed_ids: set[str] = set()
 
     def archive(self, batch: list[tuple[bytes, Seen]]) -> BatchResult:
         """Archive raw messages with their locations; return what happened to them."""
@@ -108,6 +111,7 @@ class Archiver:
             self.session.add(_location(message, seen))
         self.store.sync_directories(written)
         self.session.flush()
+        self._unflushed_ids.clear()
         result.new_message_ids = [m.id for m in new_messages]
         return result
 
@@ -178,16 +182,22 @@ class Archiver:
         message.ticket = ticket
         message.thread_reason = decision.reason
         self.session.add(message)
+        if message.message_id_header:
+            self._unflushed_ids.add(message.message_id_header)
 
     def _ticket_for_message_id(self, message_id: str) -> int | None:
+        if message_id in self._unflushed_ids:
+            self.session.flush()
+            self._unflushed_ids.clear()
         # The earliest message with that Message-ID wins: senders reuse IDs, and the
         # first one seen is the one a reply most likely answers.
-        return self.session.scalar(
-            select(Message.ticket_id)
-            .where(Message.message_id_header == message_id, Message.ticket_id.is_not(None))
-            .order_by(Message.id)
-            .limit(1)
-        )
+        with self.session.no_autoflush:
+            return self.session.scalar(
+                select(Message.ticket_id)
+                .where(Message.message_id_header == message_id, Message.ticket_id.is_not(None))
+                .order_by(Message.id)
+                .limit(1)
+            )
 
     def _account_of_ticket(self, ticket_id: int) -> int | None | bool:
         ticket = self.session.get(Ticket, ticket_id)
