@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import or_, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from app.models import Mailbox, MailboxFolder, utcnow
@@ -178,24 +178,26 @@ def _record_error(session: Session, folder: MailboxFolder, text: str) -> None:
 
 
 def _take_lease(session: Session, folder: MailboxFolder) -> bool:
-    """Take the folder's lease unless a live poller holds it; steal it from a dead one."""
-    now = utcnow()
-    free = or_(MailboxFolder.lease_owner.is_(None), MailboxFolder.lease_until < now,
-               MailboxFolder.lease_owner == OWNER)
+    """Take the folder's lease unless a live poller holds it; take it over from a dead one."""
     session.refresh(folder)
-    if not free_or_dead(folder.lease_owner, folder.lease_until, now):
+    owner, until = folder.lease_owner, folder.lease_until
+    if not free_or_dead(owner, until, utcnow()):
         return False
-    holder = folder.lease_owner
-    condition = free if holder is None or holder == OWNER else or_(
-        free, MailboxFolder.lease_owner == holder)
+    # Compare and set: the lease is ours only if nobody took or renewed it since we read it.
     taken = session.execute(
-        update(MailboxFolder).where(MailboxFolder.id == folder.id, condition)
-        .values(lease_owner=OWNER, lease_until=now + LEASE)
+        update(MailboxFolder)
+        .where(MailboxFolder.id == folder.id, _equals(MailboxFolder.lease_owner, owner),
+               _equals(MailboxFolder.lease_until, until))
+        .values(lease_owner=OWNER, lease_until=utcnow() + LEASE)
         .execution_options(synchronize_session=False)
     ).rowcount
     session.commit()
     session.refresh(folder)
     return taken == 1
+
+
+def _equals(column, value):
+    return column.is_(None) if value is None else column == value
 
 
 def free_or_dead(owner: str | None, until, now) -> bool:
@@ -210,8 +212,8 @@ def free_or_dead(owner: str | None, until, now) -> bool:
         os.kill(int(pid), 0)
     except ProcessLookupError:
         return True
-    except PermissionError:
-        return False
+    except PermissionError:  # alive, owned by another user
+        pass
     return False
 
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import socket
+import subprocess
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from app.models import Message, MessageLocation
+from app.models import MailboxFolder, Message, MessageLocation, utcnow
 from app.runtime import raw_store
 from tests import factories
 
@@ -48,3 +52,27 @@ def test_polling_leaves_seen_flags_on_the_server_exactly_as_they_were(session, c
     assert after == before
     assert sum(b"\\Seen" in flags for flags in after.values()) == 5
     assert session.scalar(select(func.count(Message.id))) == 12
+
+
+def hold_lease(session, owner: str) -> None:
+    folder = session.scalar(select(MailboxFolder))
+    folder.lease_owner, folder.lease_until = owner, utcnow() + timedelta(minutes=5)
+    session.commit()
+
+
+def test_a_folder_leased_by_a_live_poller_is_skipped_and_one_leased_by_a_dead_poller_is_taken_over(
+        session, cli, dovecot):
+    dovecot.append([factories.message(n) for n in range(3)])
+    factories.imap_mailbox(session, dovecot)
+    host = socket.gethostname()
+
+    hold_lease(session, f"{host}:{os.getppid()}:live")
+    skipped = cli("mailbox", "poll", "--once")
+    assert "skipped: another poller is working on this folder" in skipped.output
+    assert session.scalar(select(func.count(Message.id))) == 0
+
+    ended = subprocess.Popen(["true"])
+    ended.wait()  # reaped: no process has this pid now
+    hold_lease(session, f"{host}:{ended.pid}:dead")
+    taken = cli("mailbox", "poll", "--once")
+    assert "fetched 3, archived 3" in taken.output
