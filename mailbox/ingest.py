@@ -25,6 +25,7 @@ from app.models import (
     Message,
     MessageLocation,
     Ticket,
+    TicketEvent,
     utcnow,
 )
 from app.rawstore import RawStore, sha256_hex
@@ -73,10 +74,13 @@ class Archiver:
     """Archives batches of raw messages into one session; the caller commits."""
 
     def __init__(self, session: Session, store: RawStore, *, tag_prefix: str,
-                 direction: str = "inbound", account: tuple[int, str] | None = None) -> None:
+                 direction: str = "inbound", account: tuple[int, str] | None = None,
+                 ticket: Ticket | None = None) -> None:
         self.session = session
         # An import run for one named account links every new message to it.
         self.account = account
+        # A reply sent from the console joins its ticket and that ticket's account.
+        self.ticket = ticket
         self.store = store
         self.tag_prefix = tag_prefix
         self.direction = direction
@@ -153,12 +157,26 @@ class Archiver:
             message.thread_reason = "not threaded: the message could not be parsed"
             return message
         _fill_fields(message, parsed)
+        if self.ticket is not None:
+            self._join_sending_ticket(message)
+            return message
         link = link_account(parsed.from_addr, self.directory)
         if self.account is not None:
             link = Link(self.account[0], f"imported for the account {self.account[1]}")
         message.account_id, message.link_reason = link.account_id, link.reason
         self._thread(message, parsed)
         return message
+
+    def _join_sending_ticket(self, message: Message) -> None:
+        ticket = self.ticket
+        message.account_id = ticket.account_id
+        message.link_reason = f"sent from ticket {ticket.id}, which belongs to this account"
+        if ticket.account_id is None:
+            message.link_reason = f"sent from ticket {ticket.id}, which has no account"
+        message.ticket = ticket
+        message.thread_reason = f"sent from ticket {ticket.id}"
+        ticket.last_activity_at = max(ticket.last_activity_at, message_time(message))
+        self.session.add(message)
 
     def _thread(self, message: Message, parsed: ParsedMessage) -> None:
         decision = choose_thread(
@@ -179,11 +197,22 @@ class Archiver:
         else:
             ticket = self.session.get(Ticket, decision.ticket_id)
             ticket.last_activity_at = max(ticket.last_activity_at, when)
+            self._reopen(ticket, message)
         message.ticket = ticket
         message.thread_reason = decision.reason
         self.session.add(message)
         if message.message_id_header:
             self._unflushed_ids.add(message.message_id_header)
+
+    def _reopen(self, ticket: Ticket, message: Message) -> None:
+        """A customer's answer puts a pending or closed ticket back in the open queue."""
+        if self.direction != "inbound" or ticket.status == "open" or message.auto_reason:
+            return
+        self.session.add(TicketEvent(
+            ticket=ticket, agent_id=None, kind="status", at=utcnow(), message=message,
+            detail=f"status {ticket.status} → open: the customer answered",
+        ))
+        ticket.status = "open"
 
     def _ticket_for_message_id(self, message_id: str) -> int | None:
         if message_id in self._unflushed_ids:

@@ -5,7 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from email.utils import format_datetime
+from hashlib import sha256
 
+from flask import current_app
+
+from app.models import Message
+from app.runtime import raw_store
 from app.services.accounts import add_account
 from app.services.agents import add_agent
 from app.services.mailboxes import add_mailbox
@@ -68,3 +73,14 @@ def agent(session, email: str = "sam@desk.example", *, name: str = "Sam Agent", 
     staff = add_agent(session, email, name, role, password)
     session.commit()
     return staff
+
+
+def archived(session, raw: bytes, source: str | None = None, direction: str = "inbound") -> Message:
+    """Archive one message through the ingestion entry point and commit, as the poller does."""
+    from mailbox.ingest import Archiver, Seen
+
+    archiver = Archiver(session, raw_store(), direction=direction,
+                        tag_prefix=current_app.config["TICKET_TAG_PREFIX"])
+    result = archiver.archive([(raw, Seen(source=source or f"test:{sha256(raw).hexdigest()}"))])
+    session.commit()
+    return session.get(Message, result.new_message_ids[0])

@@ -6,7 +6,7 @@ from app.models.mailbox import Mailbox, MailboxFolder
 from app.models.message import Attachment, Message, MessageLocation
 from app.models.record import Employee, Job, Task, Todo
 from app.models.request_log import RequestLog
-from app.models.ticket import Ticket
+from app.models.ticket import Ticket, TicketEvent
 from app.models.time import utcnow
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "RequestLog",
     "Task",
     "Ticket",
+    "TicketEvent",
     "Todo",
     "utcnow",
 ]

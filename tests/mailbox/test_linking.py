@@ -15,8 +15,6 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from app.models import Message, Ticket
-from app.runtime import raw_store
-from mailbox.ingest import Archiver, Seen
 from tests import factories
 
 MAIL = Path(__file__).resolve().parent.parent / "data" / "mail"
@@ -131,12 +129,7 @@ CASES = {
 
 
 def archive(session, raw: bytes, source: str, direction: str = "inbound") -> Message:
-    """Archive one message through the ingestion entry point and commit, as the poller does."""
-    archiver = Archiver(session, raw_store(), direction=direction,
-                        tag_prefix=current_app.config["TICKET_TAG_PREFIX"])
-    result = archiver.archive([(raw, Seen(source=source))])
-    session.commit()
-    return session.get(Message, result.new_message_ids[0])
+    return factories.archived(session, raw, source, direction)
 
 
 def start_conversation(session) -> int:
