@@ -62,6 +62,12 @@ class Config:
     # The tag put in outbound subjects, e.g. "[SD-42]"; inbound mail carrying it
     # threads into ticket 42 when the sender belongs to that ticket's account.
     TICKET_TAG_PREFIX = os.environ.get("TICKET_TAG_PREFIX", "SD")
+    # Outbound mail: smtp://host:port (plain), smtp+starttls://user:password@host:587 or
+    # smtps://user:password@host:465; unset, the console refuses to send and says why.
+    SMTP_URL = os.environ.get("SMTP_URL") or None
+    SMTP_TIMEOUT_SECONDS = _env_int("SMTP_TIMEOUT_SECONDS", 30)
+    # The address replies come from and customers write to.
+    SUPPORT_ADDRESS = os.environ.get("SUPPORT_ADDRESS", "support@desk.example")
     # Cookies: out of reach of page scripts, and not sent on cross-site POSTs.
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
