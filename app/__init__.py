@@ -6,8 +6,10 @@ from pathlib import Path
 
 from flask import Flask
 
-from app import cli, errors, models, requestlog, runtime  # noqa: F401 (models registers every table)
+from app import cli, errors, models, requestlog, runtime, security  # noqa: F401 (models registers every table)
 from app.auth.views import bp as auth_bp
+from app.console import pages
+from app.console.views import bp as console_bp
 from app.extensions import csrf, db, limiter, login_manager, migrate
 from app.health.views import bp as health_bp
 from config import Config, check_settings, config_from_environment
@@ -30,8 +32,11 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     limiter.init_app(app)
     login_manager.init_app(app)
     errors.init_app(app)
+    security.init_app(app)
+    pages.init_app(app)
     runtime.init_app(app)
     cli.init_app(app)
     app.register_blueprint(health_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(console_bp)
     return app

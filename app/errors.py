@@ -1,4 +1,5 @@
-"""Error pages a person can act on: a refused form (CSRF) and too many attempts.
+"""Error pages a person can act on: a bad request, a missing page, a refused form (CSRF),
+too many attempts, and our own failures.
 
 Each says what happened and what to do, in a plain page that reveals nothing else.
 """
@@ -7,11 +8,16 @@ from __future__ import annotations
 
 from flask import Flask, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import BadRequest
 
 
 def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, _form_refused)
     app.register_error_handler(429, _too_many_requests)
+    app.register_error_handler(400, _bad_request)
+    app.register_error_handler(403, _forbidden)
+    app.register_error_handler(404, _not_found)
+    app.register_error_handler(500, _server_error)
 
 
 def _page(title: str, message: str, status: int):
@@ -30,3 +36,24 @@ def _form_refused(error: CSRFError):
 
 def _too_many_requests(error):
     return _page("Too many requests", "Too many requests from here. Wait a minute, then try again.", 429)
+
+
+def _bad_request(error):
+    # Our own views abort(400) with a sentence written for the person; others get a general one.
+    message = error.description if error.description != BadRequest.description else (
+        "The request could not be understood. Check the address or the form, and try again.")
+    return _page("Bad request", message, 400)
+
+
+def _forbidden(error):
+    return _page("Not allowed", "Your role does not allow this page.", 403)
+
+
+def _not_found(error):
+    return _page("Not found", "There is nothing at this address. It may have been mistyped, "
+                 "or the ticket or message may not exist.", 404)
+
+
+def _server_error(error):
+    return _page("Something went wrong", "The desk could not finish this request; nothing was changed "
+                 "by it. Try again, and tell an administrator if it happens again.", 500)

@@ -14,8 +14,8 @@ from app.extensions import db, login_manager
 from app.models import Agent
 from app.services.agents import load_agent
 
-# Where a signed-in agent lands; the console's queue takes this over when it exists.
-HOME_ENDPOINT = "health.index"
+# Where a signed-in agent lands: their queue.
+HOME_ENDPOINT = "console.queue"
 
 
 @login_manager.user_loader

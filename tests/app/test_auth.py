@@ -46,7 +46,7 @@ def sign_in(client, email: str = EMAIL, password: str = PASSWORD, *, remember: b
 
 def sign_out(client):
     """Press the sign-out button in the page header."""
-    home = client.get("/").text
+    home = client.get("/tickets").text
     token = re.search(r'name="csrf_token" value="([^"]+)"', home).group(1)
     return client.post("/logout", data={"csrf_token": token})
 
@@ -58,14 +58,14 @@ def signed_in_agent(client):
         return current_user.email if current_user.is_authenticated else None
 
 
-def test_an_agent_signs_in_with_the_right_password_and_lands_on_the_home_page(web, sam):
+def test_an_agent_signs_in_with_the_right_password_and_lands_on_the_queue(web, sam):
     client = web.test_client()
 
     response = sign_in(client)
 
-    assert response.status_code == 302 and response.location == "/"
+    assert response.status_code == 302 and response.location == "/tickets"
     assert signed_in_agent(client) == EMAIL
-    assert "Signed in as Sam Agent (agent)" in client.get("/").text
+    assert "Signed in as Sam Agent (agent)" in client.get("/tickets").text
 
 
 def test_a_wrong_password_shows_the_form_again_and_signs_nobody_in(web, sam):
@@ -134,7 +134,7 @@ def test_signing_out_ends_the_session(web, sam):
 def test_the_sign_out_button_in_the_page_header_works_without_javascript(web, sam):
     client = web.test_client()
     sign_in(client)
-    home = client.get("/").text
+    home = client.get("/tickets").text
 
     form = re.search(r'<form class="signout" method="post" action="/logout">.*?</form>', home, re.S)
     token = re.search(r'name="csrf_token" value="([^"]+)"', form.group(0)).group(1)
@@ -216,8 +216,8 @@ def test_a_disabled_agents_remember_cookie_stops_working_even_after_re_enabling(
 
 
 def test_only_paths_on_this_site_are_followed_after_signing_in(web, sam):
-    for target, landing in [("/healthz", "/healthz"), ("https://evil.example/", "/"),
-                            ("//evil.example/", "/"), ("/\\evil.example", "/")]:
+    for target, landing in [("/healthz", "/healthz"), ("https://evil.example/", "/tickets"),
+                            ("//evil.example/", "/tickets"), ("/\\evil.example", "/tickets")]:
         client = web.test_client()
         assert sign_in(client, next_=target).location == landing, target
 

@@ -1,0 +1,1 @@
+"""The support console: the ticket queue, tickets, accounts and per-agent settings."""

@@ -1,0 +1,60 @@
+"""The console's forms; Flask-WTF adds a CSRF token to each, and refuses a POST without one."""
+
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from app.models.agent import QUEUES
+from app.models.ticket import STATUSES
+from app.services.agents import PAGE_SIZES
+from app.services.outbound import MAX_REPLY_CHARS
+from app.services.tickets import MAX_NOTE_CHARS
+
+STATUS_CHOICES = [(s, s.capitalize()) for s in STATUSES]
+QUEUE_LABELS = {"mine": "Mine", "unassigned": "Unassigned", "all": "All", "unmatched": "Unmatched mail"}
+
+
+class ReplyForm(FlaskForm):
+    body = TextAreaField("Reply", validators=[DataRequired(), Length(max=MAX_REPLY_CHARS)])
+    then_status = SelectField("Then set the ticket to", choices=STATUS_CHOICES, default="pending")
+    submit = SubmitField("Send reply")
+
+
+class NoteForm(FlaskForm):
+    text = TextAreaField("Internal note", validators=[DataRequired(), Length(max=MAX_NOTE_CHARS)])
+    submit = SubmitField("Add note")
+
+
+class StatusForm(FlaskForm):
+    status = SelectField("Status", choices=STATUS_CHOICES)
+    submit = SubmitField("Set status")
+
+
+class AssignForm(FlaskForm):
+    # Choices are the enabled agents, filled in by the view; "" means nobody.
+    assignee = SelectField("Assigned to", choices=[], validate_choice=True)
+    submit = SubmitField("Assign")
+
+
+class MoveForm(FlaskForm):
+    ticket = IntegerField("Move to ticket", validators=[InputRequired(), NumberRange(min=1)])
+    submit = SubmitField("Move")
+
+
+class LinkForm(FlaskForm):
+    account = SelectField("Link to account", choices=[], validate_choice=True)
+    submit = SubmitField("Link")
+
+
+class SettingsForm(FlaskForm):
+    page_size = IntegerField("Tickets per page", validators=[
+        InputRequired(), NumberRange(min=PAGE_SIZES[0], max=PAGE_SIZES[-1])])
+    time_zone = StringField("Time zone", validators=[DataRequired(), Length(max=64)])
+    default_queue = SelectField("Queue to start on", choices=[(q, QUEUE_LABELS[q]) for q in QUEUES])
+    submit = SubmitField("Save settings")
+
+
+class EmptyForm(FlaskForm):
+    """A form of only its CSRF token, for buttons that need nothing more."""
+
+    note = StringField(validators=[Optional()])

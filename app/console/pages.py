@@ -1,0 +1,62 @@
+"""What the console's templates need beyond the models: local times, sizes, and how each
+archived message is shown (text, or sanitised HTML in a sandboxed frame, and how many
+remote resources wait for the agent's permission).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+from flask_login import current_user
+
+from app.models import Message
+from app.rawstore import RawStore
+from mailbox.parse import parse_message
+
+
+@dataclass(frozen=True)
+class MessageView:
+    message: Message
+    # HTML messages are shown in a sandboxed frame; others as their text.
+    has_html: bool
+    blocked_remote: int
+    remote_allowed: bool
+
+
+def show_message(store: RawStore, message: Message, *, remote_allowed: bool) -> MessageView:
+    """Return how to show one archived message in a ticket's thread."""
+    html = None
+    if not message.quarantined:
+        html = parse_message(store.get(message.sha256)).html
+    if html is None:
+        return MessageView(message, False, 0, False)
+    from app.console.mailbody import sanitise_html
+
+    blocked = 0 if remote_allowed else sanitise_html(html, allow_remote=False).blocked_remote
+    return MessageView(message, True, blocked, remote_allowed)
+
+
+def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """Format a stored UTC time in the signed-in agent's time zone."""
+    if value is None:
+        return "no date"
+    zone = ZoneInfo(current_user.time_zone) if current_user.is_authenticated else UTC
+    return value.replace(tzinfo=UTC).astimezone(zone).strftime(fmt)
+
+
+def human_size(size: int) -> str:
+    """Return a byte count as people read it: 512 B, 1.5 KiB, 3.2 MiB."""
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_filter(local_time, "local_time")
+    app.add_template_filter(human_size, "human_size")

@@ -1,0 +1,290 @@
+"""The console's pages: the queue, a ticket and the work done on it, accounts, settings.
+
+Every view here needs a signed-in, enabled agent (checked once, before each request).
+Account pages show records only as counts and byte totals: no record content is read
+by any view in this blueprint.
+"""
+
+from __future__ import annotations
+
+from io import BytesIO
+from zoneinfo import available_timezones
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from app.console import forms
+from app.console.pages import show_message
+from app.extensions import db, login_manager
+from app.models import Account, Attachment, Message, Ticket
+from app.requestlog import note_account
+from app.runtime import raw_store, reply_settings
+from app.services import tickets as ticket_service
+from app.services.accounts import list_accounts
+from app.services.agents import update_settings
+from app.services.errors import ServiceError
+from app.services.outbound import message_to_answer, send_reply
+from app.services.records import record_summary
+from mailbox import parse
+
+bp = Blueprint("console", __name__)
+
+
+@bp.before_request
+def require_agent():
+    # Deny by default: every console route, present and future, needs a signed-in agent.
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    return None
+
+
+def agent():
+    return current_user._get_current_object()
+
+
+def _ticket_or_404(ticket_id: int) -> Ticket:
+    ticket = db.session.get(Ticket, ticket_id) or abort(404)
+    if ticket.account_id is not None:
+        note_account(ticket.account_id)
+    return ticket
+
+
+def _message_or_404(message_id: int) -> Message:
+    message = db.session.get(Message, message_id) or abort(404)
+    if message.account_id is not None:
+        note_account(message.account_id)
+    return message
+
+
+def _done(ticket_id: int, action, success: str) -> Response:
+    """Run a change, commit it and say so; or roll back and say why it was refused."""
+    try:
+        action()
+        db.session.commit()
+        flash(success, "info")
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(f"Not done: {exc}.", "error")
+    return redirect(url_for("console.ticket", ticket_id=ticket_id))
+
+
+def _refused(form, ticket_id: int) -> Response:
+    problems = "; ".join(f"{form[name].label.text}: {' '.join(errs)}" for name, errs in form.errors.items())
+    flash(f"Not done: {problems}.", "error")
+    return redirect(url_for("console.ticket", ticket_id=ticket_id))
+
+
+@bp.get("/")
+def home():
+    return redirect(url_for("console.queue"))
+
+
+@bp.get("/tickets")
+def queue():
+    account_id = request.args.get("account", type=int)
+    try:
+        view = ticket_service.queue_view(request.args.get("status"), request.args.get("queue"),
+                                         account_id, agent())
+    except ServiceError as exc:
+        abort(400, description=str(exc))
+    account = db.session.get(Account, account_id) if account_id else None
+    if account is not None:
+        note_account(account.id)
+    page = ticket_service.list_queue(db.session, agent(), view, request.args.get("page", 1, type=int))
+    return render_template("console/queue.html", view=view, page=page, account=account,
+                           queue_labels=forms.QUEUE_LABELS)
+
+
+@bp.get("/tickets/<int:ticket_id>")
+def ticket(ticket_id: int):
+    ticket = _ticket_or_404(ticket_id)
+    remote = request.args.get("remote", type=int)
+    store = raw_store()
+    items = [
+        show_message(store, item, remote_allowed=item.id == remote) if isinstance(item, Message) else item
+        for item in ticket_service.thread(db.session, ticket)
+    ]
+    try:
+        answering, cannot_reply = message_to_answer(db.session, ticket), None
+    except ServiceError as exc:
+        answering, cannot_reply = None, str(exc)
+    return render_template("console/ticket.html", ticket=ticket, items=items, answering=answering,
+                           cannot_reply=cannot_reply, **_ticket_forms(ticket))
+
+
+def _ticket_forms(ticket: Ticket) -> dict:
+    assign = forms.AssignForm(assignee=str(ticket.assignee_id or ""))
+    assign.assignee.choices = [("", "Nobody")] + [
+        (str(a.id), a.name) for a in ticket_service.enabled_agents(db.session)]
+    link = forms.LinkForm()
+    link.account.choices = [(str(a["id"]), a["name"]) for a in list_accounts(db.session)]
+    return {"reply_form": forms.ReplyForm(), "note_form": forms.NoteForm(), "assign_form": assign,
+            "status_form": forms.StatusForm(status=ticket.status), "move_form": forms.MoveForm(),
+            "link_form": link}
+
+
+@bp.post("/tickets/<int:ticket_id>/reply")
+def reply(ticket_id: int):
+    ticket = _ticket_or_404(ticket_id)
+    form = forms.ReplyForm()
+    if not form.validate_on_submit():
+        return _refused(form, ticket_id)
+
+    def send():
+        settings = reply_settings()
+        send_reply(db.session, raw_store(), ticket, agent(), form.body.data, settings)
+        ticket_service.set_status(db.session, ticket, agent(), form.then_status.data)
+
+    return _done(ticket_id, send, "Reply sent.")
+
+
+@bp.post("/tickets/<int:ticket_id>/notes")
+def add_note(ticket_id: int):
+    ticket = _ticket_or_404(ticket_id)
+    form = forms.NoteForm()
+    if not form.validate_on_submit():
+        return _refused(form, ticket_id)
+    return _done(ticket_id, lambda: ticket_service.add_note(db.session, ticket, agent(), form.text.data),
+                 "Note added.")
+
+
+@bp.post("/tickets/<int:ticket_id>/status")
+def set_status(ticket_id: int):
+    ticket = _ticket_or_404(ticket_id)
+    form = forms.StatusForm()
+    if not form.validate_on_submit():
+        return _refused(form, ticket_id)
+    return _done(ticket_id, lambda: ticket_service.set_status(db.session, ticket, agent(), form.status.data),
+                 f"Status set to {form.status.data}.")
+
+
+@bp.post("/tickets/<int:ticket_id>/assign")
+def assign(ticket_id: int):
+    ticket = _ticket_or_404(ticket_id)
+    form = forms.AssignForm()
+    form.assignee.choices = [("", "Nobody")] + [
+        (str(a.id), a.name) for a in ticket_service.enabled_agents(db.session)]
+    if not form.validate_on_submit():
+        return _refused(form, ticket_id)
+    assignee = int(form.assignee.data) if form.assignee.data else None
+    return _done(ticket_id, lambda: ticket_service.assign(db.session, ticket, agent(), assignee),
+                 "Assignment saved.")
+
+
+@bp.post("/messages/<int:message_id>/move")
+def move_message(message_id: int):
+    message = _message_or_404(message_id)
+    source = message.ticket_id
+    form = forms.MoveForm()
+    if not form.validate_on_submit():
+        return _refused(form, source)
+    target = form.ticket.data
+    return _done(source, lambda: ticket_service.move_message(db.session, message, target, agent()),
+                 f"Message moved to ticket {target}.")
+
+
+@bp.post("/messages/<int:message_id>/link")
+def link_message(message_id: int):
+    message = _message_or_404(message_id)
+    form = forms.LinkForm()
+    form.account.choices = [(str(a["id"]), a["name"]) for a in list_accounts(db.session)]
+    if not form.validate_on_submit():
+        return _refused(form, message.ticket_id)
+    account_id = int(form.account.data)
+    return _done(message.ticket_id,
+                 lambda: ticket_service.link_message(db.session, message, account_id, agent()),
+                 "Message linked to the account.")
+
+
+@bp.get("/accounts")
+def accounts():
+    return render_template("console/accounts.html", accounts=list_accounts(db.session))
+
+
+@bp.get("/accounts/<int:account_id>")
+def account(account_id: int):
+    account = db.session.get(Account, account_id) or abort(404)
+    note_account(account.id)
+    return render_template("console/account.html", account=account,
+                           tickets=ticket_service.account_tickets(db.session, account),
+                           records=record_summary(db.session, account))
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+def settings():
+    me = agent()
+    form = forms.SettingsForm(obj=me)
+    if form.validate_on_submit():
+        try:
+            update_settings(db.session, me, page_size=form.page_size.data,
+                            time_zone=form.time_zone.data.strip(),
+                            default_queue=form.default_queue.data)
+            db.session.commit()
+            flash("Settings saved.", "info")
+            return redirect(url_for("console.settings"))
+        except ServiceError as exc:
+            db.session.rollback()
+            flash(f"Not saved: {exc}.", "error")
+    return render_template("console/settings.html", form=form, zones=sorted(available_timezones()))
+
+
+@bp.get("/messages/<int:message_id>/body")
+def message_body(message_id: int):
+    """The HTML of one message, sanitised, as a document for a sandboxed frame."""
+    message = _message_or_404(message_id)
+    html = None if message.quarantined else parse.parse_message(raw_store().get(message.sha256)).html
+    if html is None:
+        abort(404)
+    allow_remote = request.args.get("remote") == "1"
+    from app.console import mailbody
+
+    document, _ = mailbody.body_document(html, allow_remote=allow_remote)
+    response = current_app.response_class(document, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = mailbody.body_csp(allow_remote)
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@bp.get("/messages/<int:message_id>/raw")
+def message_raw(message_id: int):
+    """The archived bytes, exactly as received, as an .eml download."""
+    message = _message_or_404(message_id)
+    return _download(raw_store().get(message.sha256), f"message-{message.id}.eml", "message/rfc822")
+
+
+@bp.get("/messages/<int:message_id>/attachments/<int:attachment_id>")
+def attachment(message_id: int, attachment_id: int):
+    message = _message_or_404(message_id)
+    found = db.session.get(Attachment, attachment_id)
+    if found is None or found.message_id != message.id:
+        abort(404)
+    payload = parse.attachment_payload(raw_store().get(message.sha256), found.sha256)
+    if payload is None:
+        abort(404)
+    return _download(payload, _download_name(found), "application/octet-stream")
+
+
+def _download_name(found: Attachment) -> str:
+    # The name comes from the sender: keep it readable, but no folders and no control characters.
+    name = "".join(c for c in found.filename.replace("/", "_").replace("\\", "_") if c.isprintable())
+    return name.strip(" .")[:200] or f"attachment-{found.id}.bin"
+
+
+def _download(data: bytes, filename: str, mimetype: str) -> Response:
+    # Mail content is never rendered by the browser here: always a download, never sniffed.
+    response = send_file(BytesIO(data), mimetype=mimetype, as_attachment=True, download_name=filename)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+

@@ -1,0 +1,46 @@
+// Keyboard shortcuts for the queue and the ticket page. Optional: every action they
+// take is also a link or a button, so the console works with scripts off.
+(function () {
+  "use strict";
+
+  function typing(event) {
+    var target = event.target;
+    return target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName);
+  }
+
+  function queueShortcuts(table) {
+    var rows = Array.prototype.slice.call(table.querySelectorAll("tbody tr"));
+    var current = -1;
+    function select(index) {
+      if (!rows.length) { return; }
+      current = Math.max(0, Math.min(rows.length - 1, index));
+      rows.forEach(function (row, i) { row.classList.toggle("selected", i === current); });
+      rows[current].scrollIntoView({ block: "nearest" });
+    }
+    function open(hash) {
+      if (current < 0) { return; }
+      window.location.href = rows[current].querySelector("a.ticket-link").href + (hash || "");
+    }
+    document.addEventListener("keydown", function (event) {
+      if (typing(event) || event.ctrlKey || event.metaKey || event.altKey) { return; }
+      if (event.key === "j") { select(current + 1); }
+      else if (event.key === "k") { select(current - 1); }
+      else if (event.key === "o" || event.key === "Enter") { open(""); }
+      else if (event.key === "r") { open("#reply"); }
+    });
+  }
+
+  function ticketShortcuts() {
+    document.addEventListener("keydown", function (event) {
+      if (typing(event) || event.key !== "r") { return; }
+      var box = document.querySelector("#reply textarea");
+      if (box) { event.preventDefault(); box.focus(); }
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var table = document.querySelector("table[data-shortcuts=queue]");
+    if (table) { queueShortcuts(table); }
+    if (document.getElementById("reply")) { ticketShortcuts(); }
+  });
+}());
