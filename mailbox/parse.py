@@ -73,14 +73,7 @@ class ParsedMessage:
 
 def parse_message(raw: bytes) -> ParsedMessage:
     """Parse raw RFC 5322 bytes; raise ``ParseError`` only when there is no message to read."""
-    if not raw.strip():
-        raise ParseError("the message is empty")
-    try:
-        msg = email.parser.BytesParser(policy=policy.compat32).parsebytes(raw)
-    except Exception as exc:  # the feed parser is lenient; anything it raises is a bug in the mail
-        raise ParseError(f"the MIME structure cannot be read: {exc}") from exc
-    if not msg.keys() or _has_obsolete_fields(raw):
-        msg = _parse_obsolete_fields(raw)
+    msg = _message_tree(raw)
     parsed = ParsedMessage()
     _read_headers(msg, parsed)
     _read_body(msg, parsed)
@@ -89,6 +82,39 @@ def parse_message(raw: bytes) -> ParsedMessage:
         _read_returned_message(msg, parsed)
     parsed.defects.extend(sorted({type(d).__name__ for part in msg.walk() for d in part.defects}))
     return parsed
+
+
+def attachment_payload(raw: bytes, sha256: str) -> bytes | None:
+    """Return the decoded bytes of the attachment ``parse_message`` lists with this SHA-256, or None."""
+    try:
+        msg = _message_tree(raw)
+    except ParseError:
+        return None
+    wanted = sha256.strip().lower()
+    for part in msg.walk():
+        if part.is_multipart():
+            continue
+        try:  # as in _read_body: a part that cannot be read is skipped, not fatal
+            if not _is_attachment(part, _shown_type(part), _part_filename(part)):
+                continue
+            payload = part.get_payload(decode=True) or b""
+        except Exception:
+            continue
+        if hashlib.sha256(payload).hexdigest() == wanted:
+            return payload
+    return None
+
+
+def _message_tree(raw: bytes) -> Message:
+    if not raw.strip():
+        raise ParseError("the message is empty")
+    try:
+        msg = email.parser.BytesParser(policy=policy.compat32).parsebytes(raw)
+    except Exception as exc:  # the feed parser is lenient; anything it raises is a bug in the mail
+        raise ParseError(f"the MIME structure cannot be read: {exc}") from exc
+    if not msg.keys() or _has_obsolete_fields(raw):
+        msg = _parse_obsolete_fields(raw)
+    return msg
 
 
 def _header_section(raw: bytes) -> tuple[bytes, bytes, bytes]:
@@ -233,18 +259,12 @@ def _read_body(msg: Message, parsed: ParsedMessage) -> None:
 
 
 def _read_part(part: Message, parsed: ParsedMessage, texts: list[str], htmls: list[str]) -> None:
-    ctype = part.get_content_type()
-    filename = header_text(part.get_filename() or "")
+    filename = _part_filename(part)
     payload = part.get_payload(decode=True) or b""
-    disposition = part.get_content_disposition()
-    if ctype == "text/rfc822-headers" or ctype == "message/delivery-status":
+    if part.get_content_type() in ("text/rfc822-headers", "message/delivery-status"):
         _read_report_part(payload, parsed)
-    if ctype.startswith("multipart/"):
-        # The declared boundary never appears, so the parser could not split the
-        # parts; the body is still text a person wrote, so read it as plain text.
-        ctype = "text/plain"
-    is_body_text = ctype in ("text/plain", "text/html") and disposition != "attachment"
-    if is_body_text and not filename:
+    ctype = _shown_type(part)
+    if not _is_attachment(part, ctype, filename):
         text, note = decode_bytes(payload, part.get_content_charset())
         if note:
             parsed.defects.append(note)
@@ -259,6 +279,26 @@ def _read_part(part: Message, parsed: ParsedMessage, texts: list[str], htmls: li
             sha256=hashlib.sha256(payload).hexdigest(),
         )
     )
+
+
+def _part_filename(part: Message) -> str:
+    return header_text(part.get_filename() or "")
+
+
+def _shown_type(part: Message) -> str:
+    ctype = part.get_content_type()
+    if ctype.startswith("multipart/"):
+        # The declared boundary never appears, so the parser could not split the
+        # parts; the body is still text a person wrote, so read it as plain text.
+        return "text/plain"
+    return ctype
+
+
+def _is_attachment(part: Message, ctype: str, filename: str) -> bool:
+    """A leaf part is body text only when it is plain or HTML text, not marked as an attachment
+    and not named; everything else is listed as an attachment."""
+    is_body_text = ctype in ("text/plain", "text/html") and part.get_content_disposition() != "attachment"
+    return not (is_body_text and not filename)
 
 
 def _read_report_part(payload: bytes, parsed: ParsedMessage) -> None:

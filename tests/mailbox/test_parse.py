@@ -5,14 +5,17 @@ readable ``ParseError`` only for bytes that hold no message at all.
 
 from __future__ import annotations
 
+import email
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 
-from mailbox.parse import AttachmentInfo, ParseError, parse_message
+from mailbox.parse import AttachmentInfo, ParseError, attachment_payload, parse_message
+from tests.factories import crlf
 from tests.parts import corpus_folder
 
 MAIL = Path(__file__).resolve().parent.parent / "data" / "mail"
@@ -238,3 +241,69 @@ def test_every_corpus_message_parses_or_raises_parse_error_with_a_reason(corpus)
             unexpected.append((path.name, f"{type(exc).__name__}: {exc}"))
 
     assert unexpected == []
+
+
+LOGO_PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR logo of Acme Plumbing"
+NOTES_TXT = b"Meter readings\r\n2026-03-01: 4711\r\n"
+
+
+def message_with_attachments() -> bytes:
+    """An HTML mail with an inline logo, a PDF invoice and a text file, as mail clients send it."""
+    msg = EmailMessage()
+    msg["From"] = "pat@acme.example"
+    msg["To"] = "support@desk.example"
+    msg["Subject"] = "Invoice and meter readings"
+    msg["Message-ID"] = "<attachments-1@acme.example>"
+    msg.set_content("The invoice and the readings are attached.")
+    msg.add_alternative('<p>The invoice is attached.</p><img src="cid:logo@acme.example">', subtype="html")
+    msg.get_payload()[1].add_related(LOGO_PNG, "image", "png", cid="<logo@acme.example>")
+    msg.add_attachment(INVOICE_PDF, "application", "pdf", filename="invoice.pdf")
+    msg.add_attachment(NOTES_TXT, "text", "plain", filename="readings.txt")
+    return crlf(msg.as_bytes())
+
+
+def test_each_listed_attachment_payload_is_found_by_its_hash():
+    raw = message_with_attachments()
+    listed = parse_message(raw).attachments
+
+    assert [(a.filename, a.content_type) for a in listed] == [
+        ("", "image/png"), ("invoice.pdf", "application/pdf"), ("readings.txt", "text/plain"),
+    ]
+    assert [attachment_payload(raw, a.sha256) for a in listed] == [LOGO_PNG, INVOICE_PDF, NOTES_TXT]
+
+
+def test_an_attachment_hash_is_matched_in_upper_case_too():
+    raw = message_with_attachments()
+
+    assert attachment_payload(raw, hashlib.sha256(INVOICE_PDF).hexdigest().upper()) == INVOICE_PDF
+
+
+def test_a_hash_no_attachment_has_finds_nothing():
+    raw = message_with_attachments()
+
+    assert attachment_payload(raw, hashlib.sha256(b"something else").hexdigest()) is None
+    assert attachment_payload(raw, "not a hash") is None
+
+
+def test_the_body_text_is_not_served_as_an_attachment():
+    raw = message_with_attachments()
+    body_payloads = [part.get_payload(decode=True) for part in email.message_from_bytes(raw).walk()
+                     if part.get_content_type() in ("text/plain", "text/html") and not part.get_filename()]
+
+    assert len(body_payloads) == 2
+    assert [attachment_payload(raw, hashlib.sha256(p).hexdigest()) for p in body_payloads] == [None, None]
+
+
+def test_bytes_that_hold_no_message_have_no_attachments():
+    assert attachment_payload(b"", hashlib.sha256(b"").hexdigest()) is None
+    assert attachment_payload((MAIL / "not-an-email-binary.eml").read_bytes(), "0" * 64) is None
+
+
+@pytest.mark.parametrize("name", [n for n, e in CASES.items() if e.attachments])
+def test_every_attachment_of_quirk_mail_is_found_by_its_hash(name):
+    raw = (MAIL / name).read_bytes()
+
+    for info in parse_message(raw).attachments:
+        payload = attachment_payload(raw, info.sha256)
+        assert payload is not None
+        assert (len(payload), hashlib.sha256(payload).hexdigest()) == (info.size, info.sha256)
