@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from email.message import EmailMessage
 from email.utils import format_datetime
 from hashlib import sha256
@@ -84,3 +84,28 @@ def archived(session, raw: bytes, source: str | None = None, direction: str = "i
     result = archiver.archive([(raw, Seen(source=source or f"test:{sha256(raw).hexdigest()}"))])
     session.commit()
     return session.get(Message, result.new_message_ids[0])
+
+
+def html_message(n: int = 0, *, sender: str = "alice@customer.example", html: str = "<p>Hello</p>",
+                 attachments: tuple[tuple[str, str, bytes], ...] = ()) -> bytes:
+    """Return a message with a text and an HTML alternative, and (name, type, bytes) attachments."""
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = "support@desk.example"
+    msg["Subject"] = f"HTML message number {n}"
+    msg["Date"] = format_datetime(datetime(2026, 2, 1, 9, 0, tzinfo=UTC) + timedelta(minutes=n))
+    msg["Message-ID"] = f"<html-{n}@{sender.rpartition('@')[2]}>"
+    msg.set_content("The text version of the message.")
+    msg.add_alternative(html, subtype="html")
+    for filename, content_type, data in attachments:
+        maintype, _, subtype = content_type.partition("/")
+        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
+    return crlf(msg.as_bytes())
+
+
+def records(session, account_name: str, **kinds) -> None:
+    """Import records for an account, as `flask records import` does, and commit."""
+    from app.services.records import import_records
+
+    import_records(session, {"account": account_name, **kinds})
+    session.commit()

@@ -2,7 +2,8 @@
 
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from app.models.agent import QUEUES
 from app.models.ticket import STATUSES
@@ -10,7 +11,7 @@ from app.services.agents import PAGE_SIZES
 from app.services.outbound import MAX_REPLY_CHARS
 from app.services.tickets import MAX_NOTE_CHARS
 
-STATUS_CHOICES = [(s, s.capitalize()) for s in STATUSES]
+STATUS_CHOICES = [SelectChoice(s, s.capitalize()) for s in STATUSES]
 QUEUE_LABELS = {"mine": "Mine", "unassigned": "Unassigned", "all": "All", "unmatched": "Unmatched mail"}
 
 
@@ -50,11 +51,15 @@ class SettingsForm(FlaskForm):
     page_size = IntegerField("Tickets per page", validators=[
         InputRequired(), NumberRange(min=PAGE_SIZES[0], max=PAGE_SIZES[-1])])
     time_zone = StringField("Time zone", validators=[DataRequired(), Length(max=64)])
-    default_queue = SelectField("Queue to start on", choices=[(q, QUEUE_LABELS[q]) for q in QUEUES])
+    default_queue = SelectField("Queue to start on",
+                                choices=[SelectChoice(q, QUEUE_LABELS[q]) for q in QUEUES])
     submit = SubmitField("Save settings")
 
 
-class EmptyForm(FlaskForm):
-    """A form of only its CSRF token, for buttons that need nothing more."""
+def agent_choices(agents) -> list[SelectChoice]:
+    """Return the choices of an assignee: nobody, or one of the enabled agents."""
+    return [SelectChoice("", "Nobody")] + [SelectChoice(str(a.id), a.name) for a in agents]
 
-    note = StringField(validators=[Optional()])
+
+def account_choices(accounts: list[dict]) -> list[SelectChoice]:
+    return [SelectChoice(str(a["id"]), a["name"]) for a in accounts]

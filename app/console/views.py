@@ -125,10 +125,9 @@ def ticket(ticket_id: int):
 
 def _ticket_forms(ticket: Ticket) -> dict:
     assign = forms.AssignForm(assignee=str(ticket.assignee_id or ""))
-    assign.assignee.choices = [("", "Nobody")] + [
-        (str(a.id), a.name) for a in ticket_service.enabled_agents(db.session)]
+    assign.assignee.choices = forms.agent_choices(ticket_service.enabled_agents(db.session))
     link = forms.LinkForm()
-    link.account.choices = [(str(a["id"]), a["name"]) for a in list_accounts(db.session)]
+    link.account.choices = forms.account_choices(list_accounts(db.session))
     return {"reply_form": forms.ReplyForm(), "note_form": forms.NoteForm(), "assign_form": assign,
             "status_form": forms.StatusForm(status=ticket.status), "move_form": forms.MoveForm(),
             "link_form": link}
@@ -173,8 +172,7 @@ def set_status(ticket_id: int):
 def assign(ticket_id: int):
     ticket = _ticket_or_404(ticket_id)
     form = forms.AssignForm()
-    form.assignee.choices = [("", "Nobody")] + [
-        (str(a.id), a.name) for a in ticket_service.enabled_agents(db.session)]
+    form.assignee.choices = forms.agent_choices(ticket_service.enabled_agents(db.session))
     if not form.validate_on_submit():
         return _refused(form, ticket_id)
     assignee = int(form.assignee.data) if form.assignee.data else None
@@ -198,7 +196,7 @@ def move_message(message_id: int):
 def link_message(message_id: int):
     message = _message_or_404(message_id)
     form = forms.LinkForm()
-    form.account.choices = [(str(a["id"]), a["name"]) for a in list_accounts(db.session)]
+    form.account.choices = forms.account_choices(list_accounts(db.session))
     if not form.validate_on_submit():
         return _refused(form, message.ticket_id)
     account_id = int(form.account.data)

@@ -17,7 +17,9 @@ from app.extensions import db
 from app.models import Agent
 from config import DEFAULT_SECRET_KEY, ConfigError, ProductionConfig
 from tests import factories
+from tests import web as web_client
 from tests.conftest import app_settings
+from tests.web import form_token
 
 EMAIL = "sam@desk.example"
 PASSWORD = factories.AGENT_PASSWORD
@@ -29,19 +31,8 @@ def sam(web):
         return factories.agent(db.session, EMAIL).id
 
 
-def form_token(client, path: str = "/login", **kwargs) -> str:
-    """Return the CSRF token from the form on ``path``, as a browser would submit it."""
-    page = client.get(path, **kwargs).get_data(as_text=True)
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-
-
-def sign_in(client, email: str = EMAIL, password: str = PASSWORD, *, remember: bool = False,
-            next_: str = "", **kwargs):
-    data = {"csrf_token": form_token(client, **kwargs), "email": email, "password": password,
-            "next": next_}
-    if remember:
-        data["remember"] = "y"
-    return client.post("/login", data=data, **kwargs)
+def sign_in(client, email: str = EMAIL, password: str = PASSWORD, **kwargs):
+    return web_client.sign_in(client, email, password, **kwargs)
 
 
 def sign_out(client):

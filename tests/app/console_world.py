@@ -1,0 +1,51 @@
+"""A small world for console tests: an account whose records have distinctive strings,
+a ticket with an HTML message and attachments, an unmatched ticket, and one agent per role.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.extensions import db
+from tests import factories
+
+ROLES = ("agent", "manager", "admin")
+# Strings that exist only in the account's records: no page may ever show one.
+RECORD_STRINGS = (
+    "Quetzal-Job-Title-4471", "Obsidian-Job-Description-9031", "Marmalade-Task-Title-2210",
+    "Pangolin-Task-Notes-5512", "Zeppelin-Todo-Text-7783", "Fennimore-Employee-Name-3390",
+    "fennimore.secret@leaky.example", "Gorgonzola-Employee-Notes-6604",
+)
+
+
+@dataclass(frozen=True)
+class World:
+    account_id: int
+    ticket_id: int
+    message_id: int
+    attachment_id: int
+    unmatched_ticket_id: int
+    unmatched_message_id: int
+
+
+def build(app) -> World:
+    """Create the world in the application's database and return its ids."""
+    with app.app_context():
+        session = db.session
+        account = factories.account(session, "Leaky Widgets", domains=["leaky.example"],
+                                    contacts=["ops@leaky.example"], approvers=["boss@leaky.example"])
+        job, job_text, task, task_notes, todo, name, email, notes = RECORD_STRINGS
+        factories.records(session, "Leaky Widgets",
+                          jobs=[{"title": job, "description": job_text}],
+                          tasks=[{"title": task, "notes": task_notes}],
+                          todos=[{"text": todo}],
+                          employees=[{"name": name, "email": email, "notes": notes}])
+        message = factories.archived(session, factories.html_message(
+            1, sender="boss@leaky.example", html="<p>Our <b>export</b> fails.</p>",
+            attachments=(("export.csv", "text/csv", b"a,b\r\n1,2\r\n"),)))
+        stranger = factories.archived(session, factories.message(2, sender="someone@elsewhere.example"))
+        for role in ROLES:
+            factories.agent(session, f"{role}@desk.example", name=f"{role.title()} Person", role=role)
+        factories.agent(session, "disabled@desk.example", name="Disabled Person")
+        return World(account.id, message.ticket_id, message.id, message.attachments[0].id,
+                     stranger.ticket_id, stranger.id)

@@ -1,0 +1,153 @@
+"""Who may reach what: an access matrix generated from the application's URL map, the
+CSRF refusal of every POST route, and the leak test that no page shows record content.
+
+The matrix names every (endpoint, method) the application serves; a route added
+without an entry here fails ``test_the_matrix_names_every_route``, so nobody can add
+a page without deciding who may see it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from app.extensions import db
+from app.models import TicketEvent
+from app.services.agents import disable_agent
+from tests.app import console_world
+from tests.web import form_token, sign_in
+
+WHO = ("anonymous", "agent", "manager", "admin", "disabled")
+LOGIN = "login"  # a redirect to the sign-in page
+REDIRECT = "redirect"  # a redirect anywhere else
+
+
+def staff(outcome):
+    """Signed-in staff of every role get ``outcome``; everyone else is sent to sign in."""
+    return {"anonymous": LOGIN, "disabled": LOGIN, "agent": outcome, "manager": outcome, "admin": outcome}
+
+
+def everyone(outcome):
+    return dict.fromkeys(WHO, outcome)
+
+
+# (endpoint, method) -> who -> outcome. POSTs carry a valid CSRF token and an empty form.
+MATRIX = {
+    ("health.healthz", "GET"): everyone(200),
+    ("auth.login", "GET"): {**everyone(200), "agent": REDIRECT, "manager": REDIRECT, "admin": REDIRECT},
+    ("auth.login", "POST"): {**everyone(200), "agent": REDIRECT, "manager": REDIRECT, "admin": REDIRECT},
+    ("auth.logout", "POST"): everyone(LOGIN),
+    ("console.home", "GET"): staff(REDIRECT),
+    ("console.queue", "GET"): staff(200),
+    ("console.ticket", "GET"): staff(200),
+    ("console.reply", "POST"): staff(REDIRECT),
+    ("console.add_note", "POST"): staff(REDIRECT),
+    ("console.set_status", "POST"): staff(REDIRECT),
+    ("console.assign", "POST"): staff(REDIRECT),
+    ("console.move_message", "POST"): staff(REDIRECT),
+    ("console.link_message", "POST"): staff(REDIRECT),
+    ("console.accounts", "GET"): staff(200),
+    ("console.account", "GET"): staff(200),
+    ("console.settings", "GET"): staff(200),
+    ("console.settings", "POST"): staff(200),
+    ("console.message_body", "GET"): staff(200),
+    ("console.message_raw", "GET"): staff(200),
+    ("console.attachment", "GET"): staff(200),
+}
+
+
+def routes(app) -> list[tuple[str, str, object]]:
+    """Return (endpoint, method, rule) for every route but static files; sign-out last."""
+    found = [(rule.endpoint, method, rule) for rule in app.url_map.iter_rules()
+             if rule.endpoint != "static" for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]
+    return sorted(found, key=lambda r: (r[0] == "auth.logout", r[0], r[1]))
+
+
+def url_for_rule(rule, world: console_world.World) -> str:
+    values = {"ticket_id": world.ticket_id, "message_id": world.message_id,
+              "attachment_id": world.attachment_id, "account_id": world.account_id}
+    return rule.build({arg: values[arg] for arg in rule.arguments})[1]
+
+
+def outcome(response) -> int | str:
+    if response.status_code in (301, 302, 303):
+        return LOGIN if response.location.startswith("/login") else REDIRECT
+    return response.status_code
+
+
+def token_for(client, who: str) -> str:
+    """Return a valid CSRF token of the client's session, from a form it can see."""
+    return form_token(client, "/settings" if who in console_world.ROLES else "/login")
+
+
+def client_for(app, who: str):
+    client = app.test_client()
+    if who == "anonymous":
+        return client
+    assert sign_in(client, f"{who}@desk.example").status_code == 302
+    if who == "disabled":
+        with app.app_context():
+            disable_agent(db.session, "disabled@desk.example")
+            db.session.commit()
+    return client
+
+
+@pytest.fixture
+def world(web):
+    return console_world.build(web)
+
+
+def test_the_matrix_names_every_route(web):
+    served = {(endpoint, method) for endpoint, method, _ in routes(web)}
+    assert served - MATRIX.keys() == set(), "routes without an entry in the access matrix"
+    assert MATRIX.keys() - served == set(), "matrix entries for routes that no longer exist"
+
+
+@pytest.mark.parametrize("who", WHO)
+def test_every_route_answers_each_role_as_the_matrix_says(web, world, who):
+    client = client_for(web, who)
+    token = token_for(client, who)
+    seen = {}
+    for endpoint, method, rule in routes(web):
+        url = url_for_rule(rule, world)
+        response = client.get(url) if method == "GET" else client.post(url, data={"csrf_token": token})
+        seen[endpoint, method] = outcome(response)
+    assert seen == {key: expected[who] for key, expected in MATRIX.items()}
+
+
+def test_every_post_route_refuses_a_missing_or_forged_csrf_token_and_changes_nothing(web, world):
+    client = client_for(web, "agent")
+    posts = [(endpoint, rule) for endpoint, method, rule in routes(web) if method == "POST"]
+    assert len(posts) >= 8
+    for endpoint, rule in posts:
+        url = url_for_rule(rule, world)
+        for data in ({}, {"csrf_token": "forged"}, {"csrf_token": token_for(client, "agent") + "x"}):
+            data = {**data, "text": "a note", "status": "closed", "ticket": str(world.unmatched_ticket_id),
+                    "body": "a reply", "assignee": "", "account": str(world.account_id)}
+            response = client.post(url, data=data)
+            assert response.status_code == 400, endpoint
+            assert "security token is missing or has expired" in response.text, endpoint
+    with web.app_context():
+        assert db.session.query(TicketEvent).count() == 0
+    assert client.get("/tickets").status_code == 200, "the agent is still signed in"
+
+
+@pytest.mark.parametrize("who", console_world.ROLES)
+def test_no_page_or_response_shows_a_record_string(web, world, who):
+    client = client_for(web, who)
+    token = token_for(client, who)
+    urls = {url_for_rule(rule, world) for _, method, rule in routes(web) if method == "GET"}
+    account = world.account_id
+    urls |= {f"/tickets?queue=all&account={account}", f"/tickets?queue=nonsense&account={account}",
+             f"/tickets?status=closed&queue=all&account={account}", "/accounts/999999",
+             f"/tickets/{world.ticket_id}?remote=1", f"/tickets/{world.ticket_id}?remote={world.message_id}"}
+    bodies = {url: client.get(url, follow_redirects=True).get_data() for url in sorted(urls)}
+    for _, method, rule in routes(web):
+        if method == "POST" and rule.endpoint != "auth.logout":
+            url = url_for_rule(rule, world)
+            response = client.post(url, data={"csrf_token": token}, follow_redirects=True)
+            bodies[f"POST {url}"] = response.get_data()
+    for url, body in bodies.items():
+        for secret in console_world.RECORD_STRINGS:
+            assert secret.lower().encode() not in body.lower(), f"{secret} in {url}"
+    account_page = bodies[f"/accounts/{world.account_id}"].decode()
+    assert "Jobs" in account_page and "Employees" in account_page
