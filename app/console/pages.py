@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 from flask_login import current_user
 
+from app.console.mailbody import sanitise_html
 from app.models import Message
 from app.rawstore import RawStore
 from mailbox.parse import parse_message
@@ -33,8 +34,6 @@ def show_message(store: RawStore, message: Message, *, remote_allowed: bool) -> 
         html = parse_message(store.get(message.sha256)).html
     if html is None:
         return MessageView(message, False, 0, False)
-    from app.console.mailbody import sanitise_html
-
     blocked = 0 if remote_allowed else sanitise_html(html, allow_remote=False).blocked_remote
     return MessageView(message, True, blocked, remote_allowed)
 

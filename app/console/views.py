@@ -25,6 +25,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app.console import forms
+from app.console.mailbody import body_csp, body_document
 from app.console.pages import show_message
 from app.extensions import db, login_manager
 from app.models import Account, Attachment, Message, Ticket
@@ -36,7 +37,7 @@ from app.services.agents import update_settings
 from app.services.errors import ServiceError
 from app.services.outbound import message_to_answer, send_reply
 from app.services.records import record_summary
-from mailbox import parse
+from mailbox.parse import attachment_payload, parse_message
 
 bp = Blueprint("console", __name__)
 
@@ -80,7 +81,8 @@ def _done(ticket_id: int, action, success: str) -> Response:
 
 
 def _refused(form, ticket_id: int) -> Response:
-    problems = "; ".join(f"{form[name].label.text}: {' '.join(errs)}" for name, errs in form.errors.items())
+    problems = "; ".join(f"{form[name].label.text}: {' '.join(e.rstrip('.') for e in errs)}"
+                         for name, errs in form.errors.items())
     flash(f"Not done: {problems}.", "error")
     return redirect(url_for("console.ticket", ticket_id=ticket_id))
 
@@ -241,15 +243,13 @@ def settings():
 def message_body(message_id: int):
     """The HTML of one message, sanitised, as a document for a sandboxed frame."""
     message = _message_or_404(message_id)
-    html = None if message.quarantined else parse.parse_message(raw_store().get(message.sha256)).html
+    html = None if message.quarantined else parse_message(raw_store().get(message.sha256)).html
     if html is None:
         abort(404)
     allow_remote = request.args.get("remote") == "1"
-    from app.console import mailbody
-
-    document, _ = mailbody.body_document(html, allow_remote=allow_remote)
-    response = current_app.response_class(document, mimetype="text/html")
-    response.headers["Content-Security-Policy"] = mailbody.body_csp(allow_remote)
+    document, _ = body_document(html, allow_remote=allow_remote)
+    response = current_app.response_class(document, mimetype="text/html")  # charset utf-8 added
+    response.headers["Content-Security-Policy"] = body_csp(allow_remote)
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
 
@@ -267,7 +267,7 @@ def attachment(message_id: int, attachment_id: int):
     found = db.session.get(Attachment, attachment_id)
     if found is None or found.message_id != message.id:
         abort(404)
-    payload = parse.attachment_payload(raw_store().get(message.sha256), found.sha256)
+    payload = attachment_payload(raw_store().get(message.sha256), found.sha256)
     if payload is None:
         abort(404)
     return _download(payload, _download_name(found), "application/octet-stream")

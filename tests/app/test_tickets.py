@@ -32,7 +32,8 @@ def queue(session, agent, status="open", scope="all", account_id=None, page=1):
 
 def test_the_queue_lists_tickets_by_last_activity_with_counts_per_view(session, sam, kim):
     factories.account(session)
-    first, second, stranger = ticket_of(session, 1), ticket_of(session, 2), ticket_of(session, 3, "x@else.example")
+    first, second = ticket_of(session, 1), ticket_of(session, 2)
+    stranger = ticket_of(session, 3, "x@else.example")
     tickets.assign(session, first, sam, sam.id)
     tickets.set_status(session, second, sam, "pending")
     session.commit()
