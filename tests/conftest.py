@@ -1,4 +1,6 @@
-"""Fixtures: an application on SQLite and on PostgreSQL, a private Dovecot, a CLI runner."""
+"""Fixtures: an application on SQLite and on PostgreSQL, a private Dovecot, a CLI runner,
+a loopback SMTP server, and the application on a live server with a headless Chromium.
+"""
 
 from __future__ import annotations
 
@@ -14,10 +16,13 @@ from sqlalchemy import create_engine, text
 from app import MIGRATIONS, create_app
 from app.extensions import db
 from tests import factories
+from tests.browser import CHROMIUM_ARGS, LiveServer, keep_on_loopback
 from tests.dovecot import PASSWORD, Dovecot
-from tests.parts import dovecot_binary, postgres_url
+from tests.parts import chromium_binary, dovecot_binary, postgres_url, sync_playwright
+from tests.smtp import SmtpServer
 
 BACKENDS = ["sqlite", "postgresql"]
+BROWSER_TIMEOUT_MS = 10_000  # Playwright's default of 30 s only slows a failing test down
 
 
 def database_url(backend: str, tmp_path: Path, request) -> str:
@@ -143,3 +148,46 @@ def subprocess_env(app, tmp_path) -> dict:
         IMAP_TIMEOUT_SECONDS="10",
     )
     return env
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server on loopback (tests.smtp.SmtpServer); point ``SMTP_URL`` at ``.url``."""
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def live_server(web):
+    """The ``web`` application served over HTTP on a free loopback port (tests.browser.LiveServer)."""
+    server = LiveServer(web)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium, headless, driven by Playwright; one per test module.
+
+    Not one per run: while Playwright's synchronous API is started it leaves its event
+    loop marked as running on the main thread, so a later test's ``asyncio.run`` would
+    fail; stopping it at the end of each module confines that to browser tests.
+    """
+    executable = chromium_binary()
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser context (no cookies, no storage) and one page in it, kept on loopback."""
+    context = browser.new_context()
+    keep_on_loopback(context)
+    context.set_default_timeout(BROWSER_TIMEOUT_MS)
+    yield context.new_page()
+    context.close()

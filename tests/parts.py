@@ -51,3 +51,28 @@ def postgres_url() -> str:
     if not url.startswith("postgresql"):
         missing("TEST_DATABASE_URL does not name a PostgreSQL database")
     return url
+
+
+def chromium_binary() -> str:
+    """Return the path of Debian's Chromium, or skip/fail when it is not installed.
+
+    Playwright drives this browser through ``executable_path``; it never downloads one
+    of its own (``playwright install`` is never run).
+    """
+    path = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+    if path is None:
+        missing("Chromium is not installed (apt-get install chromium chromium-driver)")
+    return path
+
+
+def sync_playwright():
+    """Return Playwright's ``sync_playwright()``, or skip/fail when Playwright is not installed.
+
+    Imported here rather than at the top of a module, so the rest of the suite runs
+    without Playwright.
+    """
+    try:
+        from playwright.sync_api import sync_playwright as start
+    except ImportError:
+        missing("Playwright is not installed (.venv/bin/pip install -r requirements-dev.txt)")
+    return start()
