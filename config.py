@@ -62,8 +62,9 @@ class Config:
     # The tag put in outbound subjects, e.g. "[SD-42]"; inbound mail carrying it
     # threads into ticket 42 when the sender belongs to that ticket's account.
     TICKET_TAG_PREFIX = os.environ.get("TICKET_TAG_PREFIX", "SD")
-    # Outbound mail: smtp://host:port (plain), smtp+starttls://user:password@host:587 or
-    # smtps://user:password@host:465; unset, the console refuses to send and says why.
+    # Outbound mail: smtp://host:port (plain), smtp+starttls://user:password@host:587,
+    # smtps://user:password@host:465, or file:///folder to write each message there as
+    # an .eml file; unset, the console refuses to send and says why.
     SMTP_URL = os.environ.get("SMTP_URL") or None
     SMTP_TIMEOUT_SECONDS = _env_int("SMTP_TIMEOUT_SECONDS", 30)
     # The address replies come from and customers write to.
@@ -89,6 +90,8 @@ class Config:
 
 class DevelopmentConfig(Config):
     DEBUG = True
+    # Replies from the sample console land as .eml files here unless SMTP_URL names a server.
+    SMTP_URL = os.environ.get("SMTP_URL") or f"file://{INSTANCE_DIR / 'outbox'}"
 
 
 class TestingConfig(Config):

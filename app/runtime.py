@@ -9,7 +9,7 @@ from flask import Flask, current_app
 
 from app.rawstore import RawStore
 from app.search import SearchIndex
-from app.services.outbound import ReplySettings, SmtpServer
+from app.services.outbound import ReplySettings, outbound_transport
 from config import read_secret
 from mailbox.poller import PollSettings
 
@@ -34,7 +34,7 @@ def reply_settings() -> ReplySettings:
     """Return how the current application sends replies; SMTP_URL is checked when one is sent."""
     config = current_app.config
     return ReplySettings(
-        server=SmtpServer.from_url(config["SMTP_URL"], config["SMTP_TIMEOUT_SECONDS"]),
+        server=outbound_transport(config["SMTP_URL"], config["SMTP_TIMEOUT_SECONDS"]),
         support_address=config["SUPPORT_ADDRESS"],
         tag_prefix=config["TICKET_TAG_PREFIX"],
     )

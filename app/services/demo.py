@@ -122,7 +122,27 @@ def sample_messages() -> list[bytes]:
         if follow_up:
             raws.append(_message(sender, f"Re: {subject}", follow_up, when + timedelta(hours=3),
                                  make_msgid(domain=sender.split("@")[1]), reply_to=msgid))
+    raws.append(_html_message(start + timedelta(days=5)))
     return raws
+
+
+def _html_message(when: datetime) -> bytes:
+    """An HTML message with a remote logo (blocked until asked for) and a CSV attachment."""
+    msg = EmailMessage()
+    msg["From"] = "Birch & Co Accounts <accounts@birchco.example>"
+    msg["To"] = "support@desk.example"
+    msg["Subject"] = "Payroll export attached: totals do not match"
+    msg["Date"] = format_datetime(when)
+    msg["Message-ID"] = "<sample-html@birchco.example>"
+    msg.set_content("Hello,\n\nThe payroll export totals do not match the screen. The export is attached.\n")
+    msg.add_alternative(
+        '<p><img src="https://birchco.example/logo.png" alt="Birch &amp; Co" width="120"></p>'
+        "<p>Hello,</p><p>The <b>payroll export</b> totals do not match the screen "
+        "(<span style=\"color:#a00\">1,240.00</span> against 1,420.00). The export is attached.</p>"
+        "<p>Maria</p>", subtype="html")
+    msg.add_attachment(b"employee,hours,total\r\nA,38,620.00\r\nB,40,620.00\r\n", maintype="text",
+                       subtype="csv", filename="payroll-export.csv")
+    return msg.as_bytes()
 
 
 def _message(sender: str, subject: str, body: str, when: datetime, msgid: str,

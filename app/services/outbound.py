@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, formataddr, make_msgid
+from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import select
@@ -33,6 +34,29 @@ from mailbox.linking import tagged_ticket_ids, ticket_tag
 MAX_REPLY_CHARS = 100_000
 _SCHEMES = {"smtp": "plain", "smtp+starttls": "starttls", "smtps": "tls"}
 _DEFAULT_PORTS = {"plain": 25, "starttls": 587, "tls": 465}
+
+
+@dataclass(frozen=True)
+class PickupFolder:
+    """Development's outbound mail: each message is written to a folder as an .eml file."""
+
+    path: Path
+
+    def send(self, raw: bytes, sender: str, recipients: list[str]) -> None:
+        """Write the message as the next file of the folder, or say why it cannot be written."""
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            name = f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{sha256_hex(raw)[:12]}.eml"
+            (self.path / name).write_bytes(raw)
+        except OSError as exc:
+            raise ServiceError(f"the reply could not be written to {self.path} ({exc.strerror or exc})")
+
+
+def outbound_transport(url: str | None, timeout: float = 30) -> SmtpServer | PickupFolder:
+    """Return where replies go: an SMTP server, or a folder for ``file:///path`` URLs."""
+    if url and url.startswith("file://"):
+        return PickupFolder(Path(unquote(urlsplit(url).path)))
+    return SmtpServer.from_url(url, timeout)
 
 
 @dataclass(frozen=True)
@@ -52,8 +76,8 @@ class SmtpServer:
         parts = urlsplit(url)
         security = _SCHEMES.get(parts.scheme)
         if security is None or not parts.hostname:
-            raise ServiceError("SMTP_URL must look like smtp://host:25, smtp+starttls://user:pw@host:587 "
-                               "or smtps://user:pw@host:465")
+            raise ServiceError("SMTP_URL must look like smtp://host:25, smtp+starttls://user:pw@host:587, "
+                               "smtps://user:pw@host:465 or file:///folder")
         try:
             port = parts.port or _DEFAULT_PORTS[security]
         except ValueError:
@@ -88,7 +112,7 @@ class SmtpServer:
 
 @dataclass(frozen=True)
 class ReplySettings:
-    server: SmtpServer
+    server: SmtpServer | PickupFolder
     support_address: str
     tag_prefix: str
 

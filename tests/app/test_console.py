@@ -169,3 +169,13 @@ def test_an_unreachable_smtp_server_is_reported_and_nothing_is_archived(web, age
     with web.app_context():
         ticket = db.session.get(Ticket, world.ticket_id)
         assert ticket.messages.count() == 1 and ticket.events == [] and ticket.status == "open"
+
+
+def test_with_a_file_url_replies_are_written_to_the_folder_as_archived(web, agent, world, tmp_path):
+    web.config["SMTP_URL"] = f"file://{tmp_path / 'outbox'}"
+    assert "Reply sent." in reply(agent, world).text
+    (written,) = (tmp_path / "outbox").iterdir()
+    with web.app_context():
+        outbound = db.session.query(Message).filter_by(direction="outbound").one()
+        assert written.read_bytes() == raw_store().get(outbound.sha256)
+        assert written.name.endswith(".eml")
