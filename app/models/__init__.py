@@ -2,6 +2,8 @@
 
 from app.models.account import Account, AccountDomain, Contact
 from app.models.agent import Agent
+from app.models.audit import AuditEntry
+from app.models.grant import AccessRequest, AccessToken
 from app.models.mailbox import Mailbox, MailboxFolder
 from app.models.message import Attachment, Message, MessageLocation
 from app.models.record import Employee, Job, Task, Todo
@@ -10,10 +12,13 @@ from app.models.ticket import Ticket, TicketEvent
 from app.models.time import utcnow
 
 __all__ = [
+    "AccessRequest",
+    "AccessToken",
     "Account",
     "AccountDomain",
     "Agent",
     "Attachment",
+    "AuditEntry",
     "Contact",
     "Employee",
     "Job",
