@@ -1,5 +1,6 @@
-"""The command line, grouped by noun: ``flask accounts``, ``flask agents``, ``flask mailbox``,
-``flask archive``, ``flask records``, ``flask search``, ``flask usage``, ``flask worker``.
+"""The command line, grouped by noun: ``flask accounts``, ``flask agents``, ``flask audit``,
+``flask mailbox``, ``flask archive``, ``flask records``, ``flask search``, ``flask usage``,
+``flask worker``.
 
 Every group is a ``DeskGroup``: an error a person can act on (an unknown name, an
 unreachable server, a database without its schema) ends the command with one
@@ -62,8 +63,8 @@ def _sentence(text: str) -> str:
 
 
 def init_app(app: Flask) -> None:
-    from app.cli import accounts, agents, archive, demo, mailbox, records, search, usage, worker
+    from app.cli import accounts, agents, archive, audit, demo, mailbox, records, search, usage, worker
 
-    for module in (accounts, agents, archive, demo, mailbox, records, search, usage):
+    for module in (accounts, agents, archive, audit, demo, mailbox, records, search, usage):
         app.cli.add_command(module.group)
     app.cli.add_command(worker.command)

@@ -1,0 +1,52 @@
+"""``flask audit``: verify the hash chain of the audit log, and list its entries."""
+
+import click
+
+from app.cli import DeskGroup
+from app.cli.output import echo_json, echo_table
+from app.extensions import db
+from app.services.accounts import account_named
+from app.services.agents import agent_with_email
+from app.services.audit import describe_entries, list_entries, verify
+
+group = DeskGroup("audit", help="The audit log: verify its hash chain, list its entries.")
+
+
+@group.command("verify")
+@click.option("--anchor", metavar="HASH",
+              help="A hash printed by an earlier run: fail if that entry is gone (entries cut from the end).")
+def verify_(anchor):
+    """Re-hash every entry and check each follows the one before.
+
+    Exits 1 naming the first entry altered, removed, inserted or forged.
+    """
+    result = verify(db.session, anchor=anchor.strip().lower() if anchor else None)
+    if not result.ok:
+        raise click.ClickException(f"Audit log broken: {result.problem}.")
+    noun = "entry" if result.checked == 1 else "entries"
+    click.echo(f"Audit log intact: {result.checked} {noun} checked.")
+    if result.last_id is not None:
+        click.echo(f"Last entry: {result.last_id}, hash {result.last_hash} "
+                   "(keep it elsewhere and pass it to --anchor later).")
+
+
+@group.command("list")
+@click.option("--account", "account_name", metavar="NAME", help="Only entries about this account.")
+@click.option("--agent", "agent_email", metavar="EMAIL", help="Only entries by this agent.")
+@click.option("--action", help="Only entries with this action.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1), help="At most this many.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def list_(account_name, agent_email, action, limit, as_json):
+    """List audit entries, newest first."""
+    account_id = account_named(db.session, account_name).id if account_name else None
+    agent_id = agent_with_email(db.session, agent_email).id if agent_email else None
+    entries = list_entries(db.session, account_id=account_id, agent_id=agent_id, action=action, limit=limit)
+    rows = describe_entries(db.session, entries)
+    if as_json:
+        echo_json(rows)
+        return
+    if not rows:
+        click.echo("No audit entries match.")
+        return
+    echo_table([{**r, "at": r["at"][:19].replace("T", " "), "detail": r["detail"][:60]} for r in rows],
+               ["id", "at", "action", "agent", "contact", "account", "record", "detail"])
