@@ -54,6 +54,7 @@ class Config:
     RAW_STORE_FSYNC = os.environ.get("RAW_STORE_FSYNC", "1") != "0"
     POLL_INTERVAL_SECONDS = _env_int("POLL_INTERVAL_SECONDS", 60)
     INDEX_INTERVAL_SECONDS = _env_int("INDEX_INTERVAL_SECONDS", 2)
+    ACCESS_TIDY_INTERVAL_SECONDS = _env_int("ACCESS_TIDY_INTERVAL_SECONDS", 60)
     IMAP_TIMEOUT_SECONDS = _env_int("IMAP_TIMEOUT_SECONDS", 30)
     # Extra CA certificates (PEM) to trust for IMAP over TLS; the system's are always trusted.
     IMAP_CA_FILE = os.environ.get("IMAP_CA_FILE") or None
@@ -67,6 +68,16 @@ class Config:
     # an .eml file; unset, the console refuses to send and says why.
     SMTP_URL = os.environ.get("SMTP_URL") or None
     SMTP_TIMEOUT_SECONDS = _env_int("SMTP_TIMEOUT_SECONDS", 30)
+    # Access to an account's records: the longest grant a request may ask for, and how
+    # long approvers have to decide before a request expires as denied.
+    ACCESS_MAX_HOURS = _env_int("ACCESS_MAX_HOURS", 72)
+    ACCESS_DECISION_HOURS = _env_int("ACCESS_DECISION_HOURS", 24)
+    # How long an approver's link to the access log keeps working.
+    ACCESS_LOG_LINK_DAYS = _env_int("ACCESS_LOG_LINK_DAYS", 90)
+    # Customer link pages per client: enough for a person, too few to guess tokens by trying.
+    CUSTOMER_LINK_RATE_LIMIT = "30 per minute"
+    # Emailed links point here: the address customers reach this application at.
+    PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/")
     # The address replies come from and customers write to.
     SUPPORT_ADDRESS = os.environ.get("SUPPORT_ADDRESS", "support@desk.example")
     # Cookies: out of reach of page scripts, and not sent on cross-site POSTs.

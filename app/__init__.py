@@ -9,7 +9,9 @@ from flask import Flask
 from app import cli, errors, models, requestlog, runtime, security  # noqa: F401 (models registers every table)
 from app.auth.views import bp as auth_bp
 from app.console import pages
+from app.console.access import bp as access_bp
 from app.console.views import bp as console_bp
+from app.customer.views import bp as customer_bp
 from app.extensions import csrf, db, limiter, login_manager, migrate
 from app.health.views import bp as health_bp
 from config import Config, check_settings, config_from_environment
@@ -39,4 +41,6 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     app.register_blueprint(health_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(console_bp)
+    app.register_blueprint(access_bp)
+    app.register_blueprint(customer_bp)
     return app

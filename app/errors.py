@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Flask, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import BadRequest, Forbidden
 
 
 def init_app(app: Flask) -> None:
@@ -46,7 +46,9 @@ def _bad_request(error):
 
 
 def _forbidden(error):
-    return _page("Not allowed", "Your role does not allow this page.", 403)
+    message = error.description if error.description != Forbidden.description else (
+        "Your role does not allow this page.")
+    return _page("Not allowed", message, 403)
 
 
 def _not_found(error):

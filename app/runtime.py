@@ -5,10 +5,14 @@ applications never share them.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Flask, current_app
 
+from app.models.time import utcnow
 from app.rawstore import RawStore
 from app.search import SearchIndex
+from app.services.access import AccessSettings
 from app.services.outbound import ReplySettings, outbound_transport
 from config import read_secret
 from mailbox.poller import PollSettings
@@ -18,6 +22,11 @@ def init_app(app: Flask) -> None:
     app.extensions["raw_store"] = RawStore(app.config["RAW_STORE_PATH"],
                                            fsync=app.config["RAW_STORE_FSYNC"])
     app.extensions["search_index"] = SearchIndex(app.config["INDEX_PATH"])
+
+
+def now() -> datetime:
+    """Return the current naive UTC time; tests put their own clock in ``app.extensions["clock"]``."""
+    return current_app.extensions.get("clock", utcnow)()
 
 
 def raw_store() -> RawStore:
@@ -38,6 +47,13 @@ def reply_settings() -> ReplySettings:
         support_address=config["SUPPORT_ADDRESS"],
         tag_prefix=config["TICKET_TAG_PREFIX"],
     )
+
+
+def access_settings() -> AccessSettings:
+    """Return the limits of access requests for the current application."""
+    config = current_app.config
+    return AccessSettings(config["ACCESS_MAX_HOURS"], config["ACCESS_DECISION_HOURS"],
+                          config["ACCESS_LOG_LINK_DAYS"])
 
 
 def poll_settings() -> PollSettings:

@@ -18,9 +18,11 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
+from app.access.notices import send
 from app.extensions import db
-from app.runtime import poll_settings, search_index
+from app.runtime import now, poll_settings, search_index
 from app.search.index import WriterBusy
+from app.services.access import expire_due
 from app.services.errors import ServiceError
 from app.services.indexing import index_pending
 from app.services.mailboxes import mailboxes_named, poll_mailboxes
@@ -53,9 +55,22 @@ def index_new_mail() -> None:
         log.info("indexed %d message(s)", count)
 
 
+def tidy_access() -> None:
+    """Expire undecided requests and tell everyone about grants that ran out.
+
+    Access itself never waits for this job: the policy checks the clock at each request.
+    """
+    due = expire_due(db.session, now())
+    send(due)  # the notices are sent before the commit, so a failed send is tried again
+    db.session.commit()
+    if due:
+        log.info("sent %d access notice(s)", len(due))
+
+
 JOBS = (
     Job("poll-mailboxes", poll_all, "POLL_INTERVAL_SECONDS"),
     Job("index-new-mail", index_new_mail, "INDEX_INTERVAL_SECONDS"),
+    Job("tidy-access", tidy_access, "ACCESS_TIDY_INTERVAL_SECONDS"),
 )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import url_for
+from flask_login import current_user
 
 from app.extensions import db, login_manager
 from app.models import Agent
@@ -36,3 +37,10 @@ def safe_next(target: str | None) -> str:
     if parts.scheme or parts.netloc:
         return home_url()
     return target
+
+
+def require_signed_in():
+    """A blueprint's before-request hook: every route needs a signed-in, enabled agent."""
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    return None

@@ -1,4 +1,4 @@
-"""The command line, grouped by noun: ``flask accounts``, ``flask agents``, ``flask audit``,
+"""The command line, grouped by noun: ``flask access``, ``flask accounts``, ``flask agents``, ``flask audit``,
 ``flask mailbox``, ``flask archive``, ``flask records``, ``flask search``, ``flask usage``,
 ``flask worker``.
 
@@ -63,8 +63,20 @@ def _sentence(text: str) -> str:
 
 
 def init_app(app: Flask) -> None:
-    from app.cli import accounts, agents, archive, audit, demo, mailbox, records, search, usage, worker
+    from app.cli import (
+        access,
+        accounts,
+        agents,
+        archive,
+        audit,
+        demo,
+        mailbox,
+        records,
+        search,
+        usage,
+        worker,
+    )
 
-    for module in (accounts, agents, archive, audit, demo, mailbox, records, search, usage):
+    for module in (access, accounts, agents, archive, audit, demo, mailbox, records, search, usage):
         app.cli.add_command(module.group)
     app.cli.add_command(worker.command)

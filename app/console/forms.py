@@ -63,3 +63,30 @@ def agent_choices(agents) -> list[SelectChoice]:
 
 def account_choices(accounts: list[dict]) -> list[SelectChoice]:
     return [SelectChoice(str(a["id"]), a["name"]) for a in accounts]
+
+
+class AccessRequestForm(FlaskForm):
+    scope = SelectField("Records", choices=[
+        SelectChoice("business", "Business records (jobs, tasks, todos)"),
+        SelectChoice("personal", "Personal records (employees)"),
+        SelectChoice("both", "Both")])
+    reason = TextAreaField("Reason (the customer reads this)", validators=[DataRequired(), Length(max=2000)])
+    # Choices are the configured presets, filled in by the view.
+    hours = SelectField("For", choices=[], validate_choice=True)
+    submit = SubmitField("Ask the customer")
+
+
+class BreakGlassForm(FlaskForm):
+    scope = SelectField("Records", choices=AccessRequestForm.scope.kwargs["choices"])
+    reason = TextAreaField("Emergency reason (sent to the customer at once)",
+                           validators=[DataRequired(), Length(min=20, max=2000)])
+    submit = SubmitField("Ask a second manager to confirm")
+
+
+class ButtonForm(FlaskForm):
+    """A button that needs nothing but its CSRF token."""
+
+
+def hour_choices(hours: list[int]) -> list[SelectChoice]:
+    """Return the durations an agent may ask for, as choices."""
+    return [SelectChoice(str(h), f"{h} hour{'s' if h > 1 else ''}") for h in hours]

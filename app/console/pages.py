@@ -11,10 +11,12 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask
 from flask_login import current_user
+from sqlalchemy.orm import Session
 
 from app.console.mailbody import sanitise_html
-from app.models import Message
+from app.models import AccessRequest, Message
 from app.rawstore import RawStore
+from app.services import access
 from mailbox.parse import parse_message
 
 
@@ -36,6 +38,23 @@ def show_message(store: RawStore, message: Message, *, remote_allowed: bool) -> 
         return MessageView(message, False, 0, False)
     blocked = 0 if remote_allowed else sanitise_html(html, allow_remote=False).blocked_remote
     return MessageView(message, True, blocked, remote_allowed)
+
+
+@dataclass(frozen=True)
+class RequestRow:
+    request: AccessRequest
+    state: str
+    minutes_left: int
+    mine: bool
+
+
+def access_rows(session: Session, account_id: int, agent_id: int, now: datetime) -> list[RequestRow]:
+    """Return the account's recent access requests as the account page lists them."""
+    rows = []
+    for req in access.requests_of(session, account_id):
+        left = access.remaining_minutes(req, now)
+        rows.append(RequestRow(req, access.describe(req, now), left, req.agent_id == agent_id))
+    return rows
 
 
 def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:

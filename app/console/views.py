@@ -24,13 +24,16 @@ from flask import (
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from app.auth.session import require_signed_in
 from app.console import forms
 from app.console.mailbody import body_csp, body_document
-from app.console.pages import show_message
-from app.extensions import db, login_manager
+from app.console.pages import access_rows, show_message
+from app.extensions import db
 from app.models import Account, Attachment, Message, Ticket
+from app.models.grant import SCOPE_KINDS
 from app.requestlog import note_account
-from app.runtime import raw_store, reply_settings
+from app.runtime import access_settings, now, raw_store, reply_settings
+from app.services import access
 from app.services import tickets as ticket_service
 from app.services.accounts import list_accounts
 from app.services.agents import update_settings
@@ -42,12 +45,8 @@ from mailbox.parse import attachment_payload, parse_message
 bp = Blueprint("console", __name__)
 
 
-@bp.before_request
-def require_agent():
-    # Deny by default: every console route, present and future, needs a signed-in agent.
-    if not current_user.is_authenticated:
-        return login_manager.unauthorized()
-    return None
+# Deny by default: every console route, present and future, needs a signed-in agent.
+bp.before_request(require_signed_in)
 
 
 def agent():
@@ -216,9 +215,14 @@ def accounts():
 def account(account_id: int):
     account = db.session.get(Account, account_id) or abort(404)
     note_account(account.id)
+    form = forms.AccessRequestForm()
+    form.hours.choices = forms.hour_choices(access.duration_choices(access_settings()))
     return render_template("console/account.html", account=account,
                            tickets=ticket_service.account_tickets(db.session, account),
-                           records=record_summary(db.session, account))
+                           records=record_summary(db.session, account), request_form=form,
+                           break_glass_form=forms.BreakGlassForm(), button=forms.ButtonForm(),
+                           requests=access_rows(db.session, account.id, current_user.id, now()),
+                           scope_kinds=SCOPE_KINDS)
 
 
 @bp.route("/settings", methods=["GET", "POST"])

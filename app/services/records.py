@@ -141,3 +141,16 @@ def _type(value: object) -> str:
     names = {dict: "an object", list: "a list", str: "text", bool: "true or false",
              int: "a number", float: "a number", type(None): "null"}
     return names.get(type(value), "something else")
+
+
+def read_records(session: Session, account_id: int, kind: str) -> list:
+    """Return the account's records of one kind. Only views behind ``require_grant`` call this."""
+    model = RECORD_KINDS[kind][0]
+    return list(session.scalars(select(model).where(model.account_id == account_id).order_by(model.id)))
+
+
+def read_record(session: Session, account_id: int, kind: str, record_id: int):
+    """Return one record of the account, or None. Only views behind ``require_grant`` call this."""
+    model = RECORD_KINDS[kind][0]
+    record = session.get(model, record_id)
+    return record if record is not None and record.account_id == account_id else None

@@ -6,7 +6,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import select
+
 from app.extensions import db
+from app.models import Job, utcnow
+from app.services import access
 from tests import factories
 
 ROLES = ("agent", "manager", "admin")
@@ -26,6 +30,8 @@ class World:
     attachment_id: int
     unmatched_ticket_id: int
     unmatched_message_id: int
+    job_id: int
+    request_id: int
 
 
 def build(app) -> World:
@@ -44,8 +50,13 @@ def build(app) -> World:
             1, sender="boss@leaky.example", html="<p>Our <b>export</b> fails.</p>",
             attachments=(("export.csv", "text/csv", b"a,b\r\n1,2\r\n"),)))
         stranger = factories.archived(session, factories.message(2, sender="someone@elsewhere.example"))
-        for role in ROLES:
-            factories.agent(session, f"{role}@desk.example", name=f"{role.title()} Person", role=role)
+        staff = {role: factories.agent(session, f"{role}@desk.example", name=f"{role.title()} Person",
+                                       role=role) for role in ROLES}
         factories.agent(session, "disabled@desk.example", name="Disabled Person")
+        # A request nobody has answered: it opens nothing.
+        request, _ = access.request_access(session, staff["agent"], account, "both", "Checking the export",
+                                           1, utcnow(), access.AccessSettings())
+        session.commit()
+        job_id = session.scalar(select(Job.id).where(Job.account_id == account.id))
         return World(account.id, message.ticket_id, message.id, message.attachments[0].id,
-                     stranger.ticket_id, stranger.id)
+                     stranger.ticket_id, stranger.id, job_id, request.id)

@@ -52,6 +52,21 @@ MATRIX = {
     ("console.message_body", "GET"): staff(200),
     ("console.message_raw", "GET"): staff(200),
     ("console.attachment", "GET"): staff(200),
+    # Access: asking, cancelling, ending and break-glass answer with the account page and a
+    # message; no role opens records without a grant, and the world has none.
+    ("access.ask", "POST"): staff(REDIRECT),
+    ("access.cancel", "POST"): staff(REDIRECT),
+    ("access.end", "POST"): staff(REDIRECT),
+    ("access.break_glass", "POST"): staff(REDIRECT),
+    ("access.confirm", "POST"): staff(REDIRECT),
+    ("access.records", "GET"): staff(403),
+    ("access.record", "GET"): staff(403),
+    # Customer links: the world's URLs carry a token that does not exist.
+    ("customer.decide", "GET"): everyone(404),
+    ("customer.decide", "POST"): everyone(404),
+    ("customer.revoke", "GET"): everyone(404),
+    ("customer.revoke", "POST"): everyone(404),
+    ("customer.log", "GET"): everyone(404),
 }
 
 
@@ -64,7 +79,9 @@ def routes(app) -> list[tuple[str, str, object]]:
 
 def url_for_rule(rule, world: console_world.World) -> str:
     values = {"ticket_id": world.ticket_id, "message_id": world.message_id,
-              "attachment_id": world.attachment_id, "account_id": world.account_id}
+              "attachment_id": world.attachment_id, "account_id": world.account_id,
+              "kind": "jobs", "record_id": world.job_id, "request_id": world.request_id,
+              "raw": "no-such-token"}
     return rule.build({arg: values[arg] for arg in rule.arguments})[1]
 
 

@@ -1,0 +1,66 @@
+"""Emails about access: requests to approvers, confirmations with revoke and log links,
+notices that a grant ended, and break-glass alerts. Rendered from ``templates/mail/``
+and handed to the outbound transport (``SMTP_URL``), marked as automatic so that
+out-of-office replies do not answer them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, make_msgid
+
+from flask import current_app, render_template
+
+from app.services.access import Notice, scope_words
+from app.services.errors import ServiceError
+from app.services.outbound import outbound_transport
+
+SUBJECTS = {
+    "request": "Access request for {account}: please approve or deny",
+    "granted": "You approved access to {account}'s records",
+    "denied": "You denied access to {account}'s records",
+    "ended": "Access to {account}'s records has ended",
+    "break_glass": "Emergency access to {account}'s records was opened",
+}
+PATHS = {"decide": "/customer/decide/", "revoke": "/customer/revoke/", "log": "/customer/log/"}
+
+
+def link(purpose: str, token: str) -> str:
+    """Return the absolute address of a customer page for a token."""
+    return f"{current_app.config['PUBLIC_URL']}{PATHS[purpose]}{token}"
+
+
+def build(notice: Notice) -> bytes:
+    """Return the email for a notice, ready for SMTP."""
+    config = current_app.config
+    request = notice.request
+    msg = EmailMessage(policy=SMTP)
+    msg["From"] = config["SUPPORT_ADDRESS"]
+    msg["To"] = notice.to
+    msg["Subject"] = SUBJECTS[notice.template].format(account=request.account.name)
+    msg["Date"] = format_datetime(datetime.now(UTC))
+    msg["Message-ID"] = make_msgid(domain=config["SUPPORT_ADDRESS"].rpartition("@")[2] or None)
+    msg["Auto-Submitted"] = "auto-generated"
+    links = {purpose: link(purpose, token) for purpose, token in notice.links.items()}
+    msg.set_content(render_template(f"mail/access_{notice.template}.txt", request=request, links=links,
+                                    scope=scope_words(request.scope)))
+    return msg.as_bytes()
+
+
+def send(notices: list[Notice]) -> None:
+    """Send each notice; raise ``ServiceError`` naming the first that could not be sent."""
+    config = current_app.config
+    transport = outbound_transport(config["SMTP_URL"], config["SMTP_TIMEOUT_SECONDS"])
+    for notice in notices:
+        transport.send(build(notice), config["SUPPORT_ADDRESS"], [notice.to])
+
+
+
+def send_or_log(notices: list[Notice]) -> None:
+    """Send notices of something already done; a failure is logged, never undoes it."""
+    try:
+        send(notices)
+    except ServiceError as exc:
+        current_app.logger.error("access notices not sent: %s", exc)

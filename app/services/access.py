@@ -1,0 +1,349 @@
+"""Access to an account's records: requests, customer decisions, grants, their end, break-glass.
+
+Every change is written to the audit log in the same transaction. Functions that must
+tell people something return ``Notice`` values; the caller sends them (``app.access.notices``)
+before committing, so no request exists whose approvers were never asked. The clock is
+always an argument: whether a grant is in force is decided by ``app.access.policy`` at
+each check, and ``expire_due`` only tidies up and tells people.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.access.policy import Grant, grant_in_force, is_in_force, remaining
+from app.models import AccessRequest, AccessToken, Account, Agent, AuditEntry
+from app.models.grant import REQUEST_SCOPES
+from app.services import audit
+from app.services.errors import ServiceError
+
+PRESET_HOURS = (1, 4, 8, 24)
+BREAK_GLASS_MINUTES = 60
+MAX_REASON_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class AccessSettings:
+    max_hours: int = 72
+    decision_hours: int = 24
+    log_link_days: int = 90
+
+
+@dataclass(frozen=True)
+class Notice:
+    """An email to send: its template, its recipient, the request, and links by purpose."""
+
+    template: str
+    to: str
+    request: AccessRequest
+    links: dict[str, str] = field(default_factory=dict)
+
+
+class TokenError(ServiceError):
+    """A customer link cannot be used; ``status`` is the HTTP status its page answers with."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def as_grant(request: AccessRequest) -> Grant:
+    """Return the policy's view of a request."""
+    return Grant(request.id, request.agent_id, request.account_id, request.scopes, request.status,
+                 request.starts_at, request.ends_at, request.ended_at)
+
+
+def account_grants(session: Session, account_id: int) -> list[Grant]:
+    """Return every approved request of the account, as the policy sees them."""
+    rows = session.scalars(select(AccessRequest).where(
+        AccessRequest.account_id == account_id, AccessRequest.status == "approved"))
+    return [as_grant(r) for r in rows]
+
+
+def grant_for(session: Session, agent: Agent, account_id: int, scope: str,
+              now: datetime) -> AccessRequest | None:
+    """Return the request whose grant lets the agent open the account's ``scope`` records now."""
+    found = grant_in_force(agent.id, account_id, scope, account_grants(session, account_id), now)
+    return session.get(AccessRequest, found.id) if found else None
+
+
+def duration_choices(settings: AccessSettings) -> list[int]:
+    """Return the durations an agent may ask for, in hours."""
+    return [h for h in PRESET_HOURS if h <= settings.max_hours] or [settings.max_hours]
+
+
+def request_access(session: Session, agent: Agent, account: Account, scope: str, reason: str, hours: int,
+                   now: datetime, settings: AccessSettings) -> tuple[AccessRequest, list[Notice]]:
+    """Ask the account's approvers for access; return the request and the emails to send them."""
+    reason = reason.strip()
+    if scope not in REQUEST_SCOPES:
+        raise ServiceError(f"the scope must be one of {', '.join(REQUEST_SCOPES)}")
+    if not reason:
+        raise ServiceError("give a reason: the customer reads it before deciding")
+    if len(reason) > MAX_REASON_CHARS:
+        raise ServiceError(f"the reason is longer than {MAX_REASON_CHARS} characters")
+    if hours not in duration_choices(settings):
+        choices = ", ".join(map(str, duration_choices(settings)))
+        raise ServiceError(f"the duration must be one of {choices} hours")
+    approvers = account.approvers
+    if not approvers:
+        raise ServiceError(f"{account.name} has no approver contact to ask; an administrator adds one "
+                           "with `flask accounts add ... --approver EMAIL`")
+    request = AccessRequest(account=account, agent=agent, scope=scope, reason=reason, minutes=hours * 60,
+                            status="pending", requested_at=now,
+                            decide_by=now + timedelta(hours=settings.decision_hours))
+    session.add(request)
+    session.flush()
+    _audit(session, "access requested", request, now, agent_id=agent.id,
+           detail=f"{scope_words(scope)} for {hours} h: {reason}")
+    notices = [Notice("request", c.email, request,
+                      {"decide": _token(session, request, "decide", c.email, request.decide_by)})
+               for c in approvers]
+    return request, notices
+
+
+def cancel_request(session: Session, agent: Agent, request: AccessRequest, now: datetime) -> None:
+    """Withdraw a pending request; only the agent who asked may."""
+    if request.agent_id != agent.id:
+        raise ServiceError("only the agent who asked may cancel a request")
+    if request.status != "pending":
+        raise ServiceError(f"the request is {request.status}, not pending")
+    request.status = "cancelled"
+    request.decided_at = now
+    _audit(session, "request cancelled", request, now, agent_id=agent.id)
+    session.flush()
+
+
+def find_token(session: Session, raw: str, purpose: str, now: datetime) -> AccessToken:
+    """Return the token a link carries for this purpose, or raise ``TokenError`` saying why not."""
+    digest = hash_token(raw)
+    token = session.scalar(select(AccessToken).where(AccessToken.token_hash == digest))
+    # The lookup is by hash; the comparison repeats it in constant time all the same.
+    if token is None or not hmac.compare_digest(token.token_hash, digest):
+        raise TokenError("This link is not valid. Check that it was copied whole from the email.", 404)
+    if token.purpose != purpose:
+        raise TokenError("This link is for another page; use the link from the email as it is.", 403)
+    if now >= token.expires_at:
+        raise TokenError("This link has expired.", 410)
+    return token
+
+
+def decide(session: Session, token: AccessToken, approve: bool, hours: float | None, now: datetime,
+           settings: AccessSettings) -> list[Notice]:
+    """Approve (possibly for less time) or deny a pending request; the first decision wins."""
+    request = token.request
+    if request.status == "pending" and now >= request.decide_by:
+        expire_request(session, request, now)
+    if request.status != "pending":
+        raise TokenError(f"This request was already decided: it is {request.status}.", 409)
+    request.decided_at, request.decided_by = now, token.contact_email
+    token.used_at = now
+    if not approve:
+        request.status = "denied"
+        _audit(session, "access denied", request, now, contact_email=token.contact_email)
+        session.flush()
+        return [Notice("denied", token.contact_email, request)]
+    minutes = request.minutes if hours is None else round(hours * 60)
+    if not 1 <= minutes <= request.minutes:
+        raise ServiceError("the duration can be shortened, not lengthened: "
+                           f"at most {request.minutes // 60} h")
+    request.status, request.starts_at, request.ends_at = "approved", now, now + timedelta(minutes=minutes)
+    _audit(session, "access approved", request, now, contact_email=token.contact_email,
+           detail=f"{scope_words(request.scope)} until {request.ends_at:%Y-%m-%d %H:%M} UTC ({minutes} min)")
+    session.flush()
+    return [_granted_notice(session, request, token.contact_email, now, settings)]
+
+
+def _granted_notice(session: Session, request: AccessRequest, email: str, now: datetime,
+                    settings: AccessSettings) -> Notice:
+    links = {"revoke": _token(session, request, "revoke", email, request.ends_at),
+             "log": _token(session, request, "log", email, now + timedelta(days=settings.log_link_days))}
+    return Notice("granted", email, request, links)
+
+
+def revoke(session: Session, token: AccessToken, now: datetime) -> list[Notice]:
+    """End a grant at the customer's word; it stops at the agent's next request."""
+    request = token.request
+    if not is_in_force(as_grant(request), now):
+        raise TokenError(f"This access is not active any more ({describe(request, now)}).", 409)
+    token.used_at = now
+    return _end(session, request, now, "revoked", contact_email=token.contact_email)
+
+
+def revoke_by_operator(session: Session, request: AccessRequest, now: datetime) -> list[Notice]:
+    """End a grant from the command line (``flask access revoke``)."""
+    if not is_in_force(as_grant(request), now):
+        raise ServiceError(f"grant {request.id} is not active ({describe(request, now)})")
+    return _end(session, request, now, "revoked", detail="by an operator")
+
+
+def end_grant(session: Session, agent: Agent, request: AccessRequest, now: datetime) -> list[Notice]:
+    """End one's own grant before its time."""
+    if request.agent_id != agent.id:
+        raise ServiceError("only the agent who holds a grant may end it")
+    if not is_in_force(as_grant(request), now):
+        raise ServiceError(f"the access is not active ({describe(request, now)})")
+    return _end(session, request, now, "ended", agent_id=agent.id)
+
+
+def _end(session: Session, request: AccessRequest, now: datetime, reason: str, **who) -> list[Notice]:
+    request.ended_at, request.end_reason, request.end_noticed_at = now, reason, now
+    _audit(session, f"grant {reason}", request, now, **who)
+    session.flush()
+    return [Notice("ended", c.email, request) for c in request.account.approvers]
+
+
+def expire_request(session: Session, request: AccessRequest, now: datetime) -> None:
+    """Mark an undecided request past its time as expired, which denies it."""
+    request.status = "expired"
+    _audit(session, "request expired", request, now, detail="no decision in time: denied")
+    session.flush()
+
+
+def expire_due(session: Session, now: datetime) -> list[Notice]:
+    """Expire undecided requests and note grants that ran out; return the emails to send."""
+    for request in session.scalars(select(AccessRequest).where(
+            AccessRequest.status == "pending", AccessRequest.decide_by <= now)):
+        expire_request(session, request, now)
+    notices: list[Notice] = []
+    for request in session.scalars(select(AccessRequest).where(
+            AccessRequest.status == "approved", AccessRequest.end_noticed_at.is_(None),
+            AccessRequest.ends_at <= now)):
+        request.end_noticed_at = now
+        request.end_reason = request.end_reason or "expired"
+        _audit(session, "grant expired", request, now,
+               detail=f"ended at {request.ends_at:%Y-%m-%d %H:%M} UTC")
+        notices += [Notice("ended", c.email, request) for c in request.account.approvers]
+    session.flush()
+    return notices
+
+
+def break_glass(session: Session, manager: Agent, account: Account, scope: str, reason: str,
+                now: datetime) -> AccessRequest:
+    """Ask a second manager to confirm access without the customer; at most one hour."""
+    if manager.role != "manager":
+        raise ServiceError("only a manager may open records without the customer's approval")
+    reason = reason.strip()
+    if len(reason) < 20:
+        raise ServiceError("write the reason in full (20 characters or more): the customer will read it")
+    if scope not in REQUEST_SCOPES:
+        raise ServiceError(f"the scope must be one of {', '.join(REQUEST_SCOPES)}")
+    request = AccessRequest(account=account, agent=manager, scope=scope, reason=reason[:MAX_REASON_CHARS],
+                            minutes=BREAK_GLASS_MINUTES, status="awaiting_confirmation", requested_at=now,
+                            decide_by=now + timedelta(hours=1), break_glass=True)
+    session.add(request)
+    session.flush()
+    _audit(session, "BREAK-GLASS requested", request, now, agent_id=manager.id, detail=reason)
+    return request
+
+
+def confirm_break_glass(session: Session, second: Agent, request: AccessRequest,
+                        now: datetime) -> list[Notice]:
+    """A second manager confirms break-glass access; the approvers are told at once."""
+    if second.role != "manager" or second.id == request.agent_id:
+        raise ServiceError("break-glass access needs a second manager, not the one who asked")
+    if request.status != "awaiting_confirmation" or now >= request.decide_by:
+        raise ServiceError("this break-glass request is not waiting for confirmation any more")
+    request.status, request.confirmed_by_id, request.decided_at = "approved", second.id, now
+    request.decided_by = second.email
+    request.starts_at, request.ends_at = now, now + timedelta(minutes=BREAK_GLASS_MINUTES)
+    _audit(session, "BREAK-GLASS opened", request, now, agent_id=second.id,
+           detail=f"confirmed for {request.agent.name}: {request.reason}")
+    session.flush()
+    return [Notice("break_glass", c.email, request) for c in request.account.approvers]
+
+
+def note_view(session: Session, agent: Agent, request: AccessRequest, kind: str, record_id: int | None,
+              now: datetime) -> None:
+    """Write a record view (or a list, with ``record_id`` None) to the audit log under its grant."""
+    action = "record viewed" if record_id is not None else "records listed"
+    _audit(session, action, request, now, agent_id=agent.id, record_kind=kind, record_id=record_id)
+
+
+def describe(request: AccessRequest, now: datetime) -> str:
+    """Say in a few words where a request stands at ``now``."""
+    if request.status == "approved":
+        if request.ended_at is not None:
+            return f"{request.end_reason} at {request.ended_at:%Y-%m-%d %H:%M} UTC"
+        if now >= request.ends_at:
+            return f"expired at {request.ends_at:%Y-%m-%d %H:%M} UTC"
+        return "active"
+    if request.status == "pending" and now >= request.decide_by:
+        return "expired without a decision"
+    return request.status.replace("_", " ")
+
+
+@dataclass(frozen=True)
+class RecordView:
+    at: datetime
+    agent: str
+    kind: str
+    record_id: int | None
+    request_id: int
+
+
+def record_views(session: Session, account_id: int) -> list[RecordView]:
+    """Return every record list and record opened under the account's grants, newest first."""
+    rows = session.execute(
+        select(AuditEntry.at, Agent.name, AuditEntry.record_kind, AuditEntry.record_id, AuditEntry.request_id)
+        .join(Agent, Agent.id == AuditEntry.agent_id)
+        .where(AuditEntry.account_id == account_id, AuditEntry.record_kind.is_not(None))
+        .order_by(AuditEntry.id.desc()))
+    return [RecordView(*row) for row in rows]
+
+
+def remaining_minutes(request: AccessRequest, now: datetime) -> int:
+    """Return the whole minutes a grant still runs (zero unless it is in force)."""
+    return int(remaining(as_grant(request), now).total_seconds() // 60)
+
+
+def all_requests(session: Session, account: Account | None = None) -> list[AccessRequest]:
+    """Return every request, or one account's, newest first."""
+    query = select(AccessRequest).order_by(AccessRequest.id.desc())
+    if account is not None:
+        query = query.where(AccessRequest.account_id == account.id)
+    return list(session.scalars(query))
+
+
+def request_summary(request: AccessRequest, now: datetime) -> dict:
+    """Return a request as a row for printing or JSON: no reason text beyond the first line."""
+    return {"id": request.id, "account": request.account.name, "agent": request.agent.email,
+            "scope": request.scope + (" (break-glass)" if request.break_glass else ""),
+            "state": describe(request, now),
+            "requested_at": request.requested_at.isoformat(timespec="seconds"),
+            "ends_at": request.ends_at.isoformat(timespec="seconds") if request.ends_at else ""}
+
+
+def requests_of(session: Session, account_id: int, limit: int = 20) -> list[AccessRequest]:
+    """Return the account's most recent requests."""
+    return list(session.scalars(select(AccessRequest).where(AccessRequest.account_id == account_id)
+                                .order_by(AccessRequest.id.desc()).limit(limit)))
+
+
+def hash_token(raw: str) -> str:
+    """Return the stored form of a link's secret."""
+    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _token(session: Session, request: AccessRequest, purpose: str, email: str, expires_at: datetime) -> str:
+    raw = secrets.token_urlsafe(32)  # 256 bits
+    session.add(AccessToken(request=request, purpose=purpose, contact_email=email,
+                            token_hash=hash_token(raw), expires_at=expires_at))
+    return raw
+
+
+def _audit(session: Session, action: str, request: AccessRequest, now: datetime, **fields) -> None:
+    audit.append(session, action, at=now, account_id=request.account_id, request_id=request.id, **fields)
+
+
+def scope_words(scope: str) -> str:
+    """Say in words which records a scope covers."""
+    return {"business": "business records (jobs, tasks, todos)", "personal": "personal records (employees)",
+            "both": "business and personal records"}[scope]

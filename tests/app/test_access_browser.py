@@ -1,0 +1,84 @@
+"""The whole permission flow in headless Chromium, with a real SMTP server on loopback: the
+agent asks, the approver decides from the emailed link in a second browser context and
+shortens the time, the agent opens one record of each kind, the approver's access log
+lists those views, and once the (injected) clock passes the end every record route is
+refused and the account page shows counts only.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.app import console_world
+from tests.app.test_access import Clock
+from tests.browser import keep_on_loopback, record_scripts, sign_in
+from tests.factories import AGENT_PASSWORD
+
+
+@pytest.fixture
+def backend() -> str:
+    return "sqlite"  # what a browser sees does not depend on the database
+
+
+def customer_link(smtp_server, count: int, base: str, purpose: str) -> str:
+    body = smtp_server.wait_for(count)[count - 1].message().get_content()
+    return re.search(re.escape(base) + rf"/customer/{purpose}/\S+", body).group(0)
+
+
+def test_request_approve_shorter_open_four_records_see_the_log_then_expire(
+        page, browser, live_server, smtp_server):
+    app = live_server.app
+    clock = app.extensions["clock"] = Clock()
+    app.config.update(SMTP_URL=smtp_server.url, PUBLIC_URL=live_server.url)
+    world = console_world.build(app)
+    scripts = record_scripts(page)
+    base = live_server.url
+    account_page = f"{base}/accounts/{world.account_id}"
+
+    sign_in(page, live_server, "agent@desk.example", AGENT_PASSWORD)
+    page.goto(account_page)
+    page.select_option("#access select[name=scope]", "both")
+    page.fill("#access textarea[name=reason]", "The March export is missing jobs; I need to compare them.")
+    page.select_option("#access select[name=hours]", "4")
+    page.click("#access >> text=Ask the customer")
+    assert "Access requested" in page.inner_text("main")
+
+    approver = browser.new_context()
+    keep_on_loopback(approver)
+    decide = approver.new_page()
+    decide.goto(customer_link(smtp_server, 1, base, "decide"))
+    assert "The March export is missing jobs" in decide.inner_text("main")
+    decide.select_option("select[name=hours]", "1")
+    decide.click("text=Approve")
+    assert "This request is active" in decide.inner_text("main")
+
+    page.goto(account_page)
+    assert "60 min" in page.inner_text(".grant-banner")
+    opened = []
+    for kind in ("jobs", "tasks", "todos", "employees"):
+        page.click(f"#access >> text=Open {kind}")
+        page.click("table a")  # the first record of the list
+        opened.append(page.url)
+        assert page.locator("dl.record").count() == 1
+        page.goto(account_page)
+
+    log = approver.new_page()
+    log.goto(customer_link(smtp_server, 2, base, "log"))
+    rows = log.inner_text("table.access-log")
+    for kind in ("job", "task", "todo", "employee"):
+        assert re.search(rf"Agent Person\s+{kind} #\d+", rows), kind
+    assert rows.count("the list of") == 4
+
+    clock.advance(minutes=60)
+    for url in opened + [f"{account_page}/records/{k}" for k in ("jobs", "tasks", "todos", "employees")]:
+        response = page.goto(url)
+        assert response.status == 403, url
+        assert not any(s in page.content() for s in console_world.RECORD_STRINGS)
+    page.goto(account_page)
+    text = page.inner_text("main")
+    assert "expired at" in text and "Jobs" in text
+    assert not any(s in page.content() for s in console_world.RECORD_STRINGS)
+    assert scripts.nothing_ran and live_server.errors == []
+    approver.close()
