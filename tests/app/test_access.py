@@ -319,3 +319,27 @@ def test_every_record_route_refuses_every_role_without_a_grant_in_force(web, wor
                 assert outcome(response) in (403, 404, "login"), (who, url, grant_state)
                 body = response.get_data().lower()
                 assert not any(s.lower().encode() in body for s in console_world.RECORD_STRINGS), (who, url)
+
+
+def test_when_a_grant_runs_out_the_worker_emails_the_approvers_once(web, world, agent, smtp_server, clock):
+    from app.worker import tidy_access
+
+    ask(agent, world)
+    (decide,) = links(smtp_server, 1)
+    approve(web.test_client(), decide, "1")
+    clock.advance(hours=1)
+    with web.app_context():
+        tidy_access()
+        tidy_access()
+    ended = smtp_server.wait_for(3)
+    assert len(ended) == 3 and ended[2].message()["Subject"] == "Access to Leaky Widgets's records has ended"
+    assert ended[2].recipients == ("boss@leaky.example",)
+    with web.app_context():
+        assert [e.action for e in audit.list_entries(db.session, limit=1)] == ["grant expired"]
+
+
+def test_customer_links_are_rate_limited_so_tokens_cannot_be_guessed_by_trying(web, world):
+    web.config["CUSTOMER_LINK_RATE_LIMIT"] = "5 per minute"
+    client = web.test_client()
+    answers = [client.get(f"/customer/decide/guess-{n}").status_code for n in range(7)]
+    assert answers[:5] == [404] * 5 and answers[5:] == [429, 429]
