@@ -51,6 +51,8 @@ class IndexDocument:
     unmatched: bool
     quarantined: bool
     direction: str
+    status: str = ""
+    attachment_text: str = ""
 
 
 class WriterBusy(Exception):
@@ -177,11 +179,15 @@ def _fields(doc: IndexDocument) -> dict:
         "quarantined": doc.quarantined,
         "direction": doc.direction,
         "snippet": doc.body[:300],
+        "attachments": doc.attachment_text,
     }
+    if doc.status:
+        fields["status"] = doc.status
     if doc.account_id is not None:
         fields["account_id"] = doc.account_id
     if doc.ticket is not None:
         fields["ticket"] = doc.ticket
     if doc.date is not None:
         fields["date"] = doc.date
+        fields["month"] = doc.date.strftime("%Y-%m")
     return fields

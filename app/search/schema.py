@@ -18,12 +18,20 @@ def build_schema() -> Schema:
         from_addr=ID(stored=True),
         to=KEYWORD(commas=True, lowercase=True),
         cc=KEYWORD(commas=True, lowercase=True),
-        account=KEYWORD(lowercase=True, commas=True, stored=True),
+        # Sortable columns give the facets (counts by account and by month) cheaply.
+        account=KEYWORD(lowercase=True, commas=True, stored=True, sortable=True),
         account_id=NUMERIC(stored=True),
         mailbox=KEYWORD(lowercase=True, commas=True),
         ticket=NUMERIC(stored=True),
         date=DATETIME(stored=True, sortable=True),
         filename=TEXT(analyzer=_TEXT),
+        # Text read from attachments that hold text (text/*, HTML, PDF).
+        attachments=TEXT(analyzer=_TEXT),
+        # The ticket's status when the message was last indexed; a status change
+        # puts the ticket's messages back in the index queue.
+        status=ID(stored=True),
+        # "2024-03": the month of the message's date, for the month facet.
+        month=ID(stored=True, sortable=True),
         has_attachment=BOOLEAN,
         unmatched=BOOLEAN,
         quarantined=BOOLEAN,
