@@ -14,6 +14,8 @@ from app.extensions import db
 from app.models import TicketEvent
 from app.services.agents import disable_agent
 from tests.app import console_world
+from tests.app.manage_routes import MANAGE_ROUTES
+from tests.app.search_routes import SEARCH_ROUTES
 from tests.web import form_token, sign_in
 
 WHO = ("anonymous", "agent", "manager", "admin", "disabled")
@@ -67,6 +69,8 @@ MATRIX = {
     ("customer.revoke", "GET"): everyone(404),
     ("customer.revoke", "POST"): everyone(404),
     ("customer.log", "GET"): everyone(404),
+    **MANAGE_ROUTES,
+    **SEARCH_ROUTES,
 }
 
 
