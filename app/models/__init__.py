@@ -8,6 +8,7 @@ from app.models.mailbox import Mailbox, MailboxFolder
 from app.models.message import Attachment, Message, MessageLocation
 from app.models.record import Employee, Job, Task, Todo
 from app.models.request_log import RequestLog
+from app.models.saved_search import SavedSearch
 from app.models.ticket import Ticket, TicketEvent
 from app.models.time import utcnow
 
@@ -27,6 +28,7 @@ __all__ = [
     "Message",
     "MessageLocation",
     "RequestLog",
+    "SavedSearch",
     "Task",
     "Ticket",
     "TicketEvent",
