@@ -10,6 +10,7 @@ from app import cli, errors, models, requestlog, runtime, security  # noqa: F401
 from app.auth.views import bp as auth_bp
 from app.console import pages
 from app.console.access import bp as access_bp
+from app.console.search import bp as search_bp
 from app.console.views import bp as console_bp
 from app.customer.views import bp as customer_bp
 from app.extensions import csrf, db, limiter, login_manager, migrate
@@ -43,4 +44,5 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     app.register_blueprint(console_bp)
     app.register_blueprint(access_bp)
     app.register_blueprint(customer_bp)
+    app.register_blueprint(search_bp)
     return app

@@ -1,7 +1,7 @@
 """The console's forms; Flask-WTF adds a CSRF token to each, and refuses a POST without one."""
 
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import HiddenField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
@@ -90,3 +90,10 @@ class ButtonForm(FlaskForm):
 def hour_choices(hours: list[int]) -> list[SelectChoice]:
     """Return the durations an agent may ask for, as choices."""
     return [SelectChoice(str(h), f"{h} hour{'s' if h > 1 else ''}") for h in hours]
+
+
+class SaveSearchForm(FlaskForm):
+    name = StringField("Save as", validators=[DataRequired(), Length(max=100)])
+    query = HiddenField()
+    sort = HiddenField()
+    submit = SubmitField("Save search")

@@ -1,0 +1,110 @@
+"""The search page: the whole communications history, for every agent; exports of a result
+(CSV of the list, mbox of the messages) for managers and administrators, audited.
+"""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_login import current_user
+
+from app.auth.session import require_signed_in
+from app.console import forms
+from app.extensions import db
+from app.runtime import now, raw_store, search_index
+from app.search.query import QueryError
+from app.services import search as search_service
+from app.services.errors import ServiceError
+
+bp = Blueprint("search", __name__)
+bp.before_request(require_signed_in)
+EXPORT_ROLES = ("manager", "admin")
+
+
+def me():
+    return current_user._get_current_object()
+
+
+@bp.get("/search")
+def page():
+    text = request.args.get("q", "").strip()
+    sort = request.args.get("sort", "relevance")
+    results, error = None, None
+    if text:
+        try:
+            results = search_service.run_search(db.session, search_index(), text,
+                                                page=request.args.get("page", 1, type=int),
+                                                pagelen=me().page_size, sort=sort)
+        except QueryError as exc:
+            error = str(exc)
+    return render_template("search/page.html", text=text, sort=sort, results=results, error=error,
+                           saved=search_service.saved_searches(db.session, me()),
+                           save_form=forms.SaveSearchForm(query=text, sort=sort), button=forms.ButtonForm(),
+                           can_export=me().role in EXPORT_ROLES), 400 if error else 200
+
+
+@bp.post("/search/saved")
+def save():
+    form = forms.SaveSearchForm()
+    if form.validate_on_submit():
+        try:
+            search_service.save_search(db.session, me(), form.name.data, form.query.data, form.sort.data)
+            db.session.commit()
+            flash(f"Saved as “{form.name.data.strip()}”.", "info")
+        except ServiceError as exc:
+            db.session.rollback()
+            flash(f"Not saved: {exc}.", "error")
+    else:
+        flash("Not saved: give the search a name.", "error")
+    return redirect(url_for("search.page", q=form.query.data, sort=form.sort.data))
+
+
+@bp.post("/search/saved/<int:saved_id>/delete")
+def delete_saved(saved_id: int):
+    try:
+        search_service.delete_saved_search(db.session, me(), saved_id)
+        db.session.commit()
+        flash("Saved search deleted.", "info")
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(f"Not deleted: {exc}.", "error")
+    return redirect(url_for("search.page"))
+
+
+def _export_ids(kind: str) -> list[int]:
+    if me().role not in EXPORT_ROLES:
+        abort(403, description="Exports of search results are for managers and administrators.")
+    text = request.args.get("q", "").strip()
+    if not text:
+        abort(400, description="Give a query to export its results.")
+    try:
+        ids = search_service.export_ids(db.session, search_index(), me(), text, kind, now())
+    except QueryError as exc:
+        abort(400, description=f"The query cannot be exported: {exc}.")
+    db.session.commit()  # the audit entry stands even if the download is interrupted
+    return ids
+
+
+@bp.get("/search.csv")
+def export_csv():
+    ids = _export_ids("csv")
+    # Streamed in batches with the request's context kept, so a large result never sits in memory.
+    return Response(stream_with_context(search_service.csv_lines(db.session, ids)), mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=search-results.csv"})
+
+
+@bp.get("/search.mbox")
+def export_mbox():
+    ids = _export_ids("mbox")
+    chunks = search_service.mbox_chunks(db.session, raw_store(), ids)
+    return Response(stream_with_context(chunks), mimetype="application/mbox",
+                    headers={"Content-Disposition": "attachment; filename=search-results.mbox"})
