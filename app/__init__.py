@@ -15,6 +15,7 @@ from app.console.views import bp as console_bp
 from app.customer.views import bp as customer_bp
 from app.extensions import csrf, db, limiter, login_manager, migrate
 from app.health.views import bp as health_bp
+from app.manage.views import bp as manage_bp
 from config import Config, check_settings, config_from_environment
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
@@ -44,5 +45,6 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     app.register_blueprint(console_bp)
     app.register_blueprint(access_bp)
     app.register_blueprint(customer_bp)
+    app.register_blueprint(manage_bp)
     app.register_blueprint(search_bp)
     return app

@@ -1,3 +1,13 @@
-"""Access-matrix rows for the management pages: (endpoint, method) -> who -> outcome."""
+"""Access-matrix rows for the management pages: (endpoint, method) -> who -> outcome.
 
-MANAGE_ROUTES: dict = {}
+Managers and administrators see the dashboard, the audit log and its CSV export;
+agents are refused with 403, and anyone not signed in (or disabled) is sent to sign in.
+"""
+
+MANAGERS_ONLY = {"anonymous": "login", "disabled": "login", "agent": 403, "manager": 200, "admin": 200}
+
+MANAGE_ROUTES: dict = {
+    ("manage.dashboard", "GET"): dict(MANAGERS_ONLY),
+    ("manage.audit_entries", "GET"): dict(MANAGERS_ONLY),
+    ("manage.audit_csv", "GET"): dict(MANAGERS_ONLY),
+}
