@@ -9,8 +9,10 @@ import click
 
 from app.cli import DeskGroup
 from app.cli.output import echo_json
+from app.extensions import db
 from app.runtime import search_index
-from app.search.query import search_messages
+from app.search.query import SORTS
+from app.services.search import run_search
 
 
 class SearchGroup(DeskGroup):
@@ -22,27 +24,43 @@ class SearchGroup(DeskGroup):
         return super().parse_args(ctx, args)
 
 
-group = SearchGroup("search", help="Search the archive: flask search WORDS [--json] [--limit N].")
+group = SearchGroup("search", help="Search the archive: flask search WORDS [--page N] [--limit N] "
+                                   "[--sort relevance|date] [--json].")
 
 
 @group.command("query")
 @click.argument("words", nargs=-1, required=True)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: total, page, pages, hits, facets.")
+@click.option("--page", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Which page of hits (past the last page shows the last).")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1),
-              help="At most this many hits.")
-def query(words, as_json, limit):
-    """Print ranked hits with subject, sender, date and account."""
-    results = search_messages(search_index(), " ".join(words), limit)
+              help="Hits per page.")
+@click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True,
+              help="Best matches first, or newest first.")
+def query(words, as_json, page, limit, sort):
+    """Print one page of hits for a query in the desk's query language, and the exact total.
+
+    Words and "exact phrases", AND / OR / NOT (or -word) and parentheses, and the fields
+    from: to: cc: subject: account: mailbox: ticket: status: filename: has:attachment
+    is:unmatched is:quarantined after: before: date:2024-01..2024-03 (see the README).
+    A query that cannot be read is explained, and exits with status 1.
+    """
+    results = run_search(db.session, search_index(), " ".join(words), page=page, pagelen=limit, sort=sort)
     hits = [
         {"id": h.message_id, "score": round(h.score, 3), "subject": h.subject,
          "sender": h.sender, "date": h.date.isoformat() + "Z" if h.date else None,
-         "account": h.account or None}
+         "account": h.account or None, "ticket": h.ticket, "status": h.status or None,
+         "snippet": h.snippet}
         for h in results.hits
     ]
     if as_json:
-        echo_json({"total": results.total, "hits": hits})
+        facets = {name: [{"value": f.value, "count": f.count} for f in values]
+                  for name, values in results.facets.items()}
+        echo_json({"total": results.total, "page": results.page, "pages": results.pages,
+                   "hits": hits, "facets": facets})
         return
-    click.echo(f"{results.total} message(s) match; showing {len(hits)}.")
+    click.echo(f"{results.total} message(s) match; page {results.page} of {results.pages}, "
+               f"{len(hits)} shown.")
     for h in hits:
         date = (h["date"] or "")[:16].replace("T", " ")
         click.echo(f"#{h['id']:<6} {date:16}  {h['account'] or '(unmatched)':20.20}  "

@@ -1,60 +1,260 @@
-"""Running a query against the index and returning ranked hits."""
+"""Searching the archive: one page of ranked hits with highlighted snippets, the exact
+number of matches, and counts of all matches by account and by month.
+
+The query text is read by ``app.search.language``.  This module stays free of Flask and
+of the database: the full text of the hits, for their snippets, comes from a callable
+the caller passes in.  Whoosh's ``len(results)`` may be an estimate once it skips
+documents that cannot reach the top of the list; the total here instead comes from
+visiting every match, in the same pass that counts the facets, so it is always exact.
+"""
 
 from __future__ import annotations
 
+import html
+import math
+import threading
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from whoosh.qparser import MultifieldParser, QueryParserError
-from whoosh.qparser.dateparse import DateParserPlugin
+from whoosh import highlight
+from whoosh import query as wq
 
 from app.search.index import SearchIndex
+from app.search.language import TEXT_FIELDS, QueryError, parse_query
 
-_DEFAULT_FIELDS = ["subject", "body", "sender", "filename"]
+__all__ = ["SORTS", "UNMATCHED", "Facet", "Hit", "QueryError", "Results", "matching_ids", "search_messages"]
 
-
-class QueryError(ValueError):
-    """The query cannot be understood; the message says what is wrong."""
+SORTS = ("relevance", "date")
+UNMATCHED = "(unmatched)"  # the account facet's label for mail linked to no account
+NO_DATE = "(no date)"
+# Highlighting analyses the text word by word; past this many characters a snippet
+# costs more than it is worth, and the beginning of the message stands in.
+_SNIPPET_SOURCE_CHARS = 20_000
+_SNIPPET_CHARS = 240
 
 
 @dataclass(frozen=True)
 class Hit:
     message_id: int
-    score: float
+    score: float  # 0.0 when sorted by date
     subject: str
     sender: str
     date: datetime | None
     account: str
+    ticket: int | None
+    status: str
+    snippet: str  # HTML: matched words in <mark>, everything else escaped
+
+
+@dataclass(frozen=True)
+class Facet:
+    value: str
+    count: int
 
 
 @dataclass(frozen=True)
 class Results:
     total: int
     hits: list[Hit]
+    page: int
+    pages: int
+    facets: dict[str, list[Facet]]
 
 
-def search_messages(index: SearchIndex, text: str, limit: int = 20) -> Results:
-    """Search the archive; return the exact total and the best ``limit`` hits."""
-    if not text.strip():
-        raise QueryError("the query is empty: give at least one word")
-    ix = index.refresh()
-    parser = MultifieldParser(_DEFAULT_FIELDS, ix.schema)
-    parser.add_plugin(DateParserPlugin())
-    try:
-        query = parser.parse(text)
-    except QueryParserError as exc:
-        raise QueryError(f"the query cannot be read: {exc}") from exc
-    with ix.searcher() as searcher:
-        results = searcher.search(query, limit=limit)
-        hits = [
-            Hit(
-                message_id=hit["id"],
-                score=float(hit.score or 0.0),
-                subject=hit.get("subject", ""),
-                sender=hit.get("sender", ""),
-                date=hit.get("date"),
-                account=hit.get("account", ""),
-            )
-            for hit in results
-        ]
-        return Results(total=len(results), hits=hits)
+def search_messages(index: SearchIndex, text: str, *, page: int = 1, pagelen: int = 20,
+                    sort: str = "relevance",
+                    texts: Callable[[list[int]], dict[int, str]] | None = None) -> Results:
+    """Run a query; return one page of hits, the exact total, and facets over all matches.
+
+    ``page`` is clamped into range. ``texts`` returns the full text of messages by id,
+    for the snippets; without it, or for an id it leaves out, the snippet comes from the
+    stored beginning of the body.
+    """
+    _check(sort, pagelen)
+    with _searcher(index) as searcher:
+        query = parse_query(text, searcher.schema)
+        matches = _scan(searcher, query, str(index.path), dated=sort == "date")
+        pages = max(1, math.ceil(matches.total / pagelen))
+        page = min(max(page, 1), pages)
+        ranked = _ranked(searcher, query, matches, sort, page * pagelen)[(page - 1) * pagelen:]
+        hits = _hits(searcher, query, ranked, texts)
+    return Results(total=matches.total, hits=hits, page=page, pages=pages, facets=matches.facets())
+
+
+def matching_ids(index: SearchIndex, text: str, *, sort: str = "date") -> list[int]:
+    """Return the id of every matching message, newest first or best first."""
+    _check(sort, 1)
+    with _searcher(index) as searcher:
+        query = parse_query(text, searcher.schema)
+        matches = _scan(searcher, query, str(index.path), dated=sort == "date")
+        ranked = _ranked(searcher, query, matches, sort, None)
+        # Only the id is read from each stored document; no hit, snippet or facet is built.
+        return [searcher.stored_fields(docnum)["id"] for docnum, _ in ranked]
+
+
+def _searcher(index: SearchIndex):
+    # A fresh view each time: searches see the writer's latest commit.
+    return index.refresh().searcher()
+
+
+def _check(sort: str, pagelen: int) -> None:
+    if sort not in SORTS:
+        raise QueryError(f"sort must be {' or '.join(SORTS)}, not '{sort}'")
+    if pagelen < 1:
+        raise ValueError("pagelen must be at least 1")
+
+
+# Every match: the exact total, the facets, and the dates for sorting -----------------
+
+# Segments never change once written (a deletion only marks documents), so a column
+# read once per segment serves every later query; bounded, least recently used first out.
+_COLUMNS: OrderedDict[tuple[str, str, str], list] = OrderedDict()
+_COLUMNS_MAX = 96
+_COLUMNS_LOCK = threading.Lock()
+_NO_DATE_VALUE = 2**64 - 1  # what Whoosh's date column holds for a document without a date
+
+
+class _Matches:
+    """Every matching document number, counted by account and month, with dates if asked."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.accounts: Counter[str] = Counter()
+        self.months: Counter[str] = Counter()
+        self.dated: list[tuple[int, int]] = []  # (date value, docnum)
+
+    def facets(self) -> dict[str, list[Facet]]:
+        accounts = sorted(self.accounts.items(), key=lambda item: (-item[1], not item[0], item[0].lower()))
+        months = sorted(self.months.items(), key=lambda item: (item[0] == "", item[0]))
+        return {
+            "account": [Facet(value or UNMATCHED, count) for value, count in accounts],
+            "month": [Facet(value or NO_DATE, count) for value, count in months],
+        }
+
+
+def _scan(searcher, query: wq.Query, index_key: str, dated: bool) -> _Matches:
+    matches = _Matches()
+    for sub, offset in searcher.leaf_searchers():
+        reader = sub.reader()
+        if not reader.doc_count_all():  # an empty index has no segment to read columns from
+            continue
+        docnums = list(query.docs(sub))
+        matches.total += len(docnums)
+        matches.accounts.update(map(_column(reader, index_key, "account").__getitem__, docnums))
+        matches.months.update(map(_column(reader, index_key, "month").__getitem__, docnums))
+        if dated:
+            dates = _column(reader, index_key, "date")
+            matches.dated.extend((dates[d], offset + d) for d in docnums)
+    return matches
+
+
+def _column(reader, index_key: str, fieldname: str) -> list:
+    key = (index_key, reader.segment().segment_id(), fieldname)
+    with _COLUMNS_LOCK:
+        if key in _COLUMNS:
+            _COLUMNS.move_to_end(key)
+            return _COLUMNS[key]
+    values = _read_column(reader, fieldname)
+    with _COLUMNS_LOCK:
+        _COLUMNS[key] = values
+        while len(_COLUMNS) > _COLUMNS_MAX:
+            _COLUMNS.popitem(last=False)
+    return values
+
+
+def _read_column(reader, fieldname: str) -> list:
+    if not reader.has_column(fieldname):  # an index written before the column existed
+        return [""] * reader.doc_count_all()
+    if fieldname == "date":
+        return [-1 if v == _NO_DATE_VALUE else v for v in reader.column_reader(fieldname, translate=False)]
+    shared: dict[str, str] = {}  # one string object per distinct value, not one per document
+    return [shared.setdefault(v, v) for v in reader.column_reader(fieldname)]
+
+
+def _ranked(searcher, query: wq.Query, matches: _Matches, sort: str,
+            limit: int | None) -> list[tuple[int, float]]:
+    """Return (docnum, score) of the best ``limit`` matches (all when None) in order."""
+    if sort == "date":
+        newest = sorted(matches.dated, key=lambda item: (-item[0], item[1]))
+        return [(docnum, 0.0) for _, docnum in newest[:limit]]
+    # Only the top of the list is scored; Whoosh may skip documents that cannot reach it.
+    results = searcher.search(query, limit=limit)
+    return [(hit.docnum, float(hit.score or 0.0)) for hit in results]
+
+
+# Hits and snippets --------------------------------------------------------------------
+
+def _hits(searcher, query: wq.Query, ranked: list[tuple[int, float]],
+          texts: Callable[[list[int]], dict[int, str]] | None) -> list[Hit]:
+    stored = [(searcher.stored_fields(docnum), score) for docnum, score in ranked]
+    full_texts = texts([fields["id"] for fields, _ in stored]) if texts and stored else {}
+    terms = highlight_terms(query)
+    analyzer = searcher.schema["body"].analyzer
+    return [
+        Hit(message_id=fields["id"], score=score, subject=fields.get("subject", ""),
+            sender=fields.get("sender", ""), date=fields.get("date"), account=fields.get("account", ""),
+            ticket=fields.get("ticket"), status=fields.get("status", ""),
+            snippet=snippet(full_texts.get(fields["id"]) or fields.get("snippet") or "", terms, analyzer))
+        for fields, score in stored
+    ]
+
+
+def highlight_terms(query: wq.Query) -> frozenset[str]:
+    """Return the analysed words the query looks for in text fields (not those it excludes)."""
+    words: set[str] = set()
+    _collect_terms(query, words)
+    return frozenset(words)
+
+
+def _collect_terms(query: wq.Query, words: set[str]) -> None:
+    if isinstance(query, wq.Not):
+        return
+    if isinstance(query, wq.Term) and query.fieldname in TEXT_FIELDS:
+        words.add(query.text)
+    elif isinstance(query, wq.Phrase) and query.fieldname in TEXT_FIELDS:
+        words.update(query.words)
+    for child in query.children():
+        _collect_terms(child, words)
+
+
+class _MarkFormatter(highlight.Formatter):
+    """Wraps matched words in <mark> and escapes everything, so the snippet is safe HTML."""
+
+    between = " … "
+
+    def _text(self, text: str) -> str:
+        return html.escape(text)
+
+    def format_token(self, text: str, token, replace: bool = False) -> str:
+        return f"<mark>{html.escape(highlight.get_text(text, token, replace))}</mark>"
+
+    def format(self, fragments, replace: bool = False) -> str:
+        if not fragments:
+            return ""
+        # Fragments end at words: put back punctuation at either end, or say text is left out.
+        text = fragments[0].text
+        before, after = text[:fragments[0].startchar], text[fragments[-1].endchar:]
+        head = html.escape(before) if _no_words(before) else "… "
+        tail = html.escape(after) if _no_words(after) else " …"
+        return head + super().format(fragments, replace) + tail
+
+
+def _no_words(text: str) -> bool:
+    return len(text) <= 10 and not any(c.isalnum() for c in text)
+
+
+_FORMATTER = _MarkFormatter()
+
+
+def snippet(text: str, terms: Iterable[str], analyzer) -> str:
+    """Return up to two passages of ``text`` around the matched words, as safe HTML."""
+    text = " ".join(text[:_SNIPPET_SOURCE_CHARS].split())
+    if terms:
+        fragmenter = highlight.ContextFragmenter(maxchars=_SNIPPET_CHARS, surround=60, charlimit=None)
+        marked = highlight.highlight(text, frozenset(terms), analyzer, fragmenter, _FORMATTER, top=2)
+        if marked:
+            return marked
+    lead = text[:_SNIPPET_CHARS]
+    return html.escape(lead) + (" …" if len(text) > len(lead) else "")

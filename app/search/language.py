@@ -1,0 +1,436 @@
+"""The desk's own query language: a tokenizer and a recursive-descent parser that turn
+the text a person types into a Whoosh query over the schema in ``app.search.schema``.
+
+Whoosh's own query parser is not used: it guesses at what it cannot read and then
+quietly matches nothing (a mistyped field name becomes a search for the word), whereas
+here every mistake is a ``QueryError`` that says what is wrong and where.  Grammar,
+loosest binding first::
+
+    query   := or ( OR and )*
+    and     := unary ( [AND] unary )*          (terms side by side mean AND)
+    unary   := NOT unary | -unary | primary
+    primary := ( query ) | word | "phrase" | field:value | field:"quoted value"
+
+Words are analysed with each field's own analyzer, as Whoosh's parser does, so they
+are matched lower-cased, accent-folded and by their English stem.  Dates are UTC.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+
+from whoosh import query as wq
+from whoosh.fields import Schema
+from whoosh.matching import InverseMatcher
+
+from app.search.schema import build_schema
+
+# Plain words and phrases look in these fields.
+TEXT_FIELDS = ("subject", "body", "sender", "filename", "attachments")
+FIELDS = ("from", "to", "cc", "subject", "account", "mailbox", "ticket", "status", "filename",
+          "has", "is", "after", "before", "date")
+STATUSES = ("open", "pending", "closed")
+DATE_FORMATS = "use YYYY, YYYY-MM or YYYY-MM-DD"
+
+class QueryError(ValueError):
+    """The query cannot be understood; the message says what is wrong and where.
+
+    ``position`` is the 1-based character position of the problem, when there is one.
+    """
+
+    def __init__(self, message: str, position: int | None = None) -> None:
+        super().__init__(message)
+        self.position = position
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # word, phrase, field, and, or, not, (, )
+    text: str  # the word, the phrase, or the field's value
+    position: int  # 1-based character position in the query
+    field: str = ""
+
+
+class Not(wq.Not):
+    """Whoosh's ``Not``, except that it never matches a deleted document (see ``_Inverse``)."""
+
+    def matcher(self, searcher, context=None):
+        reader = searcher.reader()
+        child = self.query.matcher(searcher, searcher.boolean_context())
+        return _Inverse(child, reader.doc_count_all(), missing=reader.is_deleted)
+
+
+class _Inverse(InverseMatcher):
+    # Whoosh's InverseMatcher stops skipping deleted documents once the matcher it
+    # inverts runs out, so "-paper" could match a deleted document just after the last
+    # one holding "paper": a rewritten message counted twice, a removed one found.
+    def _find_next(self):
+        super()._find_next()
+        while self._id < self.limit and self.missing(self._id):
+            self._id += 1
+
+
+# Tokenizer ---------------------------------------------------------------------------
+
+_RUN_END = frozenset('()"')
+_KEYWORDS = {"AND": "and", "OR": "or", "NOT": "not"}
+_FIELD_NAME = re.compile(r"[A-Za-z]+\Z")
+
+
+def tokenize(text: str) -> list[Token]:
+    """Split query text into tokens, or raise ``QueryError`` for an unterminated quote."""
+    tokens: list[Token] = []
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch.isspace():
+            i += 1
+        elif ch in "()":
+            tokens.append(Token(ch, ch, i + 1))
+            i += 1
+        elif ch == '"':
+            start = i
+            value, i = _quoted(text, i)
+            tokens.append(Token("phrase", value, start + 1))
+        elif ch == "-" and i + 1 < len(text) and not text[i + 1].isspace() and text[i + 1] != ")":
+            tokens.append(Token("not", "-", i + 1))
+            i += 1
+        else:
+            token, i = _run(text, i)
+            tokens.append(token)
+    return tokens
+
+
+def _quoted(text: str, start: int) -> tuple[str, int]:
+    close = text.find('"', start + 1)
+    if close < 0:
+        raise QueryError(f"unterminated quote: the '\"' at position {start + 1} is never closed", start + 1)
+    return text[start + 1:close], close + 1
+
+
+def _run(text: str, start: int) -> tuple[Token, int]:
+    """Read a bare word, keyword or field:value starting at ``start``."""
+    i = start
+    while i < len(text) and not text[i].isspace() and text[i] not in _RUN_END:
+        i += 1
+    run = text[start:i]
+    name, colon, value = run.partition(":")
+    # "http://..." is a word, not a field called http.
+    if colon and _FIELD_NAME.match(name) and not value.startswith("//"):
+        field = name.lower()
+        if field not in FIELDS:
+            raise QueryError(f"unknown field '{name}:' at position {start + 1} (fields: {', '.join(FIELDS)})",
+                             start + 1)
+        if not value and i < len(text) and text[i] == '"':
+            value, i = _quoted(text, i)
+        return Token("field", value, start + 1, field), i
+    if run in _KEYWORDS:
+        return Token(_KEYWORDS[run], run, start + 1), i
+    return Token("word", run, start + 1), i
+
+
+# Parser ------------------------------------------------------------------------------
+
+_GROUP_END = (None, ")", "or")
+
+
+def parse_query(text: str, schema: Schema | None = None) -> wq.Query:
+    """Turn query text into a Whoosh query, or raise ``QueryError`` saying what is wrong."""
+    if not text.strip():
+        raise QueryError("the query is empty: give at least one word")
+    parser = _Parser(tokenize(text), schema or _default_schema())
+    query = parser.parse()
+    if query is None:
+        raise QueryError(_nothing_left(parser.ignored))
+    return query.normalize()
+
+
+def _nothing_left(ignored: list[str]) -> str:
+    words = ", ".join(f"'{w}'" for w in ignored)
+    verb = "is" if len(ignored) == 1 else "are"
+    return f"nothing to search for: {words} {verb} too common or too short to be indexed"
+
+
+@lru_cache(maxsize=1)
+def _default_schema() -> Schema:
+    return build_schema()
+
+
+class _Parser:
+    """Recursive descent over the tokens; a term that analyses to nothing becomes None."""
+
+    def __init__(self, tokens: list[Token], schema: Schema) -> None:
+        self.tokens = tokens
+        self.at = 0
+        self.schema = schema
+        self.ignored: list[str] = []
+
+    def peek(self) -> Token | None:
+        return self.tokens[self.at] if self.at < len(self.tokens) else None
+
+    def kind(self) -> str | None:
+        token = self.peek()
+        return token.kind if token else None
+
+    def take(self) -> Token:
+        token = self.tokens[self.at]
+        self.at += 1
+        return token
+
+    def parse(self) -> wq.Query | None:
+        query = self.or_expression()
+        if self.peek() is not None:  # only a ')' stops an expression early
+            raise _stray_parenthesis(self.peek())
+        return query
+
+    def or_expression(self) -> wq.Query | None:
+        parts = [self.and_expression()]
+        while self.kind() == "or":
+            operator = self.take()
+            self._need_operand(operator, "a term after it")
+            parts.append(self.and_expression())
+        return _combine(wq.Or, parts)
+
+    def and_expression(self) -> wq.Query | None:
+        parts = [self.unary()]
+        while self.kind() not in _GROUP_END:
+            if self.kind() == "and":
+                self._need_operand(self.take(), "a term after it")
+            parts.append(self.unary())
+        return _combine(wq.And, parts)
+
+    def unary(self) -> wq.Query | None:
+        token = self.peek()
+        if token is None:
+            raise QueryError("the query ends where a term was expected")
+        if token.kind in ("and", "or"):
+            at = token.position
+            raise QueryError(f"{token.text} at position {at} needs a term before it", at)
+        if token.kind == ")":
+            raise _stray_parenthesis(token)
+        self.take()
+        if token.kind == "not":
+            self._need_operand(token, "something to exclude")
+            excluded = self.unary()
+            return Not(excluded) if excluded is not None else None
+        if token.kind == "(":
+            return self.group(token)
+        return self.term(token)
+
+    def group(self, opening: Token) -> wq.Query | None:
+        if self.kind() == ")":
+            raise QueryError(f"empty parentheses at position {opening.position}", opening.position)
+        query = self.or_expression()
+        if self.kind() != ")":
+            at = opening.position
+            raise QueryError(f"unbalanced parenthesis: the '(' at position {at} is never closed", at)
+        self.take()
+        return query
+
+    def _need_operand(self, operator: Token, what: str) -> None:
+        if self.kind() in (None, ")", "or", "and"):
+            at, name = operator.position, "'-'" if operator.text == "-" else operator.text
+            raise QueryError(f"{name} at position {at} needs {what}", at)
+
+    def term(self, token: Token) -> wq.Query | None:
+        if token.kind == "field":
+            if not token.text.strip():
+                raise QueryError(f"{token.field}: at position {token.position} needs a value right after "
+                                 f"the colon, e.g. {_EXAMPLES[token.field]}", token.position)
+            return _FIELD_BUILDERS[token.field](self, token.text.strip(), token.position)
+        if token.kind == "phrase" and not token.text.strip():
+            raise QueryError(f"empty quotes at position {token.position}", token.position)
+        return self.words(TEXT_FIELDS, token.text)
+
+    # Values ------------------------------------------------------------------------
+
+    def analysed(self, fieldname: str, text: str) -> list[str]:
+        """Return the words of ``text`` as the field's analyzer indexes them."""
+        return [t.text for t in self.schema[fieldname].analyzer(text, mode="query")]
+
+    def words(self, fieldnames: tuple[str, ...], text: str) -> wq.Query | None:
+        """Match the words of ``text``, side by side, in any of the fields."""
+        queries = []
+        for fieldname in fieldnames:
+            words = self.analysed(fieldname, text)
+            if len(words) == 1:
+                queries.append(wq.Term(fieldname, words[0]))
+            elif words:  # "e-mail", "ann@acme.example": the words in this order
+                queries.append(wq.Phrase(fieldname, words))
+        if not queries:
+            return self.nothing(text)
+        return queries[0] if len(queries) == 1 else wq.Or(queries)
+
+    def nothing(self, text: str) -> None:
+        """Note a value with no indexable word in it (a stop word, a lone letter)."""
+        self.ignored.append(text)
+        return None
+
+
+def _stray_parenthesis(token: Token) -> QueryError:
+    at = token.position
+    return QueryError(f"unbalanced parenthesis: the ')' at position {at} has no '(' before it", at)
+
+
+def _combine(kind, parts: list[wq.Query | None]) -> wq.Query | None:
+    parts = [p for p in parts if p is not None]
+    if len(parts) <= 1:
+        return parts[0] if parts else None
+    return kind(parts)
+
+
+# Fields ------------------------------------------------------------------------------
+
+_EXAMPLES = {
+    "from": "from:ann@acme.example", "to": "to:ann@acme.example", "cc": "cc:acme.example",
+    "subject": "subject:refund", "account": 'account:"Acme Plumbing"', "mailbox": "mailbox:support",
+    "ticket": "ticket:42", "status": "status:open", "filename": "filename:invoice",
+    "has": "has:attachment", "is": "is:unmatched", "after": "after:2024-01-31",
+    "before": "before:2024-03-01", "date": "date:2024-01..2024-03",
+}
+
+
+def _from(parser: _Parser, value: str, position: int) -> wq.Query | None:
+    if "@" in value:
+        return _address("from_addr", value, position)
+    return parser.words(("sender",), value)
+
+
+def _recipient(fieldname: str):
+    def build(parser: _Parser, value: str, position: int) -> wq.Query:
+        return _address(fieldname, value, position)
+    return build
+
+
+def _address(fieldname: str, value: str, position: int) -> wq.Query:
+    """Match a whole address, every address at a domain, or a name before the @.
+
+    ``ann@acme.example`` is that address; ``@acme.example`` or (to: and cc:)
+    ``acme.example`` is any address at acme.example or a subdomain of it; ``ann@`` or
+    (to: and cc:) ``ann`` is any address whose part before the @ is ann.
+    """
+    address = value.lower()
+    local, at, domain = address.rpartition("@")
+    if not at:
+        local, domain = ("", address) if "." in address else (address, "")
+    domain = domain.strip(".")
+    if not local and not domain:
+        name = "from" if fieldname == "from_addr" else fieldname
+        raise QueryError(f"{name}: takes an address, a domain or a name before the @, not '{value}' "
+                         f"(at position {position})", position)
+    if local and domain:
+        return wq.Term(fieldname, address)
+    if local:
+        return wq.Prefix(fieldname, f"{local}@")
+    return wq.Regex(fieldname, rf".*@(?:[^@]*\.)?{re.escape(domain)}\Z")
+
+
+def _subject(parser: _Parser, value: str, position: int) -> wq.Query | None:
+    return parser.words(("subject",), value)
+
+
+def _keyword(fieldname: str):
+    # Account and mailbox names are whole lower-cased keywords: "Acme Plumbing" is one.
+    def build(parser: _Parser, value: str, position: int) -> wq.Query | None:
+        words = parser.analysed(fieldname, value)
+        if not words:
+            return parser.nothing(value)
+        return _combine(wq.And, [wq.Term(fieldname, w) for w in words])
+    return build
+
+
+def _ticket(parser: _Parser, value: str, position: int) -> wq.Query:
+    number = value.removeprefix("#")
+    if not number.isascii() or not number.isdigit():
+        raise QueryError(f"ticket: takes a ticket number such as ticket:42, not '{value}' "
+                         f"(at position {position})", position)
+    return wq.Term("ticket", int(number))
+
+
+def _status(parser: _Parser, value: str, position: int) -> wq.Query:
+    if value.lower() not in STATUSES:
+        raise QueryError(f"status must be open, pending or closed, not '{value}' (at position {position})",
+                         position)
+    return wq.Term("status", value.lower())
+
+
+def _filename(parser: _Parser, value: str, position: int) -> wq.Query | None:
+    """Match file names having a part (split at dots, underscores, hyphens) that starts with each word."""
+    words = parser.analysed("filename", value)
+    if not words:
+        return parser.nothing(value)
+    # The analyzer keeps "invoice_march.pdf" as one word, so its parts are found by pattern.
+    return _combine(wq.And, [
+        wq.Or([wq.Prefix("filename", w), wq.Regex("filename", rf".*[._]{re.escape(w)}")]) for w in words
+    ])
+
+
+def _flag(fieldname: str, choices: str, allowed: dict[str, str]):
+    def build(parser: _Parser, value: str, position: int) -> wq.Query:
+        flag = allowed.get(value.lower())
+        if flag is None:
+            raise QueryError(f"{fieldname}: takes {choices}, not '{value}' (at position {position})",
+                             position)
+        return wq.Term(flag, True)
+    return build
+
+
+def _after(parser: _Parser, value: str, position: int) -> wq.Query:
+    start, _ = _period(value, position)
+    return wq.DateRange("date", start, None)
+
+
+def _before(parser: _Parser, value: str, position: int) -> wq.Query:
+    start, _ = _period(value, position)
+    return wq.DateRange("date", None, start, endexcl=True)
+
+
+def _date(parser: _Parser, value: str, position: int) -> wq.Query:
+    first, dots, last = value.partition("..")
+    if dots and not first and not last:
+        raise QueryError(f"date: at position {position} needs a date or a range, e.g. date:2024-01..2024-03",
+                         position)
+    if not dots:
+        start, end = _period(value, position)
+        return wq.DateRange("date", start, end, endexcl=end is not None)
+    start = _period(first, position)[0] if first else None
+    end = _period(last, position)[1] if last else None
+    if start is not None and end is not None and start >= end:
+        raise QueryError(f"the range '{value}' at position {position} ends before it starts", position)
+    return wq.DateRange("date", start, end, endexcl=end is not None)
+
+
+_DATE = re.compile(r"([0-9]{4})(?:-([0-9]{1,2})(?:-([0-9]{1,2}))?)?\Z")
+
+
+def _period(value: str, position: int) -> tuple[datetime, datetime | None]:
+    """Return the start of a year, month or day and the start of the next one (None past 9999)."""
+    match = _DATE.match(value)
+    try:
+        if not match:
+            raise ValueError(value)
+        year, month, day = (int(part) if part else None for part in match.groups())
+        start = datetime(year, month or 1, day or 1)
+    except ValueError:
+        raise QueryError(f"'{value}' is not a date ({DATE_FORMATS}), at position {position}", position)
+    try:
+        if day:
+            return start, start + timedelta(days=1)
+        if month:
+            return start, datetime(year + month // 12, month % 12 + 1, 1)
+        return start, datetime(year + 1, 1, 1)
+    except (ValueError, OverflowError):
+        return start, None
+
+
+_FIELD_BUILDERS = {
+    "from": _from, "to": _recipient("to"), "cc": _recipient("cc"), "subject": _subject,
+    "account": _keyword("account"), "mailbox": _keyword("mailbox"), "ticket": _ticket,
+    "status": _status, "filename": _filename,
+    "has": _flag("has", "attachment", {"attachment": "has_attachment", "attachments": "has_attachment"}),
+    "is": _flag("is", "unmatched or quarantined", {"unmatched": "unmatched", "quarantined": "quarantined"}),
+    "after": _after, "before": _before, "date": _date,
+}
