@@ -1,0 +1,353 @@
+"""Search benchmark: index build rate, index size and query latency at growing N, with notmuch.
+
+It builds an archive of N messages from a corpus folder, repeating the corpus with
+varied dates and sender addresses to reach N (each copy moves the Date header by a
+whole number of weeks and puts a copy number in the sender's local part, so no two
+messages are alike), and reports in one run, per N:
+
+(a) the index build rate: documents made by the product's own ``documents_for`` path
+    (parsed text, attachment names) written by ``SearchIndex.write``, and the size of
+    the index folder;
+(b) p50 and p95 latency of a fixed mix of 20 queries in the product's query language,
+    at the search function (``app.search.query.search_messages``, first page of 20,
+    with facets), each query run several times after one warm-up;
+(c) the same through the search page over HTTP (``GET /search?q=...`` on a local
+    werkzeug server, signed in), which adds the page's rendering and snippets;
+(d) notmuch over the same messages (``notmuch new`` on a Maildir of the same bytes,
+    then ``notmuch search --limit=20`` per query as a subprocess; the process start is
+    part of its figure, and ``notmuch count '*'`` is reported as that floor).
+
+Usage, from the repository root::
+
+    .venv/bin/python -m bench.search                       # N = 10,000, 100,000 and 300,000
+    .venv/bin/python -m bench.search --sizes 10000 --json
+    .venv/bin/python -m bench.search --no-notmuch --repeat 3
+
+The corpus is read where it lies (default ``../shared/corpora/spamassassin/cur``) and
+never copied into the repository; the archive is built in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import timedelta
+from email.utils import format_datetime
+from pathlib import Path
+from urllib.parse import urlencode
+
+from bench.ingest import CORPORA, machine
+
+DEFAULT_CORPUS = CORPORA / "spamassassin" / "cur"
+SIZES = (10_000, 100_000, 300_000)
+CHUNK = 2000
+
+# The fixed mix: common and rare words, AND, phrases, fields, dates, facets, sorting.
+QUERIES = (
+    ("common word", "please"),
+    ("common word, by date", "please", "date"),
+    ("rare word", "hydroponic"),
+    ("two-word AND", "free software"),
+    ("AND OR NOT", "(linux OR unix) NOT windows"),
+    ("phrase", '"mailing list"'),
+    ("phrase, two words", '"click here"'),
+    ("from: address", "from:garym@canada.com"),
+    ("subject:", "subject:perl"),
+    ("date range, months", "date:2002-08..2002-09"),
+    ("after: and a word", "after:2002-10-01 money"),
+    ("before:", "before:2002-06-01"),
+    ("word in date range", "date:2002-07..2002-08 spam"),
+    ("has:attachment", "has:attachment"),
+    ("filename:", "filename:gif"),
+    ("account facet", 'account:"Account 3"'),
+    ("account and word", 'account:"Account 5" offer'),
+    ("negation with a word", "money -free"),
+    ("another common word", "message"),
+    ("to: address part", "to:yahoo.com"),
+)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.search", description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
+    parser.add_argument("--repeat", type=int, default=5, help="runs of each query after a warm-up")
+    parser.add_argument("--no-notmuch", action="store_true", help="skip the notmuch comparison")
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folders")
+    return parser.parse_args(argv)
+
+
+def load_corpus(folder: Path) -> list[bytes]:
+    if not folder.is_dir():
+        raise SystemExit(f"the corpus folder {folder} does not exist (see ../shared/corpora)")
+    return [p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()]
+
+
+_DATE = re.compile(rb"^Date:[^\r\n]*(\r?\n[ \t][^\r\n]*)*", re.M | re.I)
+_FROM = re.compile(rb"^From:([^\r\n]*?)([A-Za-z0-9._%+-]+)@", re.M | re.I)
+_TO = re.compile(rb"^To:([^\r\n]*?)([A-Za-z0-9._%+-]+)@", re.M | re.I)
+
+
+def varied(raw: bytes, copy: int, parsed_date) -> bytes:
+    """Return copy number ``copy`` of a message: its date moved, its addresses marked."""
+    if copy == 0:
+        return raw
+    if parsed_date is not None:
+        when = format_datetime(parsed_date + timedelta(weeks=copy * 3)).encode()
+        raw = _DATE.sub(b"Date: " + when, raw, count=1)
+    marker = f"copy{copy}.".encode()
+    raw = _FROM.sub(lambda m: b"From:" + m.group(1) + marker + m.group(2) + b"@", raw, count=1)
+    return _TO.sub(lambda m: b"To:" + m.group(1) + marker + m.group(2) + b"@", raw, count=1)
+
+
+def messages(corpus: list[bytes], n: int):
+    """Yield (id, raw bytes) for N messages made from the corpus."""
+    from datetime import UTC
+
+    from mailbox.parse import parse_message
+
+    dates = []
+    for raw in corpus:
+        try:
+            date = parse_message(raw).date_utc
+        except Exception:  # an unreadable original keeps its bytes in every copy
+            date = None
+        dates.append(date.replace(tzinfo=UTC) if date else None)
+    for i in range(n):
+        copy, k = divmod(i, len(corpus))
+        yield i + 1, varied(corpus[k], copy, dates[k])
+
+
+def document(message_id: int, raw: bytes):
+    """Build the index document the product makes of a message (without database rows)."""
+    from app.search.index import IndexDocument
+    from mailbox.parse import parse_message
+
+    try:
+        p = parse_message(raw)
+    except Exception:
+        return IndexDocument(message_id, "", "", "", "", "", "", "", None, "", None, None, "", True, True,
+                             "inbound")
+    account = f"Account {message_id % 20}"
+    return IndexDocument(
+        id=message_id, subject=p.subject, body=p.text, sender=f"{p.from_name} {p.from_addr}".strip(),
+        from_addr=p.from_addr, to=", ".join(p.to), cc=", ".join(p.cc), account=account.lower(),
+        account_id=message_id % 20, mailboxes="support", ticket=message_id, date=p.date_utc,
+        filenames=" ".join(a.filename for a in p.attachments if a.filename),
+        unmatched=False, quarantined=False, direction="inbound", status="open",
+    )
+
+
+def build_index(path: Path, corpus: list[bytes], n: int, maildir: Path | None, say) -> dict:
+    from app.search.index import SearchIndex
+
+    index = SearchIndex(path)
+    index.acquire_writer()
+    started, written, batch = time.perf_counter(), 0, []
+    try:
+        for message_id, raw in messages(corpus, n):
+            if maildir is not None:
+                (maildir / f"{message_id}.bench:2,").write_bytes(raw)
+            batch.append(document(message_id, raw))
+            if len(batch) == CHUNK:
+                written += index.write(batch, expected=len(batch))
+                batch = []
+                say(f"  indexed {written:,} of {n:,}")
+        if batch:
+            written += index.write(batch, expected=len(batch))
+    finally:
+        index.release_writer()
+    seconds = time.perf_counter() - started
+    size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+    return {"documents": written, "seconds": round(seconds, 1), "docs_per_s": round(written / seconds),
+            "index_mib": round(size / 2**20, 1)}
+
+
+def percentiles(samples: list[float]) -> dict:
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return {"p50_ms": round(statistics.median(ordered) * 1000, 2), "p95_ms": round(p95 * 1000, 2)}
+
+
+def time_queries(run, repeat: int, queries=QUERIES) -> tuple[dict, dict]:
+    """Run each query once to warm up, then ``repeat`` times; return overall and per-query figures."""
+    samples, per_query = [], {}
+    for label, text, *sort in queries:
+        run(text, sort[0] if sort else "relevance")
+        mine = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            total = run(text, sort[0] if sort else "relevance")
+            mine.append(time.perf_counter() - started)
+        samples += mine
+        per_query[label] = {"query": text, "hits": total, **percentiles(mine)}
+    return percentiles(samples), per_query
+
+
+def function_runner(path: Path):
+    from app.search.index import SearchIndex
+    from app.search.query import search_messages
+
+    index = SearchIndex(path)
+
+    def run(text: str, sort: str) -> int:
+        return search_messages(index, text, page=1, pagelen=20, sort=sort).total
+
+    return run
+
+
+def http_runner(path: Path, work: Path):
+    """Serve the application on the built index and return a runner that fetches /search."""
+    import http.cookiejar
+    import urllib.request
+
+    from werkzeug.serving import make_server
+
+    from app import create_app
+    from app.extensions import db
+    from app.services.agents import add_agent
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{work / 'bench.db'}", "INDEX_PATH": str(path),
+                      "INSTANCE_PATH": str(work / "instance"), "RAW_STORE_PATH": str(work / "raw"),
+                      "WTF_CSRF_ENABLED": False, "TESTING": False})
+    with app.app_context():
+        db.create_all()
+        add_agent(db.session, "bench@desk.example", "Bench", "manager", "bench-password-123")
+        db.session.commit()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request on the terminal
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    opener.open(f"{base}/login", data=urlencode({"email": "bench@desk.example",
+                                                 "password": "bench-password-123"}).encode()).read()
+
+    def run(text: str, sort: str) -> int:
+        with opener.open(f"{base}/search?{urlencode({'q': text, 'sort': sort})}") as response:
+            page = response.read().decode()
+        found = re.search(r"<strong>([\d,]+)</strong> message", page)
+        if found is None:
+            raise RuntimeError(f"the search page gave no total for {text!r}")
+        return int(found.group(1).replace(",", ""))
+
+    return run, server
+
+
+NOTMUCH_QUERIES = {
+    "subject:perl": "subject:perl", "to:yahoo.com": "to:yahoo.com", "filename:gif": "attachment:gif",
+    "(linux OR unix) NOT windows": "(linux or unix) and not windows",
+    "date:2002-08..2002-09": "date:2002-08-01..2002-09-30",
+    "after:2002-10-01 money": "date:2002-10-01.. money",
+    "before:2002-06-01": "date:..2002-05-31",
+    "date:2002-07..2002-08 spam": "date:2002-07-01..2002-08-31 spam",
+    "has:attachment": "attachment:*", "money -free": "money and not free",
+    # notmuch knows no accounts: those two queries are left out of its mix.
+    'account:"Account 3"': None, 'account:"Account 5" offer': None,
+}
+
+
+def notmuch_runner(maildir_root: Path, work: Path, say) -> tuple:
+    config = work / "notmuch-config"
+    config.write_text(f"[database]\npath={maildir_root}\n[new]\ntags=\n[search]\nexclude_tags=\n")
+    env = {**os.environ, "NOTMUCH_CONFIG": str(config)}
+    started = time.perf_counter()
+    subprocess.run(["notmuch", "new", "--quiet"], env=env, check=True, capture_output=True)
+    seconds = time.perf_counter() - started
+
+    def run(text: str, sort: str) -> int:
+        query = NOTMUCH_QUERIES.get(text, text)
+        order = ["--sort=newest-first"] if sort == "date" else []
+        out = subprocess.run(["notmuch", "search", "--output=messages", "--limit=20", *order, query],
+                             env=env, capture_output=True, text=True)
+        return len(out.stdout.splitlines())
+
+    floor = []
+    for _ in range(10):
+        t = time.perf_counter()
+        subprocess.run(["notmuch", "count", "*"], env=env, capture_output=True)
+        floor.append(time.perf_counter() - t)
+    say(f"  notmuch new: {seconds:.1f} s")
+    return run, {"notmuch_new_s": round(seconds, 1), "process_floor": percentiles(floor)}
+
+
+def run_size(n: int, corpus: list[bytes], args, work: Path, say) -> dict:
+    say(f"N = {n:,}")
+    root = work / f"n{n}"
+    maildir = None
+    if not args.no_notmuch:
+        maildir = root / "mail" / "cur"
+        maildir.mkdir(parents=True)
+        (root / "mail" / "new").mkdir()
+        (root / "mail" / "tmp").mkdir()
+    build = build_index(root / "index", corpus, n, maildir, say)
+    say(f"  built: {build['docs_per_s']:,} docs/s, {build['index_mib']} MiB")
+    result = {"n": n, "build": build}
+    run = function_runner(root / "index")
+    result["function"], result["function_queries"] = time_queries(run, args.repeat)
+    say(f"  function: p50 {result['function']['p50_ms']} ms, p95 {result['function']['p95_ms']} ms")
+    runner, server = http_runner(root / "index", root)
+    try:
+        result["page"], result["page_queries"] = time_queries(runner, args.repeat)
+    finally:
+        server.shutdown()
+    say(f"  page: p50 {result['page']['p50_ms']} ms, p95 {result['page']['p95_ms']} ms")
+    if maildir is not None:
+        run, notmuch = notmuch_runner(root / "mail", root, say)
+        result["notmuch"] = notmuch
+        mix = [q for q in QUERIES if NOTMUCH_QUERIES.get(q[1], q[1]) is not None]
+        result["notmuch"]["queries"], result["notmuch_queries"] = time_queries(run, args.repeat, mix)
+        say(f"  notmuch: p95 {result['notmuch']['queries']['p95_ms']} ms "
+            f"(process start alone: {notmuch['process_floor']['p50_ms']} ms)")
+    if not args.keep:
+        shutil.rmtree(root, ignore_errors=True)
+    return result
+
+
+def growth(results: list[dict]) -> list[dict]:
+    """Compare each size with the smallest: how latency grew against how N grew."""
+    first = results[0]
+
+    def factor(r: dict, part: str) -> float:
+        return round(r[part]["p95_ms"] / max(first[part]["p95_ms"], 1e-9), 2)
+
+    return [{"n": r["n"], "n_factor": round(r["n"] / first["n"], 1),
+             "function_p95_factor": factor(r, "function"), "page_p95_factor": factor(r, "page")}
+            for r in results]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    say = (lambda text: print(text, file=sys.stderr, flush=True)) if args.json else print
+    corpus = load_corpus(args.corpus)
+    work = Path(tempfile.mkdtemp(prefix="desk-bench-search-"))
+    try:
+        results = [run_size(n, corpus, args, work, say) for n in sorted(args.sizes)]
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    report = {"machine": machine(), "python": platform.python_version(), "corpus": str(args.corpus),
+              "corpus_messages": len(corpus), "repeat": args.repeat, "sizes": results,
+              "growth": growth(results)}
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        for row in report["growth"]:
+            say(f"N x{row['n_factor']}: function p95 x{row['function_p95_factor']}, "
+                f"page p95 x{row['page_p95_factor']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
