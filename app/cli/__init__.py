@@ -73,6 +73,7 @@ def init_app(app: Flask) -> None:
         mailbox,
         records,
         search,
+        search_index,  # noqa: F401  (adds reindex and check to the search group)
         usage,
         worker,
     )

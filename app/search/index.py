@@ -1,4 +1,5 @@
-"""Opening the index folder, the single-writer lock, and writing messages into it.
+"""Opening the index folder, the single-writer lock, writing messages into it, and
+replacing the whole index with a rebuilt one.
 
 Whoosh allows one writer per index.  The product makes that a role: whoever holds the
 writer lock (a file lock in the index folder) is the only process that indexes.  The
@@ -6,14 +7,27 @@ worker holds it for its whole life; a one-off command takes it only when no work
 runs, and otherwise leaves the indexing to the worker.  A large batch is analysed by
 Whoosh's own helper processes under that one writer, one per CPU, since Whoosh spends
 its time in Python and one process would leave the other CPUs idle.
+
+Generations: ``INDEX_PATH`` holds the live index in a generation folder named by the
+pointer file ``LIVE`` (``gen-000001``, ...); without that file the Whoosh files in
+``INDEX_PATH`` itself are the live index (generation 0, as every index was before
+rebuilds).  A rebuild writes a new generation folder that nobody else reads or writes,
+then replaces ``LIVE`` with ``os.replace``: each search opens whichever generation is
+live when it starts, so searches never see half an index.  Writes into the live
+generation and the switch take a short commit lock, so the writer's next commit after
+a switch goes into the new generation.  The lock files stay in ``INDEX_PATH``, beside
+the generations.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
+import re
+import shutil
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -23,8 +37,17 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.writing import AsyncWriter
 
 from app.search.schema import build_schema
+from app.services.errors import ServiceError
 
 _LOCK_NAME = ".desk-writer.lock"
+# Held for each write into the live generation and for a switch of generations.
+_COMMIT_LOCK = ".desk-commit.lock"
+# Held by a rebuild from start to switch: one rebuild at a time.
+_REBUILD_LOCK = ".desk-reindex.lock"
+POINTER = "LIVE"
+_GENERATION = re.compile(r"gen-(\d{6,})")
+# The files Whoosh writes for its index named MAIN: tables of contents and segments.
+_WHOOSH_FILE = re.compile(r"_MAIN_\d+\.toc|MAIN_.+")
 # Posting memory per writer process before Whoosh spills sorted runs to disk: this,
 # not the number of messages, bounds the indexer's memory.
 _LIMIT_MB = 64
@@ -59,21 +82,64 @@ class WriterBusy(Exception):
     """Another process (normally the worker) is the index writer."""
 
 
+# ServiceErrors, so that every command and page reports them as one sentence.
+class IndexOutdated(ServiceError):
+    """The live index was built with another schema; ``flask search reindex`` rebuilds it."""
+
+
+class RebuildBusy(ServiceError):
+    """Another ``flask search reindex`` is running."""
+
+
 class SearchIndex:
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
         self._lock_fd: int | None = None
+        self._commit_fd: int | None = None
+        self._commit_depth = 0
         self._ix = None
+        self._ix_path: Path | None = None
+
+    def live_path(self) -> Path:
+        """Return the folder of the live generation: the one ``LIVE`` names, else ``path`` itself."""
+        try:
+            name = (self.path / POINTER).read_text().strip()
+        except FileNotFoundError:
+            return self.path
+        if not _GENERATION.fullmatch(name):
+            raise ServiceError(f"{self.path / POINTER} names {name[:40]!r}, which is no index "
+                               "generation; run `flask search reindex` to rebuild the index")
+        return self.path / name
+
+    @property
+    def generation(self) -> str:
+        """Name the live generation, for reports."""
+        live = self.live_path()
+        return live.name if live != self.path else "generation 0"
 
     def open(self):
-        """Return the Whoosh index, creating the folder and an empty index if needed."""
-        if self._ix is None:
-            self.path.mkdir(parents=True, exist_ok=True)
-            if whoosh_index.exists_in(self.path):
-                self._ix = whoosh_index.open_dir(self.path)
-            else:
-                self._ix = whoosh_index.create_in(self.path, build_schema())
+        """Return the live Whoosh index, creating the folder and an empty index if needed.
+
+        Raise ``IndexOutdated`` when the index was built with another schema.
+        """
+        live = self.live_path()
+        if self._ix is None or live != self._ix_path:
+            self._ix = _open_or_create(live)
+            self._ix_path = live
         return self._ix
+
+    def searcher(self):
+        """Return a searcher of the live generation; close it, or use it in a ``with`` block."""
+        try:
+            return self.refresh().searcher()
+        except (FileNotFoundError, whoosh_index.EmptyIndexError):
+            # The generation opened a moment ago was replaced and removed since: open the new one.
+            return self.refresh().searcher()
+
+    def stored_ids(self) -> list[int]:
+        """Return the message id of every document in the live generation (twice if held twice)."""
+        with self.searcher() as searcher:
+            return [fields["id"] for fields in searcher.all_stored_fields()]
 
     def acquire_writer(self) -> None:
         """Become the index writer or raise ``WriterBusy``; held until ``release_writer``."""
@@ -105,43 +171,177 @@ class SearchIndex:
         """
         if not self.is_writer:
             raise WriterBusy("this process is not the index writer")
-        writer = self._writer(_procs_for(expected))
-        count = 0
-        try:
-            for doc in documents:
-                writer.update_document(**_fields(doc))
-                count += 1
-        except BaseException:
-            _cancel(writer)
-            raise
-        writer.commit()
-        return count
-
-    def _writer(self, procs: int):
-        # Whoosh reads segments through mmap by default and unmaps them only when the
-        # garbage collector gets round to it; every writer maps the whole index again
-        # to look up the documents it replaces, so the indexer's RSS grew with the
-        # index.  The writer reads through plain files; searchers keep mmap.
-        self.open()
-        ix = FileStorage(str(self.path), supports_mmap=False).open_index()
-        if procs > 1:
-            # multisegment: each helper's segment joins the index as it is, instead of
-            # being merged again by this process; Whoosh's merge policy folds small
-            # segments together on later commits.
-            return ix.writer(procs=procs, multisegment=True, limitmb=_LIMIT_MB)
-        return ix.writer(limitmb=_LIMIT_MB)
+        with self.commit_lock():
+            self.open()
+            return _write(self._ix_path, documents, expected, replace=True)
 
     def delete(self, message_ids: Iterable[int]) -> None:
         """Remove messages from the index (used by checks and tests of them)."""
-        writer = AsyncWriter(self.open()) if not self.is_writer else self.open().writer()
-        for message_id in message_ids:
-            writer.delete_by_term("id", message_id)
-        writer.commit()
+        with self.commit_lock():
+            writer = AsyncWriter(self.open()) if not self.is_writer else self.open().writer()
+            for message_id in message_ids:
+                writer.delete_by_term("id", message_id)
+            writer.commit()
 
     def refresh(self):
         """Return a fresh view of the index (searchers see the latest commit)."""
         self._ix = None
         return self.open()
+
+    @contextmanager
+    def commit_lock(self) -> Iterator[None]:
+        """Hold the lock that orders writes into the live generation and switches of it."""
+        if self._commit_depth == 0:
+            self.path.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path / _COMMIT_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+            fcntl.flock(fd, fcntl.LOCK_EX)  # held for one commit or one switch: seconds at most
+            self._commit_fd = fd
+        self._commit_depth += 1
+        try:
+            yield
+        finally:
+            self._commit_depth -= 1
+            if self._commit_depth == 0:
+                fcntl.flock(self._commit_fd, fcntl.LOCK_UN)
+                os.close(self._commit_fd)
+                self._commit_fd = None
+
+    @contextmanager
+    def rebuilding(self) -> Iterator[Generation]:
+        """Start a new generation beside the live one; ``publish`` makes it live.
+
+        Raise ``RebuildBusy`` when another rebuild runs.  A generation left unpublished
+        (an error, Ctrl-C) is removed, and so are leftovers of rebuilds that died.
+        """
+        self.path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path / _REBUILD_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise RebuildBusy("another `flask search reindex` is running; let it finish") from None
+        try:
+            self._remove_generations(keep=self.live_path())
+            generation = Generation(self.path / f"gen-{self._next_number():06d}")
+            try:
+                yield generation
+            finally:
+                if self.live_path() != generation.path:
+                    shutil.rmtree(generation.path, ignore_errors=True)
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    def publish(self, generation: Generation, last_step: Callable[[], None] | None = None) -> None:
+        """Make ``generation`` live, after ``last_step`` ran under the commit lock; remove the old one.
+
+        No write into the old generation can happen between ``last_step`` and the switch,
+        so ``last_step`` can bring the new generation level with the old one.  Searchers
+        opened on the old generation keep answering: their files stay open after removal.
+        """
+        with self.commit_lock():
+            if last_step is not None:
+                last_step()
+            _replace_pointer(self.path, generation.path.name)
+            self._ix = None
+        self._remove_generations(keep=generation.path)
+
+    def _next_number(self) -> int:
+        numbers = [int(m.group(1)) for p in self.path.iterdir() if (m := _GENERATION.fullmatch(p.name))]
+        return max(numbers, default=0) + 1
+
+    def _remove_generations(self, keep: Path) -> None:
+        """Remove every generation but ``keep``: folders, and generation 0's files in ``path``."""
+        for entry in self.path.iterdir():
+            if entry == keep:
+                continue
+            if entry.is_dir() and _GENERATION.fullmatch(entry.name):
+                shutil.rmtree(entry, ignore_errors=True)
+            elif keep != self.path and entry.is_file() and _WHOOSH_FILE.fullmatch(entry.name):
+                entry.unlink(missing_ok=True)
+
+
+class Generation:
+    """A generation being rebuilt: a folder of its own that only the rebuild writes."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.mkdir(parents=True)
+        whoosh_index.create_in(path, build_schema())
+
+    def add(self, documents: Iterable[IndexDocument], expected: int = 0) -> int:
+        """Add documents that are not in this generation yet, in one commit."""
+        return _write(self.path, documents, expected, replace=False)
+
+    def update(self, documents: Iterable[IndexDocument]) -> int:
+        """Add or replace documents."""
+        return _write(self.path, documents, 0, replace=True)
+
+    def ids(self) -> list[int]:
+        """Return the message ids this generation holds."""
+        with whoosh_index.open_dir(self.path).searcher() as searcher:
+            return [fields["id"] for fields in searcher.all_stored_fields()]
+
+
+def _open_or_create(folder: Path):
+    folder.mkdir(parents=True, exist_ok=True)
+    if not whoosh_index.exists_in(folder):
+        return whoosh_index.create_in(folder, build_schema())
+    ix = whoosh_index.open_dir(folder)
+    if _shape(ix.schema) != _shape(build_schema()):
+        raise IndexOutdated(
+            f"the search index in {folder} was built by an older version with other fields; "
+            "run `flask search reindex` to rebuild it from the database"
+        )
+    return ix
+
+
+def _shape(schema) -> dict[str, tuple[str, bool]]:
+    """Return each field's name, kind and sortability: what decides whether queries and writes work."""
+    return {name: (type(field).__name__, field.column_type is not None) for name, field in schema.items()}
+
+
+def _replace_pointer(root: Path, name: str) -> None:
+    temporary = root / f"{POINTER}.tmp"
+    with open(temporary, "w") as handle:
+        handle.write(name + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, root / POINTER)
+    fd = os.open(root, os.O_RDONLY)
+    try:
+        os.fsync(fd)  # the rename itself survives a crash
+    finally:
+        os.close(fd)
+
+
+def _write(folder: Path, documents: Iterable[IndexDocument], expected: int, *, replace: bool) -> int:
+    writer = _writer(folder, _procs_for(expected))
+    add = writer.update_document if replace else writer.add_document
+    count = 0
+    try:
+        for doc in documents:
+            add(**_fields(doc))
+            count += 1
+    except BaseException:
+        _cancel(writer)
+        raise
+    writer.commit()
+    return count
+
+
+def _writer(folder: Path, procs: int):
+    # Whoosh reads segments through mmap by default and unmaps them only when the
+    # garbage collector gets round to it; every writer maps the whole index again
+    # to look up the documents it replaces, so the indexer's RSS grew with the
+    # index.  The writer reads through plain files; searchers keep mmap.
+    ix = FileStorage(str(folder), supports_mmap=False).open_index()
+    if procs > 1:
+        # multisegment: each helper's segment joins the index as it is, instead of
+        # being merged again by this process; Whoosh's merge policy folds small
+        # segments together on later commits.
+        return ix.writer(procs=procs, multisegment=True, limitmb=_LIMIT_MB)
+    return ix.writer(limitmb=_LIMIT_MB)
 
 
 def _cancel(writer) -> None:

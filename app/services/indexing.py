@@ -1,21 +1,34 @@
-"""Keeping the search index current with the archive.
+"""Keeping the search index current with the archive, rebuilding it, and checking it.
 
 Messages with a null ``indexed_at`` are the queue.  The index writer (the worker, or
 a one-off command when no worker runs) turns them into documents, commits them to
 the index, and only then marks them indexed, so a crash in between indexes them
-again rather than never.
+again rather than never.  A change to what a message's document holds besides its
+own bytes (its ticket's status, its ticket, its account) puts it back in the queue.
+
+A rebuild writes every message into a new index generation while searches, and the
+writer, go on using the live one; it then catches up with what was archived or
+re-indexed meanwhile and switches (see ``app.search.index``).
 """
 
 from __future__ import annotations
 
+import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from app.models import Account, Mailbox, MailboxFolder, Message, MessageLocation, utcnow
-from app.search.index import IndexDocument, SearchIndex, WriterBusy
+from app.rawstore import RawStore, RawStoreError
+from app.search.extract import attachment_text, text_kind
+from app.search.index import Generation, IndexDocument, SearchIndex, WriterBusy
+
+log = logging.getLogger("desk.indexing")
 
 # Messages per index commit: larger commits make fewer segments and let a batch be
 # shared among processes; the writer's memory is bounded by its posting buffer, not
@@ -24,6 +37,9 @@ CHUNK = 1000
 # Messages read from the database at a time: a body may hold up to a million
 # characters, so this bounds the documents held in memory at once.
 BATCH = 100
+# A rebuild catches up with messages the writer indexed since it started; this much
+# earlier, so that a clock stepping back a little cannot hide one.
+CATCH_UP_MARGIN = timedelta(minutes=1)
 
 
 def pending_count(session: Session) -> int:
@@ -32,8 +48,11 @@ def pending_count(session: Session) -> int:
 
 
 def index_pending(session: Session, index: SearchIndex, limit: int | None = None,
-                  progress: Callable[[int], None] | None = None) -> int:
-    """Index messages waiting for the index, in batches; return how many were indexed."""
+                  progress: Callable[[int], None] | None = None, *, store: RawStore | None = None) -> int:
+    """Index messages waiting for the index, in batches; return how many were indexed.
+
+    Attachment text is read from ``store``; without one, attachments are indexed by name only.
+    """
     done = 0
     while limit is None or done < limit:
         ids = session.scalars(
@@ -42,7 +61,7 @@ def index_pending(session: Session, index: SearchIndex, limit: int | None = None
         ).all()
         if not ids:
             break
-        index.write(_stream_documents(session, ids), expected=len(ids))
+        index.write(_stream_documents(session, ids, store), expected=len(ids))
         now = utcnow()
         for start in range(0, len(ids), BATCH):
             chunk = ids[start:start + BATCH]
@@ -54,15 +73,16 @@ def index_pending(session: Session, index: SearchIndex, limit: int | None = None
     return done
 
 
-def _stream_documents(session: Session, ids: list[int]) -> Iterator[IndexDocument]:
+def _stream_documents(session: Session, ids: list[int], store: RawStore | None) -> Iterator[IndexDocument]:
     for start in range(0, len(ids), BATCH):
-        yield from documents_for(session, ids[start:start + BATCH])
+        yield from documents_for(session, ids[start:start + BATCH], store)
 
 
-def documents_for(session: Session, ids: list[int]) -> list[IndexDocument]:
-    """Build the index documents of the given messages."""
+def documents_for(session: Session, ids: list[int], store: RawStore | None = None) -> list[IndexDocument]:
+    """Build the index documents of the given messages, with attachment text read from ``store``."""
     messages = session.scalars(
-        select(Message).where(Message.id.in_(ids)).options(selectinload(Message.attachments))
+        select(Message).where(Message.id.in_(ids))
+        .options(selectinload(Message.attachments), selectinload(Message.ticket))
     ).all()
     accounts = dict(session.execute(select(Account.id, Account.name)).all())
     mailboxes = _mailbox_names(session, ids)
@@ -75,9 +95,26 @@ def documents_for(session: Session, ids: list[int]) -> list[IndexDocument]:
             ticket=m.ticket_id, date=m.date_utc or m.archived_at,
             filenames=" ".join(a.filename for a in m.attachments if a.filename),
             unmatched=m.account_id is None, quarantined=m.quarantined, direction=m.direction,
+            status=m.ticket.status if m.ticket is not None else "",
+            attachment_text=_attachment_text(store, m),
         )
         for m in messages
     ]
+
+
+def _attachment_text(store: RawStore | None, message: Message) -> str:
+    """Return the text of the message's attachments; read the raw bytes only if one may hold text."""
+    if store is None or not any(text_kind(a.content_type, a.filename) for a in message.attachments):
+        return ""
+    try:
+        raw = store.get(message.sha256)
+    except RawStoreError as exc:  # `flask archive verify` reports it; the rest of the message is indexed
+        log.warning("message %d: no attachment text: %s", message.id, exc)
+        return ""
+    found = attachment_text(raw)
+    for note in found.notes:
+        log.info("message %d: %s", message.id, note)
+    return found.text
 
 
 def _mailbox_names(session: Session, ids: list[int]) -> dict[int, set[str]]:
@@ -122,3 +159,118 @@ def _wait_for_worker(session: Session, message_ids: list[int], timeout: float) -
         if time.monotonic() > deadline:
             return f"the worker has not indexed {waiting} message(s) yet; they will be searchable soon"
         time.sleep(0.2)
+
+
+@dataclass(frozen=True)
+class Rebuild:
+    generation: str
+    messages: int  # written by the full pass
+    caught_up: int  # written again at the end: archived or re-indexed during the pass
+
+
+def archived_count(session: Session) -> int:
+    """Return how many messages the archive holds."""
+    return session.scalar(select(func.count(Message.id)))
+
+
+def rebuild_index(session: Session, index: SearchIndex, store: RawStore | None,
+                  progress: Callable[[int], None] | None = None) -> Rebuild:
+    """Rebuild the whole index from the database into a new generation, then make it live.
+
+    The live generation keeps answering searches, and the writer keeps indexing into
+    it, until the switch.  Messages archived or re-indexed meanwhile are caught up:
+    once freely, then again under the commit lock, where the writer cannot commit, and
+    the switch follows at once.  ``progress`` is called with each batch's size.  The
+    session's transaction is ended between batches, so the rebuild sees what others
+    commit and holds no read lock for long.
+    """
+    since = utcnow() - CATCH_UP_MARGIN
+    top = session.scalar(select(func.max(Message.id))) or 0
+    with index.rebuilding() as generation:
+        written = generation.add(_documents_up_to(session, top, store, progress),
+                                 expected=archived_count(session))
+        caught_up, top, since = _catch_up(session, generation, store, top, since)
+        final: list[int] = []
+        index.publish(generation, lambda: final.append(_catch_up(session, generation, store, top, since)[0]))
+        return Rebuild(generation.path.name, written, caught_up + final[0])
+
+
+def _documents_up_to(session: Session, top: int, store: RawStore | None,
+                     progress: Callable[[int], None] | None) -> Iterator[IndexDocument]:
+    last = 0
+    while True:
+        ids = session.scalars(select(Message.id).where(Message.id > last, Message.id <= top)
+                              .order_by(Message.id).limit(BATCH)).all()
+        if not ids:
+            return
+        documents = documents_for(session, ids, store)
+        session.commit()  # nothing to commit: it ends the read transaction
+        yield from documents
+        last = ids[-1]
+        if progress:
+            progress(len(ids))
+
+
+def _catch_up(session: Session, generation: Generation, store: RawStore | None,
+              top: int, since: datetime) -> tuple[int, int, datetime]:
+    """Write messages archived after ``top``, waiting for the index, or indexed since ``since``."""
+    started = utcnow() - CATCH_UP_MARGIN
+    session.commit()  # see everything committed until now
+    ids = session.scalars(select(Message.id).where(or_(
+        Message.id > top, Message.indexed_at.is_(None), Message.indexed_at >= since,
+    )).order_by(Message.id)).all()
+    count = generation.update(_stream_documents(session, list(ids), store)) if ids else 0
+    session.commit()
+    return count, max([top, *ids]), started
+
+
+@dataclass(frozen=True)
+class IndexCheck:
+    in_both: int
+    missing_from_index: list[int]  # marked indexed in the database, absent from the index
+    not_in_database: list[int]  # in the index, but no such message in the database
+    held_twice: list[int]  # more than one document for the message
+    waiting: int  # in the queue; the writer indexes them soon
+
+    @property
+    def consistent(self) -> bool:
+        return not (self.missing_from_index or self.not_in_database or self.held_twice)
+
+
+def check_index(session: Session, index: SearchIndex) -> IndexCheck:
+    """Compare the message ids in the index with the messages the database marks indexed."""
+    # The database first: the writer commits to the index before it marks messages
+    # indexed, so every message marked now is in the index by the time it is read.
+    indexed = set(session.scalars(select(Message.id).where(Message.indexed_at.is_not(None))))
+    waiting = set(session.scalars(select(Message.id).where(Message.indexed_at.is_(None))))
+    counts = Counter(index.stored_ids())
+    extra = set(counts) - indexed - waiting
+    if extra:  # archived and indexed after the database was read: not a stray
+        extra -= _existing(session, sorted(extra))
+    return IndexCheck(
+        in_both=len(indexed & counts.keys()),
+        missing_from_index=sorted(indexed - counts.keys()),
+        not_in_database=sorted(extra),
+        held_twice=sorted(i for i, n in counts.items() if n > 1),
+        waiting=len(waiting),
+    )
+
+
+def _existing(session: Session, ids: list[int]) -> set[int]:
+    found: set[int] = set()
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start:start + CHUNK]
+        found.update(session.scalars(select(Message.id).where(Message.id.in_(chunk))))
+    return found
+
+
+def index_queue_unless_worker(session: Session, index: SearchIndex, store: RawStore | None) -> int | None:
+    """Index the queue if no worker is the writer; return how many, or None when the worker is."""
+    try:
+        index.acquire_writer()
+    except WriterBusy:
+        return None
+    try:
+        return index_pending(session, index, store=store)
+    finally:
+        index.release_writer()

@@ -1,0 +1,145 @@
+"""The searchable text of a message's attachments: text/*, HTML and PDF.
+
+Pure: raw message bytes in, text and notes out, no Flask and no I/O.  Attachments are
+hostile input like the rest of mail, so nothing here raises on a broken part: a part
+that cannot be read gives no text and a note saying why.  PDFs are read with pypdf,
+within limits of pages, characters and time, so one huge or pathological file can
+neither fill memory nor hold up the indexing of the mail behind it.
+"""
+
+from __future__ import annotations
+
+import email.parser
+import io
+import time
+from dataclasses import dataclass, field
+from email import policy
+from email.message import Message
+
+from pypdf import PdfReader
+
+from mailbox.parse import header_text
+from mailbox.text import decode_bytes, html_to_text
+
+# The same cap as a message's body text (mailbox.parse.MAX_TEXT_CHARS), for all of a
+# message's attachments together; the raw bytes keep everything.
+MAX_CHARS = 1_000_000
+MAX_PDF_PAGES = 500
+# Per PDF: a page is never interrupted, so one page may overrun this a little.
+PDF_SECONDS = 10.0
+# Labels mailers put on any file; the file name then says what it is.
+_GENERIC_TYPES = frozenset((
+    "application/octet-stream", "application/x-download", "application/force-download",
+    "application/download", "application/unknown", "binary/octet-stream",
+))
+_HTML_TYPES = frozenset(("text/html", "application/xhtml+xml"))
+_TEXT_SUFFIXES = (".txt", ".text", ".csv", ".log", ".md", ".ics", ".vcf")
+
+
+@dataclass
+class AttachmentText:
+    text: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+def text_kind(content_type: str, filename: str) -> str | None:
+    """Return how an attachment's text is read ("pdf", "html", "text"), or None if it holds none."""
+    ctype, name = content_type.lower(), filename.lower()
+    generic = ctype in _GENERIC_TYPES
+    if ctype == "application/pdf" or (generic and name.endswith(".pdf")):
+        return "pdf"
+    if ctype in _HTML_TYPES or (generic and name.endswith((".html", ".htm"))):
+        return "html"
+    if ctype.startswith("text/") or (generic and name.endswith(_TEXT_SUFFIXES)):
+        return "text"
+    return None
+
+
+def attachment_text(raw: bytes, max_chars: int = MAX_CHARS) -> AttachmentText:
+    """Return the text of the message's attachments that hold text, at most ``max_chars``."""
+    found = AttachmentText()
+    try:
+        msg = email.parser.BytesParser(policy=policy.compat32).parsebytes(raw)
+    except Exception as exc:  # the feed parser is lenient; anything it raises is a bug in the mail
+        found.notes.append(f"the MIME structure cannot be read: {exc}")
+        return found
+    texts: list[str] = []
+    left = max_chars
+    for part in msg.walk():
+        text = _part_text(part, left, found.notes)
+        if not text.strip():
+            continue
+        if len(text) >= left:
+            texts.append(text[:left])
+            found.notes.append(f"attachment text cut to {max_chars} characters")
+            break
+        texts.append(text)
+        left -= len(text) + 1
+    found.text = "\n".join(texts)
+    return found
+
+
+def _part_text(part: Message, limit: int, notes: list[str]) -> str:
+    if part.is_multipart():
+        return ""
+    name = ""
+    try:
+        name = header_text(part.get_filename() or "")
+        kind = text_kind(part.get_content_type(), name) if _is_attachment(part, name) else None
+        if kind is None:
+            return ""
+        payload = part.get_payload(decode=True) or b""
+        if kind == "pdf":
+            return _pdf_text(payload, limit, name or "a PDF attachment", notes)
+        text, _note = decode_bytes(payload, part.get_content_charset())
+        return html_to_text(text) if kind == "html" else text
+    except Exception as exc:  # one unreadable part must not cost the text of the others
+        notes.append(f"attachment {name or part.get_content_type()} cannot be read: {exc}")
+        return ""
+
+
+def _is_attachment(part: Message, filename: str) -> bool:
+    """Whether mailbox.parse lists the part as an attachment rather than reading it as the body.
+
+    The body's own text and HTML are in the body field already; a named part, or one
+    marked as an attachment, is an attachment whatever its type.
+    """
+    ctype = part.get_content_type()
+    if ctype.startswith("multipart/"):
+        return False  # a multipart whose boundary never appears: the parser reads it as body text
+    is_body_text = ctype in ("text/plain", "text/html") and part.get_content_disposition() != "attachment"
+    return not (is_body_text and not filename)
+
+
+def _pdf_text(data: bytes, limit: int, name: str, notes: list[str]) -> str:
+    # pypdf raises many kinds of exception on broken files (its own PdfReadError, but
+    # also ValueError, KeyError, RecursionError...): every one of them means "no text".
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted and not reader.decrypt(""):
+            notes.append(f"{name}: the PDF needs a password; its text is not indexed")
+            return ""
+        return _pages_text(reader, limit, name, notes)
+    except Exception as exc:
+        notes.append(f"{name}: the PDF cannot be read ({type(exc).__name__}: {exc})")
+        return ""
+
+
+def _pages_text(reader: PdfReader, limit: int, name: str, notes: list[str]) -> str:
+    parts: list[str] = []
+    size = 0
+    deadline = time.monotonic() + PDF_SECONDS
+    for number, page in enumerate(reader.pages):
+        if number >= MAX_PDF_PAGES or time.monotonic() > deadline:
+            notes.append(f"{name}: only the first {number} pages are indexed")
+            break
+        try:
+            text = page.extract_text() or ""
+        except Exception as exc:  # one broken page must not cost the others
+            notes.append(f"{name}: page {number + 1} cannot be read ({type(exc).__name__})")
+            continue
+        parts.append(text)
+        size += len(text) + 1
+        if size >= limit:
+            break
+    return "\n".join(parts)[:limit]
