@@ -2,6 +2,8 @@
 
 Each change takes the acting agent and writes a ``TicketEvent`` saying what changed, so
 the ticket's history answers "who did this, and when". Services flush; callers commit.
+A change that the search index holds for a message (its ticket's status, its ticket,
+its account) puts the message back in the index queue.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.models import Account, Agent, Message, Ticket, TicketEvent, utcnow
@@ -129,6 +131,7 @@ def set_status(session: Session, ticket: Ticket, actor: Agent, status: str) -> N
         return
     record_event(session, ticket, actor, "status", f"status {ticket.status} → {status}")
     ticket.status = status
+    _requeue_ticket(session, ticket)
     session.flush()
 
 
@@ -174,6 +177,7 @@ def move_message(session: Session, message: Message, target_id: int, actor: Agen
                  message=message)
     message.ticket = target
     message.thread_reason = f"moved here from {origin} by {actor.name}"
+    message.indexed_at = None
     target.last_activity_at = max(target.last_activity_at, utcnow())
     session.flush()
     return target
@@ -188,14 +192,21 @@ def link_message(session: Session, message: Message, account_id: int, actor: Age
         raise ServiceError("there is no such account")
     message.account_id = account.id
     message.link_reason = f"linked to {account.name} by {actor.name}"
+    message.indexed_at = None
     ticket = message.ticket
     if ticket is not None:
         record_event(session, ticket, actor, "link_account",
                      f"message {message.id} linked to {account.name}", message=message)
         if ticket.account_id is None:
             ticket.account_id = account.id
+            _requeue_ticket(session, ticket)
     session.flush()
     return account
+
+
+def _requeue_ticket(session: Session, ticket: Ticket) -> None:
+    """Put every message of the ticket back in the index queue."""
+    session.execute(update(Message).where(Message.ticket_id == ticket.id).values(indexed_at=None))
 
 
 def account_tickets(session: Session, account: Account, limit: int = 50) -> list[Ticket]:

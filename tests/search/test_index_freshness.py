@@ -1,0 +1,80 @@
+"""Freshness: a message appended to the IMAP server is found by the search within 10
+seconds while the worker runs (issue 5).
+
+The worker's poll interval is an hour here, so only IMAP IDLE can bring the poll
+forward: the test measures the product's real path, append -> IDLE -> poll -> archive
+-> index -> search, from the moment of the append.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+from sqlalchemy import select
+from whoosh.qparser import QueryParser
+
+from app.models import MailboxFolder
+from app.runtime import search_index
+from tests import factories
+from tests.parts import REPO
+
+FRESH_WITHIN = 10.0
+
+
+def found(word: str) -> set[int]:
+    with search_index().searcher() as searcher:
+        query = QueryParser("body", searcher.schema).parse(word)
+        return {hit["id"] for hit in searcher.search(query, limit=None)}
+
+
+def logins(dovecot) -> int:
+    log = dovecot.root / "dovecot.log"
+    return log.read_text(errors="replace").count("Login: user=<") if log.exists() else 0
+
+
+def until(condition, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture
+def worker(session, dovecot, subprocess_env):
+    factories.imap_mailbox(session, dovecot)
+    before = logins(dovecot)
+    env = {**subprocess_env, "POLL_INTERVAL_SECONDS": "3600", "INDEX_INTERVAL_SECONDS": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "flask", "worker"], cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def ready() -> bool:
+        # The first poll (at start) is done, and both it and the IDLE watcher have logged in.
+        session.rollback()
+        polled = session.scalar(select(MailboxFolder.last_success_at))
+        return polled is not None and logins(dovecot) >= before + 2
+
+    try:
+        assert until(ready, 30), f"the worker did not start: {dovecot.log()}"
+        yield proc
+    finally:
+        proc.terminate()
+        output = proc.communicate(timeout=15)[0]
+    assert "Traceback" not in output, output
+
+
+def test_a_message_appended_to_the_server_is_found_by_the_search_within_10_seconds(dovecot, worker):
+    word = "fresh" + uuid.uuid4().hex[:12]
+    dovecot.append([factories.message(1, subject="Freshness", body=f"The {word} arrived.")])
+    appended = time.monotonic()
+
+    assert until(lambda: found(word), FRESH_WITHIN), f"not found within {FRESH_WITHIN} s"
+    took = time.monotonic() - appended
+    assert took < FRESH_WITHIN
+    assert len(found(word)) == 1
+    assert worker.poll() is None
