@@ -33,8 +33,10 @@ def reindex():
     index = search_index()
     with progressbar(archived_count(db.session), "Rebuilding the index") as bar:
         result = rebuild_index(db.session, index, raw_store(), progress=bar.update)
-    click.echo(f"Rebuilt the index in {index.path / result.generation}: {result.messages} message(s), "
-               f"then {result.caught_up} archived or changed during the rebuild; searches use it now.")
+    click.echo(f"Rebuilt the index in {index.path / result.generation} from {result.messages} message(s); "
+               "searches use it now.")
+    click.echo(f"Written again at the end: {result.caught_up} message(s) archived, changed or indexed "
+               "while it ran or just before.")
     indexed = index_queue_unless_worker(db.session, index, raw_store())
     if indexed is None:
         click.echo(f"The worker is running: it indexes the {pending_count(db.session)} message(s) "

@@ -165,7 +165,9 @@ def _wait_for_worker(session: Session, message_ids: list[int], timeout: float) -
 class Rebuild:
     generation: str
     messages: int  # written by the full pass
-    caught_up: int  # written again at the end: archived or re-indexed during the pass
+    # Written again at the end: archived, re-queued or indexed around the time of the full
+    # pass (a minute's margin on either side, so this counts recent mail too).
+    caught_up: int
 
 
 def archived_count(session: Session) -> int:
@@ -190,9 +192,12 @@ def rebuild_index(session: Session, index: SearchIndex, store: RawStore | None,
         written = generation.add(_documents_up_to(session, top, store, progress),
                                  expected=archived_count(session))
         caught_up, top, since = _catch_up(session, generation, store, top, since)
-        final: list[int] = []
-        index.publish(generation, lambda: final.append(_catch_up(session, generation, store, top, since)[0]))
-        return Rebuild(generation.path.name, written, caught_up + final[0])
+
+        def last_step() -> None:
+            caught_up.update(_catch_up(session, generation, store, top, since)[0])
+
+        index.publish(generation, last_step)
+        return Rebuild(generation.path.name, written, len(caught_up))
 
 
 def _documents_up_to(session: Session, top: int, store: RawStore | None,
@@ -212,16 +217,17 @@ def _documents_up_to(session: Session, top: int, store: RawStore | None,
 
 
 def _catch_up(session: Session, generation: Generation, store: RawStore | None,
-              top: int, since: datetime) -> tuple[int, int, datetime]:
+              top: int, since: datetime) -> tuple[set[int], int, datetime]:
     """Write messages archived after ``top``, waiting for the index, or indexed since ``since``."""
     started = utcnow() - CATCH_UP_MARGIN
     session.commit()  # see everything committed until now
-    ids = session.scalars(select(Message.id).where(or_(
+    ids = list(session.scalars(select(Message.id).where(or_(
         Message.id > top, Message.indexed_at.is_(None), Message.indexed_at >= since,
-    )).order_by(Message.id)).all()
-    count = generation.update(_stream_documents(session, list(ids), store)) if ids else 0
+    )).order_by(Message.id)))
+    if ids:
+        generation.update(_stream_documents(session, ids, store))
     session.commit()
-    return count, max([top, *ids]), started
+    return set(ids), max([top, *ids]), started
 
 
 @dataclass(frozen=True)
