@@ -131,14 +131,14 @@ def _mailbox_names(session: Session, ids: list[int]) -> dict[int, set[str]]:
 
 
 def index_now_or_wait(session: Session, index: SearchIndex, message_ids: list[int],
-                      timeout: float = 120.0) -> str:
+                      timeout: float = 120.0, *, store: RawStore | None = None) -> str:
     """Make messages searchable: index them if no worker is the writer, else wait for it."""
     try:
         index.acquire_writer()
     except WriterBusy:
         return _wait_for_worker(session, message_ids, timeout)
     try:
-        count = index_pending(session, index)
+        count = index_pending(session, index, store=store)
     finally:
         index.release_writer()
     return f"indexed {count} message(s)"
