@@ -20,7 +20,7 @@ from flask import Flask
 
 from app.access.notices import send
 from app.extensions import db
-from app.runtime import now, poll_settings, search_index
+from app.runtime import now, poll_settings, raw_store, search_index
 from app.search.index import WriterBusy
 from app.services.access import expire_due
 from app.services.errors import ServiceError
@@ -50,7 +50,7 @@ def poll_all() -> None:
 
 def index_new_mail() -> None:
     """Index archived messages that the index does not hold yet."""
-    count = index_pending(db.session, search_index())
+    count = index_pending(db.session, search_index(), store=raw_store())
     if count:
         log.info("indexed %d message(s)", count)
 

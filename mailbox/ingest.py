@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select, tuple_, update
 from sqlalchemy.orm import Session
 
 from app.models import (
@@ -213,6 +213,8 @@ class Archiver:
             detail=f"status {ticket.status} → open: the customer answered",
         ))
         ticket.status = "open"
+        # The ticket's messages carry its status in the search index: index them again.
+        self.session.execute(update(Message).where(Message.ticket_id == ticket.id).values(indexed_at=None))
 
     def _ticket_for_message_id(self, message_id: str) -> int | None:
         if message_id in self._unflushed_ids:

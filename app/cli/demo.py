@@ -21,7 +21,8 @@ def seed_command():
     db.session.commit()
     _seed_agents()
     if result.new_message_ids:
-        click.echo(index_now_or_wait(db.session, search_index(), result.new_message_ids), err=True)
+        message = index_now_or_wait(db.session, search_index(), result.new_message_ids, store=raw_store())
+        click.echo(message, err=True)
 
 
 def _seed_agents() -> None:

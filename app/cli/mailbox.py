@@ -77,7 +77,7 @@ def _poll_and_index(names: list[str]) -> bool:
         click.echo(report.line())
     new_ids = [i for r in reports for i in r.new_message_ids]
     if new_ids:
-        click.echo(index_now_or_wait(db.session, search_index(), new_ids), err=True)
+        click.echo(index_now_or_wait(db.session, search_index(), new_ids, store=raw_store()), err=True)
     return any(r.errors for r in reports)
 
 
@@ -111,5 +111,5 @@ def import_(path, account):
                f"duplicates {result.duplicates + result.already}, "
                f"quarantined {result.quarantined}")
     if result.new_message_ids:
-        click.echo(index_now_or_wait(db.session, search_index(), result.new_message_ids),
+        click.echo(index_now_or_wait(db.session, search_index(), result.new_message_ids, store=raw_store()),
                    err=True)

@@ -46,6 +46,8 @@ def page():
                                                 pagelen=me().page_size, sort=sort)
         except QueryError as exc:
             error = str(exc)
+        except ServiceError as exc:  # the index cannot answer (an older schema): say what to run
+            error = str(exc)
     return render_template("search/page.html", text=text, sort=sort, results=results, error=error,
                            saved=search_service.saved_searches(db.session, me()),
                            save_form=forms.SaveSearchForm(query=text, sort=sort), button=forms.ButtonForm(),

@@ -26,6 +26,7 @@ import os
 import re
 import shutil
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -99,6 +100,7 @@ class SearchIndex:
         self._commit_depth = 0
         self._ix = None
         self._ix_path: Path | None = None
+        self._local = threading.local()
 
     def live_path(self) -> Path:
         """Return the folder of the live generation: the one ``LIVE`` names, else ``path`` itself."""
@@ -135,6 +137,25 @@ class SearchIndex:
         except (FileNotFoundError, whoosh_index.EmptyIndexError):
             # The generation opened a moment ago was replaced and removed since: open the new one.
             return self.refresh().searcher()
+
+    def shared_searcher(self):
+        """Return this thread's searcher of the live generation, reopened if a commit came since.
+
+        Opening an index reads every segment's metadata, which costs tens of milliseconds
+        on a large index; checking that a kept searcher is up to date costs almost
+        nothing. One per thread, since Whoosh searchers are not meant to be shared between
+        threads. Callers must not close it.
+        """
+        local = self._local
+        live = self.live_path()
+        searcher = getattr(local, "searcher", None)
+        if searcher is not None and local.path == live and _up_to_date(searcher):
+            return searcher
+        if searcher is not None:
+            searcher.close()
+        searcher, local.path = _open_or_create(live).searcher(), live
+        local.searcher = searcher
+        return searcher
 
     def stored_ids(self) -> list[int]:
         """Return the message id of every document in the live generation (twice if held twice)."""
@@ -281,6 +302,13 @@ class Generation:
         """Return the message ids this generation holds."""
         with whoosh_index.open_dir(self.path).searcher() as searcher:
             return [fields["id"] for fields in searcher.all_stored_fields()]
+
+
+def _up_to_date(searcher) -> bool:
+    try:
+        return searcher.up_to_date()
+    except (OSError, whoosh_index.EmptyIndexError):  # its generation was removed: open the new one
+        return False
 
 
 def _open_or_create(folder: Path):

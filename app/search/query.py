@@ -15,6 +15,7 @@ import math
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -95,8 +96,9 @@ def matching_ids(index: SearchIndex, text: str, *, sort: str = "date") -> list[i
 
 
 def _searcher(index: SearchIndex):
-    # A fresh view each time: searches see the writer's latest commit.
-    return index.refresh().searcher()
+    # The thread's kept searcher, refreshed: searches see the writer's latest commit
+    # without reopening the whole index each time. It stays open after the search.
+    return nullcontext(index.shared_searcher())
 
 
 def _check(sort: str, pagelen: int) -> None:

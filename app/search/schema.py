@@ -1,11 +1,12 @@
 """The fields of an indexed message and how their text is analysed."""
 
-from whoosh.analysis import CharsetFilter, StemmingAnalyzer
+from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
 from whoosh.fields import BOOLEAN, DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.support.charset import accent_map
 
-# Lower-case, stemmed English, accents folded: "Résumé" finds "resume".
-_TEXT = StemmingAnalyzer() | CharsetFilter(accent_map)
+# Lower-case, accents folded, then stemmed English: folding first makes "Résumés",
+# "résumé" and "resume" one stem, where stemming first would leave "resume" apart.
+_TEXT = RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map) | StopFilter() | StemFilter()
 
 
 def build_schema() -> Schema:
