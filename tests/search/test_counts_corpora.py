@@ -9,7 +9,7 @@ import pytest
 
 from app.search.index import SearchIndex
 from app.search.query import search_messages
-from bench.search import document
+from bench.search import document, parsed_corpus
 from tests.parts import corpus_folder
 
 QUERIES = (
@@ -26,8 +26,8 @@ def corpus_index(tmp_path_factory):
     index = SearchIndex(tmp_path_factory.mktemp("corpus-index"))
     index.acquire_writer()
     try:
-        index.write([document(n, path.read_bytes()) for n, path in enumerate(files, start=1)],
-                    expected=len(files))
+        parsed = parsed_corpus([path.read_bytes() for path in files])
+        index.write([document(n, p) for n, p in enumerate(parsed, start=1)], expected=len(files))
     finally:
         index.release_writer()
     return index, len(files)
