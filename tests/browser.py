@@ -16,6 +16,7 @@ from ipaddress import ip_address
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+import pytest
 from flask import got_request_exception
 from werkzeug.serving import make_server
 
@@ -182,3 +183,13 @@ def record_requests(page: Page) -> RequestLog:
     log = RequestLog()
     page.context.on("request", log._request)
     return log
+
+
+@pytest.fixture
+def sqlite_only() -> str:
+    """A browser test module's ``backend``: ``from tests.browser import sqlite_only as backend``.
+
+    What a browser sees does not depend on the database; the services' and data layer's
+    tests run on PostgreSQL too, the browser tests once.
+    """
+    return "sqlite"

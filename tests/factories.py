@@ -109,3 +109,16 @@ def records(session, account_name: str, **kinds) -> None:
 
     import_records(session, {"account": account_name, **kinds})
     session.commit()
+
+
+def index_queue(session) -> int:
+    """Index every message waiting for the index, as the worker does, attachment text included."""
+    from app.runtime import search_index
+    from app.services.indexing import index_pending
+
+    index = search_index()
+    index.acquire_writer()
+    try:
+        return index_pending(session, index, store=raw_store())
+    finally:
+        index.release_writer()

@@ -164,14 +164,8 @@ class SearchIndex:
 
     def acquire_writer(self) -> None:
         """Become the index writer or raise ``WriterBusy``; held until ``release_writer``."""
-        self.path.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path / _LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise WriterBusy("another process is the index writer") from None
-        self._lock_fd = fd
+        self._lock_fd = _lock_or_raise(self.path / _LOCK_NAME,
+                                       WriterBusy("another process is the index writer"))
 
     def release_writer(self) -> None:
         """Give up the writer role."""
@@ -234,13 +228,8 @@ class SearchIndex:
         Raise ``RebuildBusy`` when another rebuild runs.  A generation left unpublished
         (an error, Ctrl-C) is removed, and so are leftovers of rebuilds that died.
         """
-        self.path.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path / _REBUILD_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise RebuildBusy("another `flask search reindex` is running; let it finish") from None
+        fd = _lock_or_raise(self.path / _REBUILD_LOCK,
+                            RebuildBusy("another `flask search reindex` is running; let it finish"))
         try:
             self._remove_generations(keep=self.live_path())
             generation = Generation(self.path / f"gen-{self._next_number():06d}")
@@ -302,6 +291,18 @@ class Generation:
         """Return the message ids this generation holds."""
         with whoosh_index.open_dir(self.path).searcher() as searcher:
             return [fields["id"] for fields in searcher.all_stored_fields()]
+
+
+def _lock_or_raise(path: Path, busy: Exception) -> int:
+    """Take an exclusive lock on the file ``path`` without waiting; raise ``busy`` if it is held."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise busy from None
+    return fd
 
 
 def _up_to_date(searcher) -> bool:

@@ -9,17 +9,11 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from tests.app import console_world
 from tests.app.test_access import Clock
 from tests.browser import keep_on_loopback, record_scripts, sign_in
+from tests.browser import sqlite_only as backend  # noqa: F401 (the fixture: these tests run once)
 from tests.factories import AGENT_PASSWORD
-
-
-@pytest.fixture
-def backend() -> str:
-    return "sqlite"  # what a browser sees does not depend on the database
 
 
 def customer_link(smtp_server, count: int, base: str, purpose: str) -> str:

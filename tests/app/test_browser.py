@@ -13,16 +13,10 @@ from app.auth.views import WRONG
 from app.extensions import db
 from tests import factories
 from tests.browser import record_requests, record_scripts, sign_in
+from tests.browser import sqlite_only as backend  # noqa: F401 (the fixture: these tests run once)
 
 EMAIL = "sam@desk.example"
 PASSWORD = factories.AGENT_PASSWORD
-
-
-@pytest.fixture
-def backend() -> str:
-    # What a browser sees does not depend on the database; the data layer's tests run
-    # on PostgreSQL too, the browser tests once.
-    return "sqlite"
 
 
 @pytest.fixture

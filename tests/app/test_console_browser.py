@@ -15,14 +15,9 @@ from app.extensions import db
 from app.models import Message, Ticket
 from tests import factories
 from tests.browser import record_requests, record_scripts, sign_in
+from tests.browser import sqlite_only as backend  # noqa: F401 (the fixture: these tests run once)
 
 EMAIL = "sam@desk.example"
-
-
-@pytest.fixture
-def backend() -> str:
-    # What a browser sees does not depend on the database; the services' tests cover both.
-    return "sqlite"
 
 
 @pytest.fixture

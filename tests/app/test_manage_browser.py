@@ -15,16 +15,10 @@ from app.extensions import db
 from tests import factories
 from tests.app.test_manage_dashboard import NOW, build_archive
 from tests.browser import record_requests, record_scripts, sign_in
+from tests.browser import sqlite_only as backend  # noqa: F401 (the fixture: these tests run once)
 
 LAPTOP = {"width": 1366, "height": 768}
 CHARTS = 8
-
-
-@pytest.fixture
-def backend() -> str:
-    # What a browser sees does not depend on the database; the dashboard's numbers are
-    # tested on both in test_manage_dashboard.py.
-    return "sqlite"
 
 
 @pytest.fixture

@@ -7,17 +7,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
-
 from tests import factories
 from tests.app import console_world
 from tests.app.test_search_page import index_everything
 from tests.browser import record_requests, record_scripts, sign_in
-
-
-@pytest.fixture
-def backend() -> str:
-    return "sqlite"  # what a browser sees does not depend on the database
+from tests.browser import sqlite_only as backend  # noqa: F401 (the fixture: these tests run once)
 
 
 def test_the_search_page_in_chromium_loads_nothing_from_elsewhere(page, live_server, tmp_path):

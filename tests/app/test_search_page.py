@@ -15,7 +15,6 @@ import pytest
 
 from app.extensions import db
 from app.models import AuditEntry
-from app.services.indexing import index_pending
 from mailbox.stdlib import load as load_stdlib_mailbox
 from tests import factories
 from tests.app import console_world
@@ -26,12 +25,7 @@ from tests.web import submit
 def index_everything(app) -> None:
     """Index what is archived, as the worker would."""
     with app.app_context():
-        index = app.extensions["search_index"]
-        index.acquire_writer()
-        try:
-            index_pending(db.session, index)
-        finally:
-            index.release_writer()
+        factories.index_queue(db.session)
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from whoosh.qparser import QueryParser
 
 from app.runtime import raw_store, search_index
 from app.search.extract import attachment_text, text_kind
-from app.services.indexing import index_pending
 from app.services.tickets import set_status
 from tests import factories
 
@@ -56,15 +55,6 @@ def with_attachments(n: int, *parts: tuple[str, str, bytes | str, str | None]) -
             msg.add_attachment(content, maintype=maintype, subtype=subtype, filename=filename)
     return factories.crlf(msg.as_bytes())
 
-
-def index_queue(session) -> int:
-    """Index the queue as the worker does, attachment text included."""
-    index = search_index()
-    index.acquire_writer()
-    try:
-        return index_pending(session, index, store=raw_store())
-    finally:
-        index.release_writer()
 
 
 def ids_matching(field: str, words: str) -> set[int]:
@@ -134,7 +124,7 @@ def test_attachment_text_is_found_through_the_index(session):
         2, ("page.html", "text/html", "<p>The <i>wombat</i> invoice</p>", "utf-8")))
     pdf = factories.archived(session, with_attachments(
         3, ("report.pdf", "application/pdf", pdf_with_text("Quarterly flamingo report"), None)))
-    assert index_queue(session) == 3
+    assert factories.index_queue(session) == 3
 
     assert ids_matching("attachments", "zoe ledger") == {plain.id}  # accents folded
     assert ids_matching("attachments", "wombat") == {html.id}
@@ -147,7 +137,7 @@ def test_a_message_with_a_broken_pdf_is_archived_and_indexed_without_its_text(se
     message = factories.archived(session, with_attachments(
         1, ("broken.pdf", "application/pdf", b"%PDF-1.7\n1 0 obj << /Type /Catalog", None)))
     assert not message.quarantined
-    assert index_queue(session) == 1
+    assert factories.index_queue(session) == 1
     session.refresh(message)
     assert message.indexed_at is not None
     assert ids_matching("filename", "broken.pdf") == {message.id}
@@ -158,7 +148,7 @@ def test_a_missing_raw_file_costs_only_the_attachment_text(session):
     message = factories.archived(session, with_attachments(
         1, ("notes.txt", "text/plain", "okapi", "utf-8")))
     raw_store().path_for(message.sha256).unlink()
-    assert index_queue(session) == 1
+    assert factories.index_queue(session) == 1
     assert ids_matching("subject", "attached") == {message.id}
     assert ids_matching("attachments", "okapi") == set()
 
@@ -168,6 +158,6 @@ def test_the_index_holds_the_ticket_status_and_month(session):
     message = factories.archived(session, factories.message(1))
     set_status(session, message.ticket, sam, "pending")
     session.commit()
-    index_queue(session)
+    factories.index_queue(session)
     assert ids_matching("status", "pending") == {message.id}
     assert ids_matching("month", "2026-01") == {message.id}

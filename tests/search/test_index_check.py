@@ -7,19 +7,10 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from app.runtime import raw_store, search_index
+from app.runtime import search_index
 from app.search.index import IndexDocument
-from app.services.indexing import check_index, index_pending
+from app.services.indexing import check_index
 from tests import factories
-
-
-def index_queue(session) -> int:
-    index = search_index()
-    index.acquire_writer()
-    try:
-        return index_pending(session, index, store=raw_store())
-    finally:
-        index.release_writer()
 
 
 def archive(session, count: int) -> list[int]:
@@ -36,7 +27,7 @@ def stray(message_id: int) -> IndexDocument:
 
 def test_check_reports_nothing_wrong_on_a_consistent_archive(session, cli):
     archive(session, 3)
-    index_queue(session)
+    factories.index_queue(session)
     out = cli("search", "check")
     assert out.exit_code == 0
     assert out.stdout.splitlines() == [
@@ -48,7 +39,7 @@ def test_check_reports_nothing_wrong_on_a_consistent_archive(session, cli):
 
 def test_check_names_a_message_removed_from_the_index_by_hand(session, cli):
     ids = archive(session, 3)
-    index_queue(session)
+    factories.index_queue(session)
     search_index().delete([ids[1]])
 
     out = cli("search", "check")
@@ -66,7 +57,7 @@ def test_check_names_a_message_removed_from_the_index_by_hand(session, cli):
 
 def test_check_names_a_document_without_a_message_and_counts_the_queue_apart(session, cli):
     ids = archive(session, 2)
-    index_queue(session)
+    factories.index_queue(session)
     factories.archived(session, factories.message(9))  # waiting: not an inconsistency
     index = search_index()
     index.acquire_writer()
@@ -85,7 +76,7 @@ def test_check_names_a_document_without_a_message_and_counts_the_queue_apart(ses
 
 def test_the_check_after_a_reindex_is_clean_and_names_the_generation(session, cli):
     archive(session, 2)
-    index_queue(session)
+    factories.index_queue(session)
     search_index().delete([1])
     assert not check_index(session, search_index()).consistent
     assert cli("search", "reindex").exit_code == 0

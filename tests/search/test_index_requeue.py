@@ -14,9 +14,8 @@ from sqlalchemy import select
 from whoosh.query import Term
 
 from app.models import Message
-from app.runtime import raw_store, search_index
+from app.runtime import search_index
 from app.services import tickets
-from app.services.indexing import index_pending
 from tests import factories
 from tests.parts import REPO
 
@@ -25,14 +24,6 @@ from tests.parts import REPO
 def sam(session):
     return factories.agent(session)
 
-
-def index_queue(session) -> int:
-    index = search_index()
-    index.acquire_writer()
-    try:
-        return index_pending(session, index, store=raw_store())
-    finally:
-        index.release_writer()
 
 
 def stored(message_id: int) -> dict:
@@ -52,12 +43,12 @@ def test_a_status_change_puts_every_message_of_the_ticket_back_in_the_queue(sess
     answer = factories.archived(session, factories.message(2, in_reply_to="<test-1@customer.example>"))
     other = factories.archived(session, factories.message(3, subject="Another matter"))
     assert answer.ticket_id == first.ticket_id != other.ticket_id
-    index_queue(session)
+    factories.index_queue(session)
 
     tickets.set_status(session, first.ticket, sam, "closed")
     session.commit()
     assert waiting(session) == {first.id, answer.id}
-    assert index_queue(session) == 2
+    assert factories.index_queue(session) == 2
     assert stored(first.id)["status"] == stored(answer.id)["status"] == "closed"
     assert stored(other.id)["status"] == "open"
 
@@ -67,12 +58,12 @@ def test_a_moved_message_is_indexed_again_with_its_new_ticket(session, sam):
     target = factories.archived(session, factories.message(2, subject="Another matter"))
     tickets.set_status(session, target.ticket, sam, "pending")
     session.commit()
-    index_queue(session)
+    factories.index_queue(session)
 
     tickets.move_message(session, moved, target.ticket_id, sam)
     session.commit()
     assert waiting(session) == {moved.id}
-    index_queue(session)
+    factories.index_queue(session)
     assert stored(moved.id)["ticket"] == target.ticket_id
     assert stored(moved.id)["status"] == "pending"
 
@@ -83,13 +74,13 @@ def test_linking_a_message_requeues_it_and_the_ticket_that_gained_the_account(se
         2, sender="bob@elsewhere.example", in_reply_to="<test-1@customer.example>"))
     assert answer.ticket_id == first.ticket_id
     acme = factories.account(session, "Acme", domains=("acme.example",))
-    index_queue(session)
+    factories.index_queue(session)
     assert stored(first.id)["account"] == ""
 
     tickets.link_message(session, first, acme.id, sam)
     session.commit()
     assert waiting(session) == {first.id, answer.id}
-    index_queue(session)
+    factories.index_queue(session)
     assert stored(first.id)["account"] == "Acme"
     assert stored(answer.id)["account"] == ""  # still its own sender's: unmatched
 
