@@ -16,6 +16,7 @@ import email.parser
 import email.utils
 import hashlib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import policy
@@ -84,24 +85,37 @@ def parse_message(raw: bytes) -> ParsedMessage:
     return parsed
 
 
-def attachment_payload(raw: bytes, sha256: str) -> bytes | None:
-    """Return the decoded bytes of the attachment ``parse_message`` lists with this SHA-256, or None."""
-    try:
-        msg = _message_tree(raw)
-    except ParseError:
-        return None
-    wanted = sha256.strip().lower()
-    for part in msg.walk():
+def attachment_parts(raw: bytes) -> Iterator[tuple[Message, str]]:
+    """Yield each part ``parse_message`` lists as an attachment, with its file name.
+
+    Raise ``ParseError`` when the bytes hold no message to read; a part whose type or
+    name cannot be read is skipped, as ``parse_message`` leaves it out of the list.
+    """
+    for part in _message_tree(raw).walk():
         if part.is_multipart():
             continue
-        try:  # as in _read_body: a part that cannot be read is skipped, not fatal
-            if not _is_attachment(part, _shown_type(part), _part_filename(part)):
-                continue
-            payload = part.get_payload(decode=True) or b""
+        try:
+            filename = _part_filename(part)
+            listed = _is_attachment(part, _shown_type(part), filename)
         except Exception:
             continue
-        if hashlib.sha256(payload).hexdigest() == wanted:
-            return payload
+        if listed:
+            yield part, filename
+
+
+def attachment_payload(raw: bytes, sha256: str) -> bytes | None:
+    """Return the decoded bytes of the attachment ``parse_message`` lists with this SHA-256, or None."""
+    wanted = sha256.strip().lower()
+    try:
+        for part, _ in attachment_parts(raw):
+            try:  # as in _read_body: a part that cannot be read is skipped, not fatal
+                payload = part.get_payload(decode=True) or b""
+            except Exception:
+                continue
+            if hashlib.sha256(payload).hexdigest() == wanted:
+                return payload
+    except ParseError:
+        return None
     return None
 
 

@@ -9,16 +9,14 @@ neither fill memory nor hold up the indexing of the mail behind it.
 
 from __future__ import annotations
 
-import email.parser
 import io
 import time
 from dataclasses import dataclass, field
-from email import policy
 from email.message import Message
 
 from pypdf import PdfReader
 
-from mailbox.parse import header_text
+from mailbox.parse import ParseError, attachment_parts
 from mailbox.text import decode_bytes, html_to_text
 
 # The same cap as a message's body text (mailbox.parse.MAX_TEXT_CHARS), for all of a
@@ -58,34 +56,28 @@ def text_kind(content_type: str, filename: str) -> str | None:
 def attachment_text(raw: bytes, max_chars: int = MAX_CHARS) -> AttachmentText:
     """Return the text of the message's attachments that hold text, at most ``max_chars``."""
     found = AttachmentText()
-    try:
-        msg = email.parser.BytesParser(policy=policy.compat32).parsebytes(raw)
-    except Exception as exc:  # the feed parser is lenient; anything it raises is a bug in the mail
-        found.notes.append(f"the MIME structure cannot be read: {exc}")
-        return found
     texts: list[str] = []
     left = max_chars
-    for part in msg.walk():
-        text = _part_text(part, left, found.notes)
-        if not text.strip():
-            continue
-        if len(text) >= left:
-            texts.append(text[:left])
-            found.notes.append(f"attachment text cut to {max_chars} characters")
-            break
-        texts.append(text)
-        left -= len(text) + 1
+    try:
+        for part, name in attachment_parts(raw):
+            text = _part_text(part, name, left, found.notes)
+            if not text.strip():
+                continue
+            if len(text) >= left:
+                texts.append(text[:left])
+                found.notes.append(f"attachment text cut to {max_chars} characters")
+                break
+            texts.append(text)
+            left -= len(text) + 1
+    except ParseError as exc:
+        found.notes.append(str(exc))
     found.text = "\n".join(texts)
     return found
 
 
-def _part_text(part: Message, limit: int, notes: list[str]) -> str:
-    if part.is_multipart():
-        return ""
-    name = ""
+def _part_text(part: Message, name: str, limit: int, notes: list[str]) -> str:
     try:
-        name = header_text(part.get_filename() or "")
-        kind = text_kind(part.get_content_type(), name) if _is_attachment(part, name) else None
+        kind = text_kind(part.get_content_type(), name)
         if kind is None:
             return ""
         payload = part.get_payload(decode=True) or b""
@@ -96,19 +88,6 @@ def _part_text(part: Message, limit: int, notes: list[str]) -> str:
     except Exception as exc:  # one unreadable part must not cost the text of the others
         notes.append(f"attachment {name or part.get_content_type()} cannot be read: {exc}")
         return ""
-
-
-def _is_attachment(part: Message, filename: str) -> bool:
-    """Whether mailbox.parse lists the part as an attachment rather than reading it as the body.
-
-    The body's own text and HTML are in the body field already; a named part, or one
-    marked as an attachment, is an attachment whatever its type.
-    """
-    ctype = part.get_content_type()
-    if ctype.startswith("multipart/"):
-        return False  # a multipart whose boundary never appears: the parser reads it as body text
-    is_body_text = ctype in ("text/plain", "text/html") and part.get_content_disposition() != "attachment"
-    return not (is_body_text and not filename)
 
 
 def _pdf_text(data: bytes, limit: int, name: str, notes: list[str]) -> str:
