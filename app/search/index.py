@@ -37,7 +37,7 @@ from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
 from whoosh.writing import AsyncWriter
 
-from app.search.schema import build_schema
+from app.search.schema import PAIRS, TEXT_FIELDS, build_schema, domains
 from app.services.errors import ServiceError
 
 _LOCK_NAME = ".desk-writer.lock"
@@ -55,6 +55,8 @@ _LIMIT_MB = 64
 # Below this many documents, starting helper processes costs more than it saves.
 PARALLEL_FROM = 400
 _MAX_PROCS = 4
+# Searchers kept open between searches: enough for the web server's busy threads.
+_IDLE_SEARCHERS = 8
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,8 @@ class SearchIndex:
         self._commit_depth = 0
         self._ix = None
         self._ix_path: Path | None = None
-        self._local = threading.local()
+        self._idle: list = []  # searchers kept for ``lent_searcher``, the latest returned last
+        self._idle_lock = threading.Lock()
 
     def live_path(self) -> Path:
         """Return the folder of the live generation: the one ``LIVE`` names, else ``path`` itself."""
@@ -138,24 +141,41 @@ class SearchIndex:
             # The generation opened a moment ago was replaced and removed since: open the new one.
             return self.refresh().searcher()
 
-    def shared_searcher(self):
-        """Return this thread's searcher of the live generation, reopened if a commit came since.
+    @contextmanager
+    def lent_searcher(self) -> Iterator:
+        """Lend an open searcher of the live generation for one search; don't close it.
 
         Opening an index reads every segment's metadata, which costs tens of milliseconds
-        on a large index; checking that a kept searcher is up to date costs almost
-        nothing. One per thread, since Whoosh searchers are not meant to be shared between
-        threads. Callers must not close it.
+        on a large index, so searchers are kept between searches and lent out again while
+        no commit has come since.
+        Whoosh searchers must not be shared by threads at once: each is lent to one
+        search at a time, and a search that finds none idle opens another. Lending never
+        waits, whatever the server's threads do.
         """
-        local = self._local
+        path, searcher = self._borrow()
+        try:
+            yield searcher
+        finally:
+            with self._idle_lock:
+                if len(self._idle) < _IDLE_SEARCHERS:
+                    self._idle.append((path, searcher))
+                    searcher = None
+            if searcher is not None:
+                searcher.close()
+
+    def _borrow(self) -> tuple[Path, object]:
         live = self.live_path()
-        searcher = getattr(local, "searcher", None)
-        if searcher is not None and local.path == live and _up_to_date(searcher):
-            return searcher
-        if searcher is not None:
+        while True:
+            with self._idle_lock:
+                path, searcher = self._idle.pop() if self._idle else (live, None)
+            if searcher is None:
+                return live, _open_or_create(live).searcher()
+            if path == live and _up_to_date(searcher):
+                return live, searcher
+            # A commit came since, or its generation was replaced. (Whoosh's
+            # ``Searcher.refresh`` would reuse readers, but keeps the readers of
+            # segments a merge removed, and fails on an index that was empty.)
             searcher.close()
-        searcher, local.path = _open_or_create(live).searcher(), live
-        local.searcher = searcher
-        return searcher
 
     def stored_ids(self) -> list[int]:
         """Return the message id of every document in the live generation (twice if held twice)."""
@@ -308,7 +328,7 @@ def _lock_or_raise(path: Path, busy: Exception) -> int:
 def _up_to_date(searcher) -> bool:
     try:
         return searcher.up_to_date()
-    except (OSError, whoosh_index.EmptyIndexError):  # its generation was removed: open the new one
+    except (OSError, whoosh_index.EmptyIndexError):  # its generation was removed
         return False
 
 
@@ -409,7 +429,11 @@ def _fields(doc: IndexDocument) -> dict:
         "direction": doc.direction,
         "snippet": doc.body[:300],
         "attachments": doc.attachment_text,
+        "domains": " ".join(domains("from", [doc.from_addr]) + domains("to", doc.to.split(","))
+                            + domains("cc", doc.cc.split(","))),
     }
+    for name in TEXT_FIELDS:
+        fields[name + PAIRS] = fields[name]
     if doc.status:
         fields["status"] = doc.status
     if doc.account_id is not None:

@@ -26,10 +26,9 @@ from whoosh import query as wq
 from whoosh.fields import Schema
 from whoosh.matching import InverseMatcher
 
-from app.search.schema import build_schema
+from app.search.schema import TEXT_FIELDS, build_schema
 
 # Plain words and phrases look in these fields.
-TEXT_FIELDS = ("subject", "body", "sender", "filename", "attachments")
 FIELDS = ("from", "to", "cc", "subject", "account", "mailbox", "ticket", "status", "filename",
           "has", "is", "after", "before", "date")
 STATUSES = ("open", "pending", "closed")
@@ -325,7 +324,10 @@ def _address(fieldname: str, value: str, position: int) -> wq.Query:
         return wq.Term(fieldname, address)
     if local:
         return wq.Prefix(fieldname, f"{local}@")
-    return wq.Regex(fieldname, rf".*@(?:[^@]*\.)?{re.escape(domain)}\Z")
+    return wq.Term("domains", f"{_DOMAIN_KIND[fieldname]}@{domain}")
+
+
+_DOMAIN_KIND = {"from_addr": "from", "to": "to", "cc": "cc"}  # see app.search.schema.domains
 
 
 def _subject(parser: _Parser, value: str, position: int) -> wq.Query | None:

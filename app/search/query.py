@@ -3,25 +3,25 @@ number of matches, and counts of all matches by account and by month.
 
 The query text is read by ``app.search.language``.  This module stays free of Flask and
 of the database: the full text of the hits, for their snippets, comes from a callable
-the caller passes in.  Whoosh's ``len(results)`` may be an estimate once it skips
-documents that cannot reach the top of the list; the total here instead comes from
-visiting every match, in the same pass that counts the facets, so it is always exact.
+the caller passes in.  Every match is found (``app.search.docsets``), so the total is
+exact and the facets count all matches; all of them are then scored
+(``app.search.scoring``) or ordered by date, and the page is cut from the top.
 """
 
 from __future__ import annotations
 
 import html
 import math
-import threading
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Callable, Iterable
-from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
 from whoosh import highlight
 from whoosh import query as wq
 
+from app.search import docsets, scoring
 from app.search.index import SearchIndex
 from app.search.language import TEXT_FIELDS, QueryError, parse_query
 
@@ -76,7 +76,7 @@ def search_messages(index: SearchIndex, text: str, *, page: int = 1, pagelen: in
     _check(sort, pagelen)
     with _searcher(index) as searcher:
         query = parse_query(text, searcher.schema)
-        matches = _scan(searcher, query, str(index.path), dated=sort == "date")
+        matches = _scan(searcher, query)
         pages = max(1, math.ceil(matches.total / pagelen))
         page = min(max(page, 1), pages)
         ranked = _ranked(searcher, query, matches, sort, page * pagelen)[(page - 1) * pagelen:]
@@ -89,16 +89,15 @@ def matching_ids(index: SearchIndex, text: str, *, sort: str = "date") -> list[i
     _check(sort, 1)
     with _searcher(index) as searcher:
         query = parse_query(text, searcher.schema)
-        matches = _scan(searcher, query, str(index.path), dated=sort == "date")
+        matches = _scan(searcher, query)
         ranked = _ranked(searcher, query, matches, sort, None)
         # Only the id is read from each stored document; no hit, snippet or facet is built.
         return [searcher.stored_fields(docnum)["id"] for docnum, _ in ranked]
 
 
 def _searcher(index: SearchIndex):
-    # The thread's kept searcher, refreshed: searches see the writer's latest commit
-    # without reopening the whole index each time. It stays open after the search.
-    return nullcontext(index.shared_searcher())
+    # A kept searcher, brought up to the writer's latest commit (see ``lent_searcher``).
+    return index.lent_searcher()
 
 
 def _check(sort: str, pagelen: int) -> None:
@@ -110,22 +109,15 @@ def _check(sort: str, pagelen: int) -> None:
 
 # Every match: the exact total, the facets, and the dates for sorting -----------------
 
-# Segments never change once written (a deletion only marks documents), so a column
-# read once per segment serves every later query; bounded, least recently used first out.
-_COLUMNS: OrderedDict[tuple[str, str, str], list] = OrderedDict()
-_COLUMNS_MAX = 96
-_COLUMNS_LOCK = threading.Lock()
-_NO_DATE_VALUE = 2**64 - 1  # what Whoosh's date column holds for a document without a date
-
-
 class _Matches:
-    """Every matching document number, counted by account and month, with dates if asked."""
+    """Every matching document, per segment, counted by account and month."""
 
-    def __init__(self) -> None:
+    def __init__(self, postings: docsets.Postings) -> None:
+        self.postings = postings  # what matching read, for scoring to use again
         self.total = 0
         self.accounts: Counter[str] = Counter()
         self.months: Counter[str] = Counter()
-        self.dated: list[tuple[int, int]] = []  # (date value, docnum)
+        self.segments: list[tuple[object, int, np.ndarray]] = []  # (searcher, first docnum, docnums)
 
     def facets(self) -> dict[str, list[Facet]]:
         accounts = sorted(self.accounts.items(), key=lambda item: (-item[1], not item[0], item[0].lower()))
@@ -136,54 +128,47 @@ class _Matches:
         }
 
 
-def _scan(searcher, query: wq.Query, index_key: str, dated: bool) -> _Matches:
-    matches = _Matches()
+def _scan(searcher, query: wq.Query) -> _Matches:
+    matches = _Matches(docsets.Postings())
     for sub, offset in searcher.leaf_searchers():
         reader = sub.reader()
         if not reader.doc_count_all():  # an empty index has no segment to read columns from
             continue
-        docnums = list(query.docs(sub))
-        matches.total += len(docnums)
-        matches.accounts.update(map(_column(reader, index_key, "account").__getitem__, docnums))
-        matches.months.update(map(_column(reader, index_key, "month").__getitem__, docnums))
-        if dated:
-            dates = _column(reader, index_key, "date")
-            matches.dated.extend((dates[d], offset + d) for d in docnums)
+        docs = docsets.matching(query, sub, matches.postings)
+        matches.total += len(docs)
+        matches.segments.append((sub, offset, docs))
+        _count(reader, "account", docs, matches.accounts)
+        _count(reader, "month", docs, matches.months)
     return matches
 
 
-def _column(reader, index_key: str, fieldname: str) -> list:
-    key = (index_key, reader.segment().segment_id(), fieldname)
-    with _COLUMNS_LOCK:
-        if key in _COLUMNS:
-            _COLUMNS.move_to_end(key)
-            return _COLUMNS[key]
-    values = _read_column(reader, fieldname)
-    with _COLUMNS_LOCK:
-        _COLUMNS[key] = values
-        while len(_COLUMNS) > _COLUMNS_MAX:
-            _COLUMNS.popitem(last=False)
-    return values
-
-
-def _read_column(reader, fieldname: str) -> list:
-    if not reader.has_column(fieldname):  # an index written before the column existed
-        return [""] * reader.doc_count_all()
-    if fieldname == "date":
-        return [-1 if v == _NO_DATE_VALUE else v for v in reader.column_reader(fieldname, translate=False)]
-    shared: dict[str, str] = {}  # one string object per distinct value, not one per document
-    return [shared.setdefault(v, v) for v in reader.column_reader(fieldname)]
+def _count(reader, fieldname: str, docs: np.ndarray, counter: Counter[str]) -> None:
+    labels, codes = docsets.codes(reader, fieldname)
+    counts = np.bincount(codes[docs], minlength=len(labels))
+    for code in np.flatnonzero(counts):
+        counter[labels[code]] += int(counts[code])
 
 
 def _ranked(searcher, query: wq.Query, matches: _Matches, sort: str,
             limit: int | None) -> list[tuple[int, float]]:
-    """Return (docnum, score) of the best ``limit`` matches (all when None) in order."""
+    """Return (docnum, score) of the best ``limit`` matches (all when None) in order.
+
+    By date: newest first, undated last. By relevance: highest BM25F score first. Equal
+    keys keep index order, so that pages follow on from each other.
+    """
+    if not matches.segments:
+        return []
+    docnums = np.concatenate([docs + offset for _, offset, docs in matches.segments])
     if sort == "date":
-        newest = sorted(matches.dated, key=lambda item: (-item[0], item[1]))
-        return [(docnum, 0.0) for _, docnum in newest[:limit]]
-    # Only the top of the list is scored; Whoosh may skip documents that cannot reach it.
-    results = searcher.search(query, limit=limit)
-    return [(hit.docnum, float(hit.score or 0.0)) for hit in results]
+        keys = np.concatenate([docsets.dates(sub.reader())[docs] for sub, _, docs in matches.segments])
+        scores = np.zeros(len(docnums))
+    else:
+        terms = scoring.scored_terms(query)
+        scores = np.concatenate([scoring.scores(searcher, sub, docs, terms, matches.postings)
+                                 for sub, _, docs in matches.segments])
+        keys = scores
+    best = np.lexsort((docnums, -keys))[:limit]
+    return [(int(d), float(s)) for d, s in zip(docnums[best], scores[best], strict=True)]
 
 
 # Hits and snippets --------------------------------------------------------------------

@@ -1,6 +1,16 @@
 """The fields of an indexed message and how their text is analysed."""
 
-from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
+from functools import cache
+from pathlib import Path
+
+from whoosh.analysis import (
+    CharsetFilter,
+    Filter,
+    LowercaseFilter,
+    RegexTokenizer,
+    StemFilter,
+    StopFilter,
+)
 from whoosh.fields import BOOLEAN, DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.support.charset import accent_map
 
@@ -8,9 +18,60 @@ from whoosh.support.charset import accent_map
 # "résumé" and "resume" one stem, where stemming first would leave "resume" apart.
 _TEXT = RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map) | StopFilter() | StemFilter()
 
+# Each text field has a twin holding the pairs of neighbouring common words ("mailing
+# lists" -> "mail-list"), so that a phrase of common words is found by looking its pairs
+# up, instead of by reading the position of every word in the many messages holding
+# them all (see app/search/docsets.py). Why only common words: scripts/common_words.py.
+TEXT_FIELDS = ("subject", "body", "sender", "filename", "attachments")
+PAIRS = "_pairs"
+PAIR_SEPARATOR = "-"  # never inside a word: the tokenizer splits words at it
+COMMON_WORDS_FILE = Path(__file__).with_name("common_words.txt")
+
+
+def text_analyzer():
+    """Return the analyzer of the text fields (and of the queries on them)."""
+    return _TEXT
+
+
+class WordPairs(Filter):
+    """Turn a stream of words into the pairs of neighbours that are both in ``words``.
+
+    The words are kept with the analyzer, so each index keeps the list it was built
+    with (Whoosh stores the schema in the index) and phrase search asks the index which
+    pairs it holds (``paired_words``).
+    """
+
+    def __init__(self, words: frozenset[str]) -> None:
+        self.words = words
+
+    def __call__(self, tokens):
+        words, previous = self.words, None
+        for token in tokens:
+            text = token.text
+            if previous is not None and text in words:
+                token.text = previous + PAIR_SEPARATOR + text
+                yield token
+            previous = text if text in words else None
+
+
+@cache
+def common_words() -> frozenset[str]:
+    lines = COMMON_WORDS_FILE.read_text().splitlines()
+    return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+
+
+def paired_words(schema: Schema, fieldname: str) -> frozenset[str]:
+    """Return the words whose neighbouring pairs the index holds for a text field (none if no twin)."""
+    twin = schema[fieldname + PAIRS] if fieldname + PAIRS in schema else None
+    for item in getattr(twin.analyzer, "items", ()) if twin is not None else ():
+        if isinstance(item, WordPairs):
+            return item.words
+    return frozenset()
+
 
 def build_schema() -> Schema:
     """Return the index schema; changing it means ``flask search reindex``."""
+    pairs = _TEXT | WordPairs(common_words())
     return Schema(
         id=NUMERIC(stored=True, unique=True, signed=False, bits=64),
         subject=TEXT(analyzer=_TEXT, stored=True, field_boost=2.0),
@@ -38,4 +99,18 @@ def build_schema() -> Schema:
         quarantined=BOOLEAN,
         direction=ID,
         snippet=STORED,
+        # "from@acme.example", "to@example", ...: every domain and parent domain of the
+        # sender's and recipients' addresses, so that to:acme.example is one lookup.
+        domains=KEYWORD,
+        **{name + PAIRS: TEXT(analyzer=pairs, phrase=False) for name in TEXT_FIELDS},
     )
+
+
+def domains(kind: str, addresses: list[str]) -> list[str]:
+    """Return the ``domains`` tokens of addresses: ``kind@domain`` for the domain and each parent."""
+    tokens = []
+    for address in addresses:
+        domain = address.strip().lower().rpartition("@")[2].strip(".")
+        parts = domain.split(".") if domain else []
+        tokens += [f"{kind}@{'.'.join(parts[i:])}" for i in range(len(parts))]
+    return tokens

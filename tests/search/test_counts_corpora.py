@@ -9,8 +9,10 @@ import pytest
 
 from app.search.index import SearchIndex
 from app.search.query import search_messages
+from bench.search import QUERIES as BENCH_QUERIES
 from bench.search import document, parsed_corpus
 from tests.parts import corpus_folder
+from tests.search.agreement import disagreements
 
 QUERIES = (
     "message", "please", "money", "free software", '"mailing list"', "linux OR unix",
@@ -50,3 +52,13 @@ def test_the_queries_find_mail_so_the_totals_mean_something(corpus_index):
     totals = [search_messages(index, text, page=1, pagelen=1).total for text in QUERIES]
     assert sum(1 for t in totals if t) >= 16
     assert max(totals) < size
+
+
+@pytest.mark.slow
+def test_the_fast_matching_finds_what_whooshs_matchers_find_on_real_mail(corpus_index):
+    index, _ = corpus_index
+    phrases = ['"free software"', '"click here to"', '"mailing list" OR "click here"', 'subject:"re your"',
+               '"please let me know"', '"you are receiving this"', '"to unsubscribe from this list"',
+               '"spamassassin talk"', '"razor users"', '"linux kernel"']
+    texts = [*QUERIES, *(text for _, text, *_ in BENCH_QUERIES), *phrases]
+    assert [d for text in texts for d in disagreements(index, text)] == []

@@ -14,6 +14,7 @@ import pytest
 
 from app.search.query import Facet, QueryError, matching_ids, search_messages
 from tests.conftest import BACKENDS
+from tests.search.agreement import disagreements
 from tests.search.query_archive import ALL, build
 
 INVOICE = {"acme_invoice", "acme_reply", "stranger_offer", "acme_export", "quote"}
@@ -168,6 +169,11 @@ def test_each_query_finds_exactly_its_messages_with_the_exact_total(archive, tex
     assert archive.labels(ids_of(results)) == expected
     assert results.total == len(results.hits) == len(expected)
     assert sorted(exported) == sorted(ids_of(results))
+
+
+def test_the_fast_matching_finds_what_whooshs_matchers_find_for_every_query(archive):
+    found = [d for text in TABLE for d in disagreements(archive.index, text.format(**archive.tickets))]
+    assert found == []
 
 
 @pytest.mark.parametrize(("text", "message"), MALFORMED.items(), ids=MALFORMED.keys())
