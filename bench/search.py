@@ -13,7 +13,8 @@ messages are alike), and reports in one run, per N:
     at the search function (``app.search.query.search_messages``, first page of 20,
     with facets), each query run several times after one warm-up;
 (c) the same through the search page over HTTP (``GET /search?q=...`` on a local
-    werkzeug server, signed in), which adds the page's rendering and snippets;
+    werkzeug server, signed in, its SQLite database holding every message's body),
+    which adds the page's rendering and snippets highlighted in the full bodies;
 (d) notmuch over the same messages (``notmuch new`` on a Maildir of the same bytes,
     then ``notmuch search --limit=20`` per query as a subprocess; the process start is
     part of its figure, and ``notmuch count '*'`` is reported as that floor).
@@ -23,9 +24,13 @@ Usage, from the repository root::
     .venv/bin/python -m bench.search                       # N = 10,000, 100,000 and 300,000
     .venv/bin/python -m bench.search --sizes 10000 --json
     .venv/bin/python -m bench.search --no-notmuch --repeat 3
+    .venv/bin/python -m bench.search --work /var/tmp/desk-bench   # keep what it builds, reuse it next time
 
 The corpus is read where it lies (default ``../shared/corpora/spamassassin/cur``) and
-never copied into the repository; the archive is built in a temporary folder.
+never copied into the repository; the archive is built in a temporary folder, or with
+``--work`` in a folder that is kept: a later run with the same folder reuses each size's
+index, Maildir and notmuch database, and reports the build figures of the run that built
+them (so a change to query code can be measured again without building 300,000 messages).
 """
 
 from __future__ import annotations
@@ -87,6 +92,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-notmuch", action="store_true", help="skip the notmuch comparison")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folders")
+    parser.add_argument("--work", type=Path, help="build in this folder and keep it; a later run with the "
+                        "same folder reuses each size's index and notmuch database instead of building them")
     return parser.parse_args(argv)
 
 
@@ -219,24 +226,40 @@ def function_runner(path: Path):
     return run
 
 
-def http_runner(path: Path, work: Path):
-    """Serve the application on the built index and return a runner that fetches /search."""
+def http_runner(path: Path, work: Path, rows):
+    """Serve the application on the built index and return a runner that fetches /search.
+
+    The application's database holds a message row per indexed message (``rows``), with
+    its full body, because the page highlights its snippets in the whole body text.
+    """
     import http.cookiejar
     import urllib.request
 
+    from sqlalchemy import insert
     from werkzeug.serving import make_server
 
     from app import create_app
     from app.extensions import db
+    from app.models import Message
     from app.services.agents import add_agent
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{work / 'bench.db'}", "INDEX_PATH": str(path),
+    database = work / "bench.db"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}", "INDEX_PATH": str(path),
                       "INSTANCE_PATH": str(work / "instance"), "RAW_STORE_PATH": str(work / "raw"),
                       "WTF_CSRF_ENABLED": False, "TESTING": False})
-    with app.app_context():
-        db.create_all()
-        add_agent(db.session, "bench@desk.example", "Bench", "manager", "bench-password-123")
-        db.session.commit()
+    if not database.exists():
+        with app.app_context():
+            db.create_all()
+            add_agent(db.session, "bench@desk.example", "Bench", "manager", "bench-password-123")
+            batch = []
+            for row in rows:
+                batch.append(row)
+                if len(batch) == CHUNK:
+                    db.session.execute(insert(Message), batch)
+                    batch = []
+            if batch:
+                db.session.execute(insert(Message), batch)
+            db.session.commit()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request on the terminal
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -273,9 +296,14 @@ def notmuch_runner(maildir_root: Path, work: Path, say) -> tuple:
     config = work / "notmuch-config"
     config.write_text(f"[database]\npath={maildir_root}\n[new]\ntags=\n[search]\nexclude_tags=\n")
     env = {**os.environ, "NOTMUCH_CONFIG": str(config)}
-    started = time.perf_counter()
-    subprocess.run(["notmuch", "new", "--quiet"], env=env, check=True, capture_output=True)
-    seconds = time.perf_counter() - started
+    indexed = work / "notmuch.json"  # written once `notmuch new` has finished
+    if indexed.exists():
+        seconds = json.loads(indexed.read_text())["notmuch_new_s"]
+    else:
+        started = time.perf_counter()
+        subprocess.run(["notmuch", "new", "--quiet"], env=env, check=True, capture_output=True)
+        seconds = round(time.perf_counter() - started, 1)
+        indexed.write_text(json.dumps({"notmuch_new_s": seconds}))
 
     def run(text: str, sort: str) -> int:
         query = NOTMUCH_QUERIES.get(text, text)
@@ -290,25 +318,37 @@ def notmuch_runner(maildir_root: Path, work: Path, say) -> tuple:
         subprocess.run(["notmuch", "count", "*"], env=env, capture_output=True)
         floor.append(time.perf_counter() - t)
     say(f"  notmuch new: {seconds:.1f} s")
-    return run, {"notmuch_new_s": round(seconds, 1), "process_floor": percentiles(floor)}
+    return run, {"notmuch_new_s": seconds, "process_floor": percentiles(floor)}
 
 
 def run_size(n: int, corpus: list[bytes], parsed: list, args, work: Path, say) -> dict:
     say(f"N = {n:,}")
     root = work / f"n{n}"
-    maildir = None
-    if not args.no_notmuch:
-        maildir = root / "mail" / "cur"
-        maildir.mkdir(parents=True)
-        (root / "mail" / "new").mkdir()
-        (root / "mail" / "tmp").mkdir()
-    build = build_index(root / "index", corpus, parsed, n, maildir, say)
+    built = root / "build.json"  # written last: its presence means the index and Maildir are whole
+    if built.exists():
+        build = json.loads(built.read_text())
+        say(f"  reusing the index built in {root}")
+    else:
+        shutil.rmtree(root, ignore_errors=True)  # what an interrupted build left
+        maildir = None
+        if not args.no_notmuch:
+            maildir = root / "mail" / "cur"
+            maildir.mkdir(parents=True)
+            (root / "mail" / "new").mkdir()
+            (root / "mail" / "tmp").mkdir()
+        build = build_index(root / "index", corpus, parsed, n, maildir, say)
+        build["maildir"] = maildir is not None
+        built.write_text(json.dumps(build))
+    maildir = root / "mail" / "cur" if build["maildir"] and not args.no_notmuch else None
     say(f"  built: {build['docs_per_s']:,} docs/s, {build['index_mib']} MiB")
     result = {"n": n, "build": build}
     run = function_runner(root / "index")
     result["function"], result["function_queries"] = time_queries(run, args.repeat)
     say(f"  function: p50 {result['function']['p50_ms']} ms, p95 {result['function']['p95_ms']} ms")
-    runner, server = http_runner(root / "index", root)
+    rows = ({"id": message_id, "sha256": f"{message_id:064x}", "size": len(raw), "subject": doc.subject,
+             "from_addr": doc.from_addr[:320], "date_utc": doc.date, "body_text": doc.body}
+            for message_id, raw, doc in messages(corpus, parsed, n))
+    runner, server = http_runner(root / "index", root, rows)
     try:
         result["page"], result["page_queries"] = time_queries(runner, args.repeat)
     finally:
@@ -321,7 +361,7 @@ def run_size(n: int, corpus: list[bytes], parsed: list, args, work: Path, say) -
         result["notmuch"]["queries"], result["notmuch_queries"] = time_queries(run, args.repeat, mix)
         say(f"  notmuch: p95 {result['notmuch']['queries']['p95_ms']} ms "
             f"(process start alone: {notmuch['process_floor']['p50_ms']} ms)")
-    if not args.keep:
+    if not (args.keep or args.work):
         shutil.rmtree(root, ignore_errors=True)
     return result
 
@@ -342,12 +382,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     say = (lambda text: print(text, file=sys.stderr, flush=True)) if args.json else print
     corpus = load_corpus(args.corpus)
-    work = Path(tempfile.mkdtemp(prefix="desk-bench-search-"))
+    work = args.work or Path(tempfile.mkdtemp(prefix="desk-bench-search-"))
+    work.mkdir(parents=True, exist_ok=True)
     try:
         parsed = parsed_corpus(corpus)
         results = [run_size(n, corpus, parsed, args, work, say) for n in sorted(args.sizes)]
     finally:
-        if not args.keep:
+        if not (args.keep or args.work):
             shutil.rmtree(work, ignore_errors=True)
     report = {"machine": machine(), "python": platform.python_version(), "corpus": str(args.corpus),
               "corpus_messages": len(corpus), "repeat": args.repeat, "sizes": results,
