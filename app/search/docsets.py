@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from functools import reduce
 
 import numpy as np
 from whoosh import query as wq
@@ -149,18 +148,15 @@ def _docs(query: wq.Query, searcher, postings: Postings) -> np.ndarray:
     reader = searcher.reader()
     if isinstance(query, wq.Term):
         return postings.ids(reader, query.fieldname, query.text)
+    size = reader.doc_count_all()
     if isinstance(query, wq.Or | wq.DisjunctionMax):
-        parts = [_docs(q, searcher, postings) for q in query.subqueries]
-        return np.unique(np.concatenate(parts)) if parts else _EMPTY
+        return _union([_docs(q, searcher, postings) for q in query.subqueries], size)
     if isinstance(query, wq.And):
-        parts = sorted((_docs(q, searcher, postings) for q in query.subqueries), key=len)
-        return reduce(lambda a, b: np.intersect1d(a, b, assume_unique=True), parts) if parts else _EMPTY
+        return _intersection([_docs(q, searcher, postings) for q in query.subqueries], size)
     if isinstance(query, wq.AndNot):
-        return np.setdiff1d(_docs(query.a, searcher, postings), _docs(query.b, searcher, postings),
-                            assume_unique=True)
+        return _without(_docs(query.a, searcher, postings), _docs(query.b, searcher, postings), size)
     if isinstance(query, wq.Not):
-        return np.setdiff1d(np.arange(reader.doc_count_all(), dtype=_DOCNUM),
-                            _docs(query.query, searcher, postings), assume_unique=True)
+        return _without(np.arange(size, dtype=_DOCNUM), _docs(query.query, searcher, postings), size)
     if isinstance(query, wq.Phrase) and query.slop == 1:
         return _phrase(query, searcher, postings)
     if isinstance(query, wq.Every) and not query.fieldname:
@@ -170,10 +166,40 @@ def _docs(query: wq.Query, searcher, postings: Postings) -> np.ndarray:
     if isinstance(query, wq.NumericRange) and reader.has_column(query.fieldname):
         return _in_range(reader, query)
     if isinstance(query, wq.MultiTerm) and not isinstance(query, wq.NumericRange):
-        parts = [postings.ids(reader, field, text) for field, text in query.expanded_terms(reader)]
-        return np.unique(np.concatenate(parts)) if parts else _EMPTY
-    # Anything else (phrases above all): Whoosh's own matcher, one posting at a time.
+        terms = query.expanded_terms(reader)
+        return _union([postings.ids(reader, field, text) for field, text in terms], size)
+    # Anything else (a phrase with a word gap, say): Whoosh's own matcher, one posting at a time.
     return np.fromiter(query.docs(searcher), dtype=_DOCNUM)
+
+
+# Set operations on sorted arrays of document numbers, through a flag per document of the
+# segment: linear in the segment's size, with no sorting or hashing.
+
+def _union(parts: list[np.ndarray], size: int) -> np.ndarray:
+    if len(parts) == 1:
+        return parts[0]
+    flags = np.zeros(size, dtype=bool)
+    for part in parts:
+        flags[part] = True
+    return np.flatnonzero(flags)
+
+
+def _intersection(parts: list[np.ndarray], size: int) -> np.ndarray:
+    parts = sorted(parts, key=len)
+    docs = parts[0] if parts else _EMPTY
+    for part in parts[1:]:
+        if not len(docs):
+            break
+        flags = np.zeros(size, dtype=bool)
+        flags[part] = True
+        docs = docs[flags[docs]]
+    return docs
+
+
+def _without(docs: np.ndarray, excluded: np.ndarray, size: int) -> np.ndarray:
+    flags = np.zeros(size, dtype=bool)
+    flags[excluded] = True
+    return docs[~flags[docs]]
 
 
 def _phrase(query: wq.Phrase, searcher, postings: Postings) -> np.ndarray:
@@ -192,7 +218,7 @@ def _phrase(query: wq.Phrase, searcher, postings: Postings) -> np.ndarray:
         else:
             parts += [postings.ids(reader, field, word) for word in pair]
             exact = False
-    docs = reduce(lambda a, b: np.intersect1d(a, b, assume_unique=True), sorted(parts, key=len))
+    docs = _intersection(parts, reader.doc_count_all())
     if exact or not len(docs):
         return docs
     matcher = query.matcher(searcher, searcher.boolean_context())

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from whoosh import query as wq
 
 from app.search import docsets, scoring
 from app.search.index import SearchIndex
-from app.search.language import TEXT_FIELDS, QueryError, parse_query
+from app.search.language import QueryError, parse_query
 
 __all__ = ["SORTS", "UNMATCHED", "Facet", "Hit", "QueryError", "Results", "matching_ids", "search_messages"]
 
@@ -163,7 +164,7 @@ def _ranked(searcher, query: wq.Query, matches: _Matches, sort: str,
         keys = np.concatenate([docsets.dates(sub.reader())[docs] for sub, _, docs in matches.segments])
         scores = np.zeros(len(docnums))
     else:
-        terms = scoring.scored_terms(query)
+        terms = scoring.scored_terms(query, searcher.schema)
         scores = np.concatenate([scoring.scores(searcher, sub, docs, terms, matches.postings)
                                  for sub, _, docs in matches.segments])
         keys = scores
@@ -191,19 +192,9 @@ def _hits(searcher, query: wq.Query, ranked: list[tuple[int, float]],
 def highlight_terms(query: wq.Query) -> frozenset[str]:
     """Return the analysed words the query looks for in text fields (not those it excludes)."""
     words: set[str] = set()
-    _collect_terms(query, words)
+    for found, _ in scoring.wanted_text(query):
+        words.update(found.words if isinstance(found, wq.Phrase) else [found.text])
     return frozenset(words)
-
-
-def _collect_terms(query: wq.Query, words: set[str]) -> None:
-    if isinstance(query, wq.Not):
-        return
-    if isinstance(query, wq.Term) and query.fieldname in TEXT_FIELDS:
-        words.add(query.text)
-    elif isinstance(query, wq.Phrase) and query.fieldname in TEXT_FIELDS:
-        words.update(query.words)
-    for child in query.children():
-        _collect_terms(child, words)
 
 
 class _MarkFormatter(highlight.Formatter):
@@ -238,10 +229,34 @@ _FORMATTER = _MarkFormatter()
 def snippet(text: str, terms: Iterable[str], analyzer) -> str:
     """Return up to two passages of ``text`` around the matched words, as safe HTML."""
     text = " ".join(text[:_SNIPPET_SOURCE_CHARS].split())
+    terms = frozenset(terms)
     if terms:
+        # Highlighting analyses every word it is given, about 10 µs each, so a long body
+        # is cut to the stretch where the matched words first appear, found by a plain
+        # search for the beginnings of their stems; it is analysed from there.
+        start = _first_likely_match(text, terms)
+        excerpt = text[start:start + _ANALYSED_CHARS]
         fragmenter = highlight.ContextFragmenter(maxchars=_SNIPPET_CHARS, surround=60, charlimit=None)
-        marked = highlight.highlight(text, frozenset(terms), analyzer, fragmenter, _FORMATTER, top=2)
+        marked = highlight.highlight(excerpt, terms, analyzer, fragmenter, _FORMATTER, top=2)
         if marked:
-            return marked
+            return ("… " if start and not marked.startswith("… ") else "") + marked
     lead = text[:_SNIPPET_CHARS]
     return html.escape(lead) + (" …" if len(text) > len(lead) else "")
+
+
+# How much text highlighting analyses, from a little before the first likely match.
+_ANALYSED_CHARS = 1500
+_BEFORE_MATCH = 200
+
+
+def _first_likely_match(text: str, terms: frozenset[str]) -> int:
+    if len(text) <= _ANALYSED_CHARS:
+        return 0
+    # A stem less its last letter begins the words it stems from ("happi" <- "happy");
+    # a match here is only likely, which is all that is needed to choose where to look.
+    stems = sorted({t[:-1] if len(t) > 3 else t for t in terms}, key=len, reverse=True)
+    found = re.search("|".join(map(re.escape, stems)), text, re.IGNORECASE)
+    if found is None or found.start() < _ANALYSED_CHARS - _BEFORE_MATCH:
+        return 0
+    space = text.rfind(" ", 0, found.start() - _BEFORE_MATCH)
+    return space + 1 if space >= 0 else 0

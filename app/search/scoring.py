@@ -7,49 +7,75 @@ is the way: Whoosh scores one posting at a time in Python, which for a common wo
 300,000 messages took most of a second; here each scored term's posting list is read
 once (``docsets.Postings``, shared with the matching) and scored with numpy.
 
-Scored terms are the words a query looks for in text fields, phrases included word by
-word; words under NOT are not scored. Everything else (addresses, dates, flags) filters
-without adding to the score, so among equal scores the index order decides.
+Scored terms are the words a query looks for in text fields; words under NOT are not
+scored. A phrase of common words is scored by its word pairs, as if each pair were a
+word (how often the phrase occurs, not its words apart); other phrases by their words.
+Everything else (addresses, dates, flags) filters without adding to the score, so among
+equal scores the index order decides.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import NamedTuple
 
 import numpy as np
 from whoosh import query as wq
 
 from app.search import docsets
-from app.search.language import TEXT_FIELDS
+from app.search.schema import PAIR_SEPARATOR, PAIRS, TEXT_FIELDS, paired_words
 
-__all__ = ["scored_terms", "scores"]
+__all__ = ["ScoredTerm", "scored_terms", "scores"]
 
 B = 0.75
 K1 = 1.2
 
 
-def scored_terms(query: wq.Query) -> list[tuple[str, str, float]]:
-    """Return (field, word, boost) for each word the query scores, once each."""
-    found: dict[tuple[str, str], float] = {}
-    _collect(query, 1.0, found)
-    return [(field, text, boost) for (field, text), boost in found.items()]
+class ScoredTerm(NamedTuple):
+    field: str
+    text: str
+    boost: float  # the query's boost
+    tf_scale: float = 1.0  # the field boost, where the index did not apply it to the frequencies
 
 
-def _collect(query: wq.Query, boost: float, found: dict[tuple[str, str], float]) -> None:
+def wanted_text(query: wq.Query, boost: float = 1.0) -> Iterator[tuple[wq.Term | wq.Phrase, float]]:
+    """Yield each word and phrase the query looks for in text fields, with its boost.
+
+    What the query excludes (under NOT) is not wanted: it is neither scored nor marked.
+    """
     if isinstance(query, wq.Not):
         return
-    if isinstance(query, wq.AndNot):  # only the positive side counts
-        _collect(query.a, boost * query.boost, found)
+    if isinstance(query, wq.AndNot):  # only the positive side
+        yield from wanted_text(query.a, boost * query.boost)
         return
     boost *= query.boost
-    if isinstance(query, wq.Term) and query.fieldname in TEXT_FIELDS:
-        found.setdefault((query.fieldname, query.text), boost)
-    elif isinstance(query, wq.Phrase) and query.fieldname in TEXT_FIELDS:
-        for word in query.words:
-            found.setdefault((query.fieldname, word), boost)
+    if isinstance(query, wq.Term | wq.Phrase) and query.fieldname in TEXT_FIELDS:
+        yield query, boost
     for child in query.children():
-        _collect(child, boost, found)
+        yield from wanted_text(child, boost)
 
 
-def scores(searcher, segment, docs: np.ndarray, terms: list[tuple[str, str, float]],
+def scored_terms(query: wq.Query, schema) -> list[ScoredTerm]:
+    """Return the terms the query scores, once each."""
+    found: dict[tuple[str, str], ScoredTerm] = {}
+    for wanted, boost in wanted_text(query):
+        field = wanted.fieldname
+        if isinstance(wanted, wq.Term):
+            found.setdefault((field, wanted.text), ScoredTerm(field, wanted.text, boost))
+            continue
+        words, paired = wanted.words, paired_words(schema, field)
+        if all(word in paired for word in words):
+            for pair in zip(words, words[1:], strict=False):
+                text = PAIR_SEPARATOR.join(pair)
+                found.setdefault((field + PAIRS, text),
+                                 ScoredTerm(field + PAIRS, text, boost, schema[field].format.field_boost))
+        else:
+            for word in words:
+                found.setdefault((field, word), ScoredTerm(field, word, boost))
+    return list(found.values())
+
+
+def scores(searcher, segment, docs: np.ndarray, terms: list[ScoredTerm],
            postings: docsets.Postings) -> np.ndarray:
     """Return the BM25F score of each of ``docs`` (sorted document numbers of ``segment``).
 
@@ -60,13 +86,13 @@ def scores(searcher, segment, docs: np.ndarray, terms: list[tuple[str, str, floa
     if not len(docs):
         return total
     reader = segment.reader()
-    for fieldname, text, boost in terms:
+    for fieldname, text, boost, tf_scale in terms:
         ids, weights = postings.get(reader, fieldname, text)
         if not len(ids):
             continue
         where = np.minimum(np.searchsorted(ids, docs), len(ids) - 1)
         holding = ids[where] == docs
-        tf = weights[where[holding]].astype(np.float64)
+        tf = weights[where[holding]].astype(np.float64) * tf_scale
         length = docsets.lengths(reader, fieldname)[docs[holding]]
         average = searcher.avg_field_length(fieldname) or 1
         idf = searcher.idf(fieldname, text)
