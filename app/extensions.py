@@ -1,12 +1,14 @@
 """Unbound Flask extensions, bound to an application in ``create_app``."""
 
+import sqlite3
+
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import MetaData
+from sqlalchemy import Engine, MetaData, event
 
 # Named constraints keep Alembic migrations identical on SQLite and PostgreSQL.
 NAMING = {
@@ -18,6 +20,16 @@ NAMING = {
 }
 
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING))
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_write_ahead_log(dbapi_connection, _record) -> None:
+    # SQLite in write-ahead-log mode: readers (web requests) and the writer (the worker)
+    # no longer block each other on one database file, and a commit costs one fsync of
+    # the log instead of several of the journal and the database. Commits stay as
+    # durable as before (synchronous stays FULL). An in-memory database ignores it.
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.execute("PRAGMA journal_mode=WAL")
 migrate = Migrate()
 csrf = CSRFProtect()
 # No default limits: only the views that name a limit are limited (sign-in, for now).
