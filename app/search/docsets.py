@@ -15,6 +15,10 @@ words, checked by Whoosh for the words' positions. Whoosh's own matcher answers 
 query type this module does not know, so every query gets an answer.
 ``tests/search/agreement.py`` checks that both ways find the same documents, for every
 query of the query table and for real mail.
+
+Blocks and field lengths are read through attributes Whoosh keeps private (``_data``,
+``_read_data``, ``_next_block``, ``_perdoc``, ``_lenfield``), as Whoosh-Reloaded 2.7.5
+(pinned in requirements.txt) lays them out; those tests fail if an upgrade moves them.
 """
 
 from __future__ import annotations
