@@ -245,8 +245,8 @@ def snippet(text: str, terms: Iterable[str], analyzer) -> str:
 
 
 # How much text highlighting analyses, from a little before the first likely match.
-_ANALYSED_CHARS = 1500
-_BEFORE_MATCH = 200
+_ANALYSED_CHARS = 600
+_BEFORE_MATCH = 100
 
 
 def _first_likely_match(text: str, terms: frozenset[str]) -> int:
