@@ -78,8 +78,10 @@ def matching(query: wq.Query, searcher, postings: Postings | None = None) -> np.
 
 def live(reader) -> np.ndarray:
     """Return a boolean array over the segment's document numbers: True where not deleted."""
-    deleted = sorted(reader.deleted_docs_set) if reader.has_deletions() else []
-    return _cached(reader, ("live", len(deleted)), lambda: _live(reader.doc_count_all(), deleted))
+    # Deletions only ever add to a segment's set, so their number names the set; the set
+    # itself is read only when that number is new.
+    deleted = reader.deleted_docs_set if reader.has_deletions() else frozenset()
+    return _cached(reader, ("live", len(deleted)), lambda: _live(reader.doc_count_all(), sorted(deleted)))
 
 
 def _live(count: int, deleted: list[int]) -> np.ndarray:
