@@ -317,17 +317,19 @@ def _address(fieldname: str, value: str, position: int) -> wq.Query:
         local, domain = ("", address) if "." in address else (address, "")
     domain = domain.strip(".")
     if not local and not domain:
-        name = "from" if fieldname == "from_addr" else fieldname
+        name = _QUERY_FIELD[fieldname]
         raise QueryError(f"{name}: takes an address, a domain or a name before the @, not '{value}' "
                          f"(at position {position})", position)
     if local and domain:
         return wq.Term(fieldname, address)
     if local:
         return wq.Prefix(fieldname, f"{local}@")
-    return wq.Term("domains", f"{_DOMAIN_KIND[fieldname]}@{domain}")
+    return wq.Term("domains", f"{_QUERY_FIELD[fieldname]}@{domain}")
 
 
-_DOMAIN_KIND = {"from_addr": "from", "to": "to", "cc": "cc"}  # see app.search.schema.domains
+# The query's name of each address field; it also names the field's domains tokens
+# (see app.search.schema.domains).
+_QUERY_FIELD = {"from_addr": "from", "to": "to", "cc": "cc"}
 
 
 def _subject(parser: _Parser, value: str, position: int) -> wq.Query | None:
