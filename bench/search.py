@@ -31,6 +31,7 @@ never copied into the repository; the archive is built in a temporary folder, or
 ``--work`` in a folder that is kept: a later run with the same folder reuses each size's
 index, Maildir and notmuch database, and reports the build figures of the run that built
 them (so a change to query code can be measured again without building 300,000 messages).
+An index of an older schema is built again; the Maildir and notmuch's database are kept.
 """
 
 from __future__ import annotations
@@ -167,18 +168,16 @@ def document(message_id: int, p, copy: int = 0):
     )
 
 
-def build_index(path: Path, corpus: list[bytes], parsed: list, n: int, maildir: Path | None, say) -> dict:
+def build_index(path: Path, corpus: list[bytes], parsed: list, n: int, say) -> dict:
     """Write N documents into a fresh index; time only the index writes (parsing is the
-    ingestion benchmark's business), and write the same messages to a Maildir for notmuch."""
+    ingestion benchmark's business)."""
     from app.search.index import SearchIndex
 
     index = SearchIndex(path)
     index.acquire_writer()
     seconds, written, batch = 0.0, 0, []
     try:
-        for message_id, raw, doc in messages(corpus, parsed, n):
-            if maildir is not None:
-                (maildir / f"{message_id}.bench:2,").write_bytes(raw)
+        for message_id, _raw, doc in messages(corpus, parsed, n):
             batch.append(doc)
             if len(batch) == CHUNK or message_id == n:
                 started = time.perf_counter()
@@ -191,6 +190,44 @@ def build_index(path: Path, corpus: list[bytes], parsed: list, n: int, maildir: 
     size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
     return {"documents": written, "seconds": round(seconds, 1), "docs_per_s": round(written / seconds),
             "index_mib": round(size / 2**20, 1)}
+
+
+def ensure_index(root: Path, corpus: list[bytes], parsed: list, n: int, say) -> dict:
+    """Build the index of N messages in root/index, or reuse the one a finished build left."""
+    from app.search.index import IndexOutdated, SearchIndex
+
+    built = root / "build.json"  # written last: its presence means the index is whole
+    if built.exists():
+        try:
+            SearchIndex(root / "index").open()
+        except IndexOutdated:
+            say(f"  the index in {root} was built with another schema: building it again")
+        else:
+            say(f"  reusing the index built in {root}")
+            return json.loads(built.read_text())
+        built.unlink()
+    shutil.rmtree(root / "index", ignore_errors=True)  # what an interrupted build left
+    build = build_index(root / "index", corpus, parsed, n, say)
+    built.write_text(json.dumps(build))
+    return build
+
+
+def ensure_maildir(root: Path, corpus: list[bytes], parsed: list, n: int, say) -> Path:
+    """Write the same N messages, byte for byte, to root/mail for notmuch, unless a finished
+    earlier run did. It is kept apart from the index, so that a change to the index schema
+    rebuilds the index alone and notmuch's database is reused."""
+    mail, written = root / "mail", root / "mail.json"
+    if written.exists():
+        return mail
+    shutil.rmtree(mail, ignore_errors=True)
+    (root / "notmuch.json").unlink(missing_ok=True)  # its database went with the folder
+    for part in ("cur", "new", "tmp"):
+        (mail / part).mkdir(parents=True)
+    for message_id, raw, _doc in messages(corpus, parsed, n):
+        (mail / "cur" / f"{message_id}.bench:2,").write_bytes(raw)
+    say(f"  wrote {n:,} messages to {mail}")
+    written.write_text(json.dumps({"messages": n}))
+    return mail
 
 
 def percentiles(samples: list[float]) -> dict:
@@ -324,22 +361,8 @@ def notmuch_runner(maildir_root: Path, work: Path, say) -> tuple:
 def run_size(n: int, corpus: list[bytes], parsed: list, args, work: Path, say) -> dict:
     say(f"N = {n:,}")
     root = work / f"n{n}"
-    built = root / "build.json"  # written last: its presence means the index and Maildir are whole
-    if built.exists():
-        build = json.loads(built.read_text())
-        say(f"  reusing the index built in {root}")
-    else:
-        shutil.rmtree(root, ignore_errors=True)  # what an interrupted build left
-        maildir = None
-        if not args.no_notmuch:
-            maildir = root / "mail" / "cur"
-            maildir.mkdir(parents=True)
-            (root / "mail" / "new").mkdir()
-            (root / "mail" / "tmp").mkdir()
-        build = build_index(root / "index", corpus, parsed, n, maildir, say)
-        build["maildir"] = maildir is not None
-        built.write_text(json.dumps(build))
-    maildir = root / "mail" / "cur" if build["maildir"] and not args.no_notmuch else None
+    root.mkdir(parents=True, exist_ok=True)
+    build = ensure_index(root, corpus, parsed, n, say)
     say(f"  built: {build['docs_per_s']:,} docs/s, {build['index_mib']} MiB")
     result = {"n": n, "build": build}
     run = function_runner(root / "index")
@@ -354,8 +377,8 @@ def run_size(n: int, corpus: list[bytes], parsed: list, args, work: Path, say) -
     finally:
         server.shutdown()
     say(f"  page: p50 {result['page']['p50_ms']} ms, p95 {result['page']['p95_ms']} ms")
-    if maildir is not None:
-        run, notmuch = notmuch_runner(root / "mail", root, say)
+    if not args.no_notmuch:
+        run, notmuch = notmuch_runner(ensure_maildir(root, corpus, parsed, n, say), root, say)
         result["notmuch"] = notmuch
         mix = [q for q in QUERIES if NOTMUCH_QUERIES.get(q[1], q[1]) is not None]
         result["notmuch"]["queries"], result["notmuch_queries"] = time_queries(run, args.repeat, mix)
