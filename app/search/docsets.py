@@ -11,7 +11,9 @@ postings times the depth of the query.
 
 A phrase of common words is looked up by its word pairs, which the index keeps in fields
 of their own (``app.search.schema``); other phrases by the messages holding all their
-words, checked by Whoosh for the words' positions. Whoosh's own matcher answers any
+words, checked by Whoosh for the words' positions. The long text fields keep no
+positions (their twins do, see ``positioned``), so that reading a word's postings reads
+document numbers and counts only. Whoosh's own matcher answers any
 query type this module does not know, so every query gets an answer.
 ``tests/search/agreement.py`` checks that both ways find the same documents, for every
 query of the query table and for real mail.
@@ -23,6 +25,7 @@ Blocks and field lengths are read through attributes Whoosh keeps private (``_da
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections import OrderedDict
 
@@ -32,9 +35,9 @@ from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
 from whoosh.matching import FilterMatcher
 from whoosh.util.numeric import byte_to_length
 
-from app.search.schema import PAIR_SEPARATOR, PAIRS, paired_words
+from app.search.schema import PAIR_SEPARATOR, PAIRS, paired_words, positions_field
 
-__all__ = ["NO_DATE", "Postings", "codes", "dates", "lengths", "live", "matching"]
+__all__ = ["NO_DATE", "Postings", "codes", "dates", "lengths", "live", "matching", "positioned"]
 
 _DOCNUM = np.int64
 _EMPTY = np.zeros(0, dtype=_DOCNUM)
@@ -74,6 +77,17 @@ def matching(query: wq.Query, searcher, postings: Postings | None = None) -> np.
     if reader.has_deletions() and len(docs):
         docs = docs[live(reader)[docs]]
     return docs
+
+
+def positioned(query: wq.Query, schema) -> wq.Query:
+    """Return the query with each phrase asked of the field that keeps its words' positions,
+    as Whoosh's own matchers need them."""
+    def move(q: wq.Query) -> wq.Query:
+        if isinstance(q, wq.Phrase):
+            q = copy.copy(q)
+            q.fieldname = positions_field(schema, q.fieldname)
+        return q
+    return query.accept(move)
 
 
 def live(reader) -> np.ndarray:
@@ -175,7 +189,7 @@ def _docs(query: wq.Query, searcher, postings: Postings) -> np.ndarray:
         terms = query.expanded_terms(reader)
         return _union([postings.ids(reader, field, text) for field, text in terms], size)
     # Anything else (a phrase with a word gap, say): Whoosh's own matcher, one posting at a time.
-    return np.fromiter(query.docs(searcher), dtype=_DOCNUM)
+    return np.fromiter(positioned(query, searcher.schema).docs(searcher), dtype=_DOCNUM)
 
 
 # Set operations on sorted arrays of document numbers, through a flag per document of the
@@ -227,7 +241,7 @@ def _phrase(query: wq.Phrase, searcher, postings: Postings) -> np.ndarray:
     docs = _intersection(parts, reader.doc_count_all())
     if exact or not len(docs):
         return docs
-    matcher = query.matcher(searcher, searcher.boolean_context())
+    matcher = positioned(query, searcher.schema).matcher(searcher, searcher.boolean_context())
     held = []
     for doc in docs.tolist():
         if not matcher.is_active():

@@ -37,7 +37,7 @@ from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
 from whoosh.writing import AsyncWriter
 
-from app.search.schema import PAIRS, TEXT_FIELDS, build_schema, domains
+from app.search.schema import PAIRS, POSITIONS, POSITIONS_APART, TEXT_FIELDS, build_schema, domains
 from app.services.errors import ServiceError
 
 _LOCK_NAME = ".desk-writer.lock"
@@ -345,9 +345,11 @@ def _open_or_create(folder: Path):
     return ix
 
 
-def _shape(schema) -> dict[str, tuple[str, bool]]:
-    """Return each field's name, kind and sortability: what decides whether queries and writes work."""
-    return {name: (type(field).__name__, field.column_type is not None) for name, field in schema.items()}
+def _shape(schema) -> dict[str, tuple[str, bool, str]]:
+    """Return each field's name, kind, sortability and what its postings hold (positions or
+    not): what decides whether queries and writes work."""
+    return {name: (type(field).__name__, field.column_type is not None, type(field.format).__name__)
+            for name, field in schema.items()}
 
 
 def _replace_pointer(root: Path, name: str) -> None:
@@ -434,6 +436,8 @@ def _fields(doc: IndexDocument) -> dict:
     }
     for name in TEXT_FIELDS:
         fields[name + PAIRS] = fields[name]
+    for name in POSITIONS_APART:
+        fields[name + POSITIONS] = fields[name]
     if doc.status:
         fields["status"] = doc.status
     if doc.account_id is not None:

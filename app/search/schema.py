@@ -27,6 +27,13 @@ PAIRS = "_pairs"
 PAIR_SEPARATOR = "-"  # never inside a word: the tokenizer splits words at it
 COMMON_WORDS_FILE = Path(__file__).with_name("common_words.txt")
 
+# The long text fields are matched and scored without word positions: a posting block
+# that carries every position of a word costs several times as much to read, and only a
+# phrase needs them. Their positions are kept in a twin ("body_positions"), read only to
+# check a phrase in the messages already known to hold all its words.
+POSITIONS_APART = ("body", "attachments")
+POSITIONS = "_positions"
+
 
 def text_analyzer():
     """Return the analyzer of the text fields (and of the queries on them)."""
@@ -69,13 +76,19 @@ def paired_words(schema: Schema, fieldname: str) -> frozenset[str]:
     return frozenset()
 
 
+def positions_field(schema: Schema, fieldname: str) -> str:
+    """Return the field that holds a text field's word positions (an index built before the
+    twins existed keeps them in the field itself)."""
+    return fieldname + POSITIONS if fieldname + POSITIONS in schema else fieldname
+
+
 def build_schema() -> Schema:
     """Return the index schema; changing it means ``flask search reindex``."""
     pairs = _TEXT | WordPairs(common_words())
     return Schema(
         id=NUMERIC(stored=True, unique=True, signed=False, bits=64),
         subject=TEXT(analyzer=_TEXT, stored=True, field_boost=2.0),
-        body=TEXT(analyzer=_TEXT),
+        body=TEXT(analyzer=_TEXT, phrase=False),
         sender=TEXT(analyzer=_TEXT, stored=True),
         from_addr=ID(stored=True),
         to=KEYWORD(commas=True, lowercase=True),
@@ -88,7 +101,7 @@ def build_schema() -> Schema:
         date=DATETIME(stored=True, sortable=True),
         filename=TEXT(analyzer=_TEXT),
         # Text read from attachments that hold text (text/*, HTML, PDF).
-        attachments=TEXT(analyzer=_TEXT),
+        attachments=TEXT(analyzer=_TEXT, phrase=False),
         # The ticket's status when the message was last indexed; a status change
         # puts the ticket's messages back in the index queue.
         status=ID(stored=True),
@@ -103,6 +116,7 @@ def build_schema() -> Schema:
         # sender's and recipients' addresses, so that to:acme.example is one lookup.
         domains=KEYWORD,
         **{name + PAIRS: TEXT(analyzer=pairs, phrase=False) for name in TEXT_FIELDS},
+        **{name + POSITIONS: TEXT(analyzer=_TEXT) for name in POSITIONS_APART},
     )
 
 

@@ -16,6 +16,7 @@ from whoosh.qparser import QueryParser
 from app.models import Message
 from app.runtime import raw_store, search_index
 from app.search.index import POINTER, IndexOutdated, SearchIndex
+from app.search.schema import build_schema, text_analyzer
 from app.services import tickets
 from app.services.indexing import index_pending, rebuild_index
 from tests import factories
@@ -176,6 +177,20 @@ def test_an_index_of_an_older_schema_says_to_reindex_and_reindex_replaces_it(ses
         assert ids_matching(searcher, "body", "heron") == set(ids)
     assert all_ids(index) == ids
     assert cli("search", "check").exit_code == 0
+
+
+def test_an_index_whose_body_keeps_positions_says_to_reindex(session, cli):
+    # The same fields as now, but the body's postings carry word positions, as before
+    # they moved to body_positions: queries would read the wrong field for phrases.
+    fields = dict(build_schema().items())
+    fields["body"] = TEXT(analyzer=text_analyzer())
+    index = search_index()
+    index.path.mkdir(parents=True, exist_ok=True)
+    whoosh_index.create_in(index.path, Schema(**fields))
+
+    with pytest.raises(IndexOutdated, match=r"run `flask search reindex`"):
+        index.open()
+    assert cli("search", "check").exit_code == 1
 
 
 def test_a_failed_rebuild_leaves_the_live_index_and_no_new_folder(session):
