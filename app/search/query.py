@@ -21,6 +21,7 @@ from datetime import datetime
 import numpy as np
 from whoosh import highlight
 from whoosh import query as wq
+from whoosh.support.charset import accent_map
 
 from app.search import docsets, scoring
 from app.search.index import SearchIndex
@@ -249,13 +250,25 @@ _ANALYSED_CHARS = 600
 _BEFORE_MATCH = 100
 
 
+# Stems are folded to plain letters ("Éclair" -> "eclair"); each plain letter stands for
+# itself and every letter the analyzer folds to it, so the plain search finds the word
+# as written. Whoosh's accent map folds each letter to exactly one.
+_FOLDED_FROM: dict[str, str] = {}
+for _code, _plain in accent_map.items():
+    _FOLDED_FROM[_plain] = _FOLDED_FROM.get(_plain, _plain) + chr(_code)
+
+
+def _unfolded(stem: str) -> str:
+    return "".join(f"[{re.escape(_FOLDED_FROM[c])}]" if c in _FOLDED_FROM else re.escape(c) for c in stem)
+
+
 def _first_likely_match(text: str, terms: frozenset[str]) -> int:
     if len(text) <= _ANALYSED_CHARS:
         return 0
     # A stem less its last letter begins the words it stems from ("happi" <- "happy");
     # a match here is only likely, which is all that is needed to choose where to look.
     stems = sorted({t[:-1] if len(t) > 3 else t for t in terms}, key=len, reverse=True)
-    found = re.search("|".join(map(re.escape, stems)), text, re.IGNORECASE)
+    found = re.search("|".join(map(_unfolded, stems)), text, re.IGNORECASE)
     if found is None or found.start() < _ANALYSED_CHARS - _BEFORE_MATCH:
         return 0
     space = text.rfind(" ", 0, found.start() - _BEFORE_MATCH)
