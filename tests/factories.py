@@ -122,3 +122,15 @@ def index_queue(session) -> int:
         return index_pending(session, index, store=raw_store())
     finally:
         index.release_writer()
+
+
+def index_document(n: int, **fields):
+    """An index document written straight to a search index, without a database row: an
+    inbound, unmatched message from Pat to support, with the fields given changed."""
+    from app.search.index import IndexDocument
+
+    defaults = dict(subject="", body="", sender="Pat pat@example.org", from_addr="pat@example.org",
+                    to="support@desk.example", cc="", account="", account_id=None, mailboxes="",
+                    ticket=None, date=datetime(2024, 1, 1), filenames="", unmatched=True,
+                    quarantined=False, direction="inbound")
+    return IndexDocument(id=n, **{**defaults, **fields})

@@ -10,6 +10,7 @@ import pytest
 
 from app.search.index import IndexDocument, SearchIndex
 from app.search.query import search_messages
+from tests import factories
 
 TEXTS = {
     1: ("Café crème", "The CAFÉ serves crème brûlée on the façade terrace."),
@@ -74,12 +75,8 @@ def index(tmp_path_factory):
 
 
 def document(n: int, subject: str, body: str) -> IndexDocument:
-    return IndexDocument(
-        id=n, subject=subject, body=body, sender=FROM.get(n, "Pat pat@example.org"),
-        from_addr="pat@example.org",
-        to="support@desk.example", cc="", account="", account_id=None, mailboxes="", ticket=None,
-        date=datetime(2024, 1, n), filenames=FILES.get(n, ""), unmatched=True, quarantined=False,
-        direction="inbound")
+    return factories.index_document(n, subject=subject, body=body, sender=FROM.get(n, "Pat pat@example.org"),
+                                    date=datetime(2024, 1, n), filenames=FILES.get(n, ""))
 
 
 def found(index, text: str) -> set[int]:

@@ -12,6 +12,7 @@ import pytest
 
 from app.search.index import IndexDocument, SearchIndex
 from app.search.query import matching_ids, search_messages
+from tests import factories
 
 WORDS = ("invoice", "export", "refund", "delay", "order", "paper")
 N = 1500
@@ -39,12 +40,9 @@ QUERIES = {
 
 
 def document(n: int, words: set[str]) -> IndexDocument:
-    return IndexDocument(
-        id=n, subject="Message", body=" ".join(sorted(words)), sender="Pat pat@example.org",
-        from_addr="pat@example.org", to="support@desk.example", cc="",
-        account=("Acme", "Birch", "")[n % 3],
-        account_id=None, mailboxes="", ticket=None, date=datetime(2024, 1, 1) + timedelta(hours=n),
-        filenames="", unmatched=n % 3 == 2, quarantined=False, direction="inbound")
+    return factories.index_document(
+        n, subject="Message", body=" ".join(sorted(words)), account=("Acme", "Birch", "")[n % 3],
+        date=datetime(2024, 1, 1) + timedelta(hours=n), unmatched=n % 3 == 2)
 
 
 @pytest.fixture(scope="module")

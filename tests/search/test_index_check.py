@@ -19,10 +19,8 @@ def archive(session, count: int) -> list[int]:
 
 def stray(message_id: int) -> IndexDocument:
     """A document for a message the database does not have."""
-    return IndexDocument(id=message_id, subject="stray", body="stray", sender="", from_addr="", to="",
-                         cc="", account="", account_id=None, mailboxes="", ticket=None,
-                         date=datetime(2026, 1, 1), filenames="",
-                         unmatched=True, quarantined=False, direction="inbound")
+    return factories.index_document(message_id, subject="stray", body="stray", sender="", from_addr="",
+                                    to="", date=datetime(2026, 1, 1))
 
 
 def test_check_reports_nothing_wrong_on_a_consistent_archive(session, cli):

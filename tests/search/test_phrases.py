@@ -11,9 +11,10 @@ from datetime import datetime
 
 import pytest
 
-from app.search.index import IndexDocument, SearchIndex
+from app.search.index import SearchIndex
 from app.search.query import search_messages
 from app.search.schema import common_words
+from tests import factories
 from tests.search.agreement import disagreements
 
 TEXTS = {  # id: (subject, body)
@@ -59,11 +60,8 @@ def index(tmp_path_factory, vocabulary):
     index = SearchIndex(tmp_path_factory.mktemp("phrases"))
     index.acquire_writer()
     try:
-        index.write([IndexDocument(
-            id=n, subject=words(subject, vocabulary), body=words(body, vocabulary),
-            sender="Pat pat@example.org", from_addr="pat@example.org",
-            to="support@desk.example", cc="", account="", account_id=None, mailboxes="", ticket=None,
-            date=datetime(2024, 1, n), filenames="", unmatched=True, quarantined=False, direction="inbound",
+        index.write([factories.index_document(
+            n, subject=words(subject, vocabulary), body=words(body, vocabulary), date=datetime(2024, 1, n),
         ) for n, (subject, body) in TEXTS.items()])
     finally:
         index.release_writer()

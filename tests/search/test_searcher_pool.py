@@ -13,16 +13,14 @@ import pytest
 from app.search import index as index_module
 from app.search.index import IndexDocument, SearchIndex
 from app.search.query import search_messages
+from tests import factories
 
 WORDS = ("apple", "birch", "cedar", "damson")
 
 
 def document(n: int) -> IndexDocument:
     words = " ".join(WORDS[: 1 + n % len(WORDS)])  # apple in all, birch in 3/4, ...
-    return IndexDocument(id=n, subject=f"note {n}", body=words, sender="Pat pat@example.org",
-                         from_addr="pat@example.org", to="support@desk.example", cc="", account="",
-                         account_id=None, mailboxes="", ticket=None, date=datetime(2024, 1, 1 + n % 28),
-                         filenames="", unmatched=True, quarantined=False, direction="inbound")
+    return factories.index_document(n, subject=f"note {n}", body=words, date=datetime(2024, 1, 1 + n % 28))
 
 
 @pytest.fixture
