@@ -164,7 +164,11 @@ def add_note(session: Session, ticket: Ticket, actor: Agent, text: str) -> Ticke
 
 
 def move_message(session: Session, message: Message, target_id: int, actor: Agent) -> Ticket:
-    """Move a message to another ticket; both tickets' histories say so."""
+    """Move a message to another ticket; both tickets' histories say so.
+
+    A ticket left without messages is closed, by the same agent, so the queue does not
+    keep a ticket with nothing to answer; mail threading into it later reopens it.
+    """
     target = get_ticket(session, target_id)
     source = message.ticket
     if source is not None and source.id == target.id:
@@ -180,6 +184,8 @@ def move_message(session: Session, message: Message, target_id: int, actor: Agen
     message.indexed_at = None
     target.last_activity_at = max(target.last_activity_at, utcnow())
     session.flush()
+    if source is not None and source.status != "closed" and source.messages.first() is None:
+        set_status(session, source, actor, "closed")
     return target
 
 

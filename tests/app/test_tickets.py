@@ -5,6 +5,7 @@ change an agent makes, each written to the ticket's history with who and when.
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from app.models import Ticket
 from app.services import tickets
@@ -110,12 +111,34 @@ def test_a_moved_message_leaves_history_on_both_tickets(session, sam):
     session.commit()
     assert message.ticket_id == two.id
     assert message.thread_reason == f"moved here from ticket {one.id} by Sam Agent"
-    assert [e.detail for e in one.events] == [f"message {message.id} moved to ticket {two.id}"]
+    assert [e.detail for e in one.events] == [f"message {message.id} moved to ticket {two.id}",
+                                              "status open → closed"]
     assert [e.detail for e in two.events] == [f"message {message.id} moved here from ticket {one.id}"]
     with pytest.raises(ServiceError, match="no ticket 999"):
         tickets.move_message(session, message, 999, sam)
     with pytest.raises(ServiceError, match="already"):
         tickets.move_message(session, message, two.id, sam)
+
+
+def test_a_ticket_its_last_message_left_is_closed_and_one_with_messages_stays_open(session, sam):
+    factories.account(session)
+    one, two, three = ticket_of(session, 1), ticket_of(session, 2), ticket_of(session, 3)
+    original, extra = one.messages.first(), three.messages.first()
+
+    tickets.move_message(session, extra, one.id, sam)
+    session.commit()
+    assert three.status == "closed" and three.events[-1].detail == "status open → closed"
+    assert one.status == "open"
+
+    tickets.move_message(session, original, two.id, sam)
+    session.commit()
+    assert one.status == "open" and two.status == "open"  # one still holds a message
+
+    tickets.move_message(session, extra, two.id, sam)
+    session.commit()
+    assert one.status == "closed" and one.events[-1].agent_id == sam.id
+    assert [status for status, in session.execute(select(Ticket.status).order_by(Ticket.id))] == [
+        "closed", "open", "closed"]
 
 
 def test_linking_an_unmatched_message_gives_its_ticket_the_account(session, sam):
