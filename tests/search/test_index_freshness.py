@@ -20,6 +20,7 @@ from sqlalchemy import select
 from app.models import MailboxFolder
 from tests import factories
 from tests.parts import REPO
+from tests.waiting import until
 from tests.web import sign_in
 
 FRESH_WITHIN = 10.0
@@ -35,15 +36,6 @@ def found(client, word: str) -> int:
 def logins(dovecot) -> int:
     log = dovecot.root / "dovecot.log"
     return log.read_text(errors="replace").count("Login: user=<") if log.exists() else 0
-
-
-def until(condition, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from app.runtime import search_index
 from app.services import tickets
 from tests import factories
 from tests.parts import REPO
+from tests.waiting import until
 
 
 @pytest.fixture
@@ -91,23 +92,14 @@ def test_the_running_worker_indexes_a_status_change_within_seconds(session, sam,
     worker = subprocess.Popen([sys.executable, "-m", "flask", "worker"], cwd=REPO, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        assert wait_for(lambda: stored(message.id).get("status") == "open", 20), "never indexed"
+        assert until(lambda: stored(message.id).get("status") == "open", 20), "never indexed"
         tickets.set_status(session, message.ticket, sam, "pending")
         session.commit()
         changed = time.monotonic()
-        assert wait_for(lambda: stored(message.id).get("status") == "pending", 10)
+        assert until(lambda: stored(message.id).get("status") == "pending", 10)
         assert time.monotonic() - changed < 10
         assert waiting(session) == set()
     finally:
         worker.terminate()
         output = worker.communicate(timeout=15)[0]
     assert "Traceback" not in output, output
-
-
-def wait_for(condition, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return condition()
