@@ -79,13 +79,13 @@ def matching(query: wq.Query, searcher, postings: Postings | None = None) -> np.
     return docs
 
 
-def positioned(query: wq.Query, schema) -> wq.Query:
+def positioned(query: wq.Query) -> wq.Query:
     """Return the query with each phrase asked of the field that keeps its words' positions,
     as Whoosh's own matchers need them."""
     def move(q: wq.Query) -> wq.Query:
         if isinstance(q, wq.Phrase):
             q = copy.copy(q)
-            q.fieldname = positions_field(schema, q.fieldname)
+            q.fieldname = positions_field(q.fieldname)
         return q
     return query.accept(move)
 
@@ -189,7 +189,7 @@ def _docs(query: wq.Query, searcher, postings: Postings) -> np.ndarray:
         terms = query.expanded_terms(reader)
         return _union([postings.ids(reader, field, text) for field, text in terms], size)
     # Anything else (a phrase with a word gap, say): Whoosh's own matcher, one posting at a time.
-    return np.fromiter(positioned(query, searcher.schema).docs(searcher), dtype=_DOCNUM)
+    return np.fromiter(positioned(query).docs(searcher), dtype=_DOCNUM)
 
 
 # Set operations on sorted arrays of document numbers, through a flag per document of the
@@ -241,7 +241,7 @@ def _phrase(query: wq.Phrase, searcher, postings: Postings) -> np.ndarray:
     docs = _intersection(parts, reader.doc_count_all())
     if exact or not len(docs):
         return docs
-    matcher = positioned(query, searcher.schema).matcher(searcher, searcher.boolean_context())
+    matcher = positioned(query).matcher(searcher, searcher.boolean_context())
     held = []
     for doc in docs.tolist():
         if not matcher.is_active():

@@ -76,10 +76,9 @@ def paired_words(schema: Schema, fieldname: str) -> frozenset[str]:
     return frozenset()
 
 
-def positions_field(schema: Schema, fieldname: str) -> str:
-    """Return the field that holds a text field's word positions (an index built before the
-    twins existed keeps them in the field itself)."""
-    return fieldname + POSITIONS if fieldname + POSITIONS in schema else fieldname
+def positions_field(fieldname: str) -> str:
+    """Return the field that holds a text field's word positions: its twin, or itself."""
+    return fieldname + POSITIONS if fieldname in POSITIONS_APART else fieldname
 
 
 def build_schema() -> Schema:

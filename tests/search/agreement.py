@@ -18,7 +18,7 @@ def disagreements(index, text: str) -> list[str]:
         query = parse_query(text, searcher.schema)
         for sub, _ in searcher.leaf_searchers():
             fast = set(docsets.matching(query, sub).tolist())
-            whoosh = set(docsets.positioned(query, sub.schema).docs(sub))
+            whoosh = set(docsets.positioned(query).docs(sub))
             if fast != whoosh:
                 found.append(f"{text!r}: only docsets {sorted(fast - whoosh)[:5]}, "
                              f"only Whoosh {sorted(whoosh - fast)[:5]}")
