@@ -184,8 +184,8 @@ def move_message(session: Session, message: Message, target_id: int, actor: Agen
     message.indexed_at = None
     target.last_activity_at = max(target.last_activity_at, utcnow())
     session.flush()
-    if source is not None and source.status != "closed" and source.messages.first() is None:
-        set_status(session, source, actor, "closed")
+    if source is not None and source.messages.first() is None:
+        set_status(session, source, actor, "closed")  # nothing to do if it is closed already
     return target
 
 
