@@ -30,6 +30,8 @@ def _sqlite_write_ahead_log(dbapi_connection, _record) -> None:
     # durable as before (synchronous stays FULL). An in-memory database ignores it.
     if isinstance(dbapi_connection, sqlite3.Connection):
         dbapi_connection.execute("PRAGMA journal_mode=WAL")
+
+
 migrate = Migrate()
 csrf = CSRFProtect()
 # No default limits: only the views that name a limit are limited (sign-in, for now).

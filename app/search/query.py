@@ -250,12 +250,17 @@ _ANALYSED_CHARS = 600
 _BEFORE_MATCH = 100
 
 
-# Stems are folded to plain letters ("Éclair" -> "eclair"); each plain letter stands for
-# itself and every letter the analyzer folds to it, so the plain search finds the word
-# as written. Whoosh's accent map folds each letter to exactly one.
-_FOLDED_FROM: dict[str, str] = {}
-for _code, _plain in accent_map.items():
-    _FOLDED_FROM[_plain] = _FOLDED_FROM.get(_plain, _plain) + chr(_code)
+def _letters_folding_to() -> dict[str, str]:
+    # Stems are folded to plain letters ("Éclair" -> "eclair"); each plain letter stands for
+    # itself and every letter the analyzer folds to it, so the plain search finds the word
+    # as written. Whoosh's accent map folds each letter to exactly one.
+    letters: dict[str, str] = {}
+    for code, plain in accent_map.items():
+        letters[plain] = letters.get(plain, plain) + chr(code)
+    return letters
+
+
+_FOLDED_FROM = _letters_folding_to()
 
 
 def _unfolded(stem: str) -> str:
