@@ -181,7 +181,7 @@ def test_an_index_of_an_older_schema_says_to_reindex_and_reindex_replaces_it(ses
 
 def test_an_index_whose_body_keeps_positions_says_to_reindex(session, cli):
     # The same fields as now, but the body's postings carry word positions, as before
-    # they moved to body_positions: queries would read the wrong field for phrases.
+    # they moved to body_positions: every search would read them again.
     fields = dict(build_schema().items())
     fields["body"] = TEXT(analyzer=text_analyzer())
     index = search_index()

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from app.search.query import snippet
-from app.search.schema import build_schema
+from app.search.schema import text_analyzer
 
-ANALYZER = build_schema()["body"].analyzer
+ANALYZER = text_analyzer()
 FILLER = "Nothing to see in this line of the message. " * 300  # 13,500 characters
 
 
