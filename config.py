@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,14 +17,28 @@ BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = Path(os.environ.get("DESK_INSTANCE_PATH", BASE_DIR / "instance"))
 
 
-def _env_int(name: str, default: int) -> int:
+@dataclass(frozen=True)
+class Unreadable:
+    """A setting whose environment variable holds a value that cannot be used.
+
+    The classes below are built when this module is imported, before anything could
+    report a problem in one sentence; ``check_settings`` refuses to start with one.
+    """
+
+    problem: str
+
+
+def _env_int(name: str, default: int, minimum: int = 0) -> int | Unreadable:
     value = os.environ.get(name)
-    if value is None or value == "":
+    if value is None or value.strip() == "":
         return default
     try:
-        return int(value)
-    except ValueError as exc:
-        raise RuntimeError(f"{name} must be a whole number, not {value!r}") from exc
+        number = int(value)
+    except ValueError:
+        return Unreadable(f"{name} must be a whole number, not {value!r}")
+    if number < minimum:
+        return Unreadable(f"{name} must be {minimum} or more, not {number}")
+    return number
 
 
 DEFAULT_SECRET_KEY = "dev-only-not-secret"
@@ -52,13 +67,13 @@ class Config:
     # fsync every stored raw message before its checkpoint moves; switch off only
     # for throwaway benchmarks on a disk you do not care about.
     RAW_STORE_FSYNC = os.environ.get("RAW_STORE_FSYNC", "1") != "0"
-    POLL_INTERVAL_SECONDS = _env_int("POLL_INTERVAL_SECONDS", 60)
-    INDEX_INTERVAL_SECONDS = _env_int("INDEX_INTERVAL_SECONDS", 2)
-    ACCESS_TIDY_INTERVAL_SECONDS = _env_int("ACCESS_TIDY_INTERVAL_SECONDS", 60)
-    IMAP_TIMEOUT_SECONDS = _env_int("IMAP_TIMEOUT_SECONDS", 30)
+    POLL_INTERVAL_SECONDS = _env_int("POLL_INTERVAL_SECONDS", 60, minimum=1)
+    INDEX_INTERVAL_SECONDS = _env_int("INDEX_INTERVAL_SECONDS", 2, minimum=1)
+    ACCESS_TIDY_INTERVAL_SECONDS = _env_int("ACCESS_TIDY_INTERVAL_SECONDS", 60, minimum=1)
+    IMAP_TIMEOUT_SECONDS = _env_int("IMAP_TIMEOUT_SECONDS", 30, minimum=1)
     # Extra CA certificates (PEM) to trust for IMAP over TLS; the system's are always trusted.
     IMAP_CA_FILE = os.environ.get("IMAP_CA_FILE") or None
-    IMAP_FETCH_BATCH = _env_int("IMAP_FETCH_BATCH", 200)
+    IMAP_FETCH_BATCH = _env_int("IMAP_FETCH_BATCH", 200, minimum=1)
     IMAP_IDLE = os.environ.get("IMAP_IDLE", "1") != "0"
     # The tag put in outbound subjects, e.g. "[SD-42]"; inbound mail carrying it
     # threads into ticket 42 when the sender belongs to that ticket's account.
@@ -67,13 +82,13 @@ class Config:
     # smtps://user:password@host:465, or file:///folder to write each message there as
     # an .eml file; unset, the console refuses to send and says why.
     SMTP_URL = os.environ.get("SMTP_URL") or None
-    SMTP_TIMEOUT_SECONDS = _env_int("SMTP_TIMEOUT_SECONDS", 30)
+    SMTP_TIMEOUT_SECONDS = _env_int("SMTP_TIMEOUT_SECONDS", 30, minimum=1)
     # Access to an account's records: the longest grant a request may ask for, and how
     # long approvers have to decide before a request expires as denied.
-    ACCESS_MAX_HOURS = _env_int("ACCESS_MAX_HOURS", 72)
-    ACCESS_DECISION_HOURS = _env_int("ACCESS_DECISION_HOURS", 24)
+    ACCESS_MAX_HOURS = _env_int("ACCESS_MAX_HOURS", 72, minimum=1)
+    ACCESS_DECISION_HOURS = _env_int("ACCESS_DECISION_HOURS", 24, minimum=1)
     # How long an approver's link to the access log keeps working.
-    ACCESS_LOG_LINK_DAYS = _env_int("ACCESS_LOG_LINK_DAYS", 90)
+    ACCESS_LOG_LINK_DAYS = _env_int("ACCESS_LOG_LINK_DAYS", 90, minimum=1)
     # Customer link pages per client: enough for a person, too few to guess tokens by trying.
     CUSTOMER_LINK_RATE_LIMIT = "30 per minute"
     # Emailed links point here: the address customers reach this application at.
@@ -128,12 +143,15 @@ def config_from_environment() -> type[Config]:
     """Return the configuration class named by ``DESK_ENV`` (default: development)."""
     name = os.environ.get("DESK_ENV", "development")
     if name not in CONFIGS:
-        raise RuntimeError(f"DESK_ENV must be one of {', '.join(CONFIGS)}, not {name!r}")
+        raise ConfigError(f"DESK_ENV must be one of {', '.join(CONFIGS)}, not {name!r}")
     return CONFIGS[name]
 
 
 def check_settings(settings: Mapping) -> None:
     """Refuse settings the application must not run with, saying what to change."""
+    for value in settings.values():
+        if isinstance(value, Unreadable):
+            raise ConfigError(value.problem)
     if settings.get("REQUIRE_SECRET_KEY") and settings.get("SECRET_KEY") in (DEFAULT_SECRET_KEY, "", None):
         raise ConfigError(
             "SECRET_KEY is unset or the development default; set SECRET_KEY to a long random "

@@ -9,4 +9,4 @@ try:
     app = create_app()
 except ConfigError as exc:
     # One sentence for the operator instead of a traceback, from gunicorn and flask alike.
-    sys.exit(f"Configuration error: {exc}")
+    sys.exit(f"Configuration error: {exc}.")

@@ -2,9 +2,9 @@
 ``flask mailbox``, ``flask archive``, ``flask records``, ``flask search``, ``flask usage``,
 ``flask worker``.
 
-Every group is a ``DeskGroup``: an error a person can act on (an unknown name, an
-unreachable server, a database without its schema) ends the command with one
-sentence on standard error and exit status 1, never a traceback.
+Every group is a ``DeskGroup``: an error a person can act on (a wrong argument, an
+unknown name, an unreachable server, a database without its schema) ends the command
+with one sentence on standard error and exit status 1, never a traceback or a usage text.
 """
 
 from __future__ import annotations
@@ -39,9 +39,33 @@ def clear_errors() -> Iterator[None]:
 class DeskGroup(AppGroup):
     """A command group whose commands fail with one clear sentence."""
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        with usage_in_one_sentence(self):
+            return super().parse_args(ctx, args)
+
     def invoke(self, ctx: click.Context):
-        with clear_errors():
+        with clear_errors(), usage_in_one_sentence(self):
             return super().invoke(ctx)
+
+    def help_command(self, ctx: click.Context) -> str:
+        """Return the command whose --help explains the arguments of ``ctx``."""
+        return f"{ctx.command_path} --help"
+
+
+@contextmanager
+def usage_in_one_sentence(group: DeskGroup) -> Iterator[None]:
+    """Turn click's usage errors (a wrong option or value) into one sentence and exit status 1.
+
+    Click prints the usage line, a hint and the error on three lines with status 2; a
+    group run without a command still shows its help.
+    """
+    try:
+        yield
+    except click.exceptions.NoArgsIsHelpError:
+        raise
+    except click.UsageError as exc:
+        where = f"; see `{group.help_command(exc.ctx)}`" if exc.ctx else ""
+        raise click.ClickException(_sentence(exc.format_message().rstrip(".") + where)) from exc
 
 
 def database_problem(exc: Exception) -> str:

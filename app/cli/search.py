@@ -2,7 +2,7 @@
 
 ``flask search WORDS`` runs a query; the group leaves room for maintenance
 subcommands, and a query that is itself a subcommand's name is written
-``flask search query WORD``.
+``flask search query WORD`` (the one place the hidden ``query`` command shows).
 """
 
 import click
@@ -23,12 +23,16 @@ class SearchGroup(DeskGroup):
             args = ["query", *args]
         return super().parse_args(ctx, args)
 
+    def help_command(self, ctx) -> str:
+        # The query's options are explained by the group's help, which names no `query`.
+        return f"{ctx.command_path.removesuffix(' query')} --help"
+
 
 group = SearchGroup("search", help="Search the archive: flask search WORDS [--page N] [--limit N] "
-                                   "[--sort relevance|date] [--json].")
+                                   "[--sort relevance|date] [--json]. The query language is in the README.")
 
 
-@group.command("query")
+@group.command("query", hidden=True)
 @click.argument("words", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: total, page, pages, hits, facets.")
 @click.option("--page", default=1, show_default=True, type=click.IntRange(min=1),

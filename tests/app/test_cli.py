@@ -33,11 +33,11 @@ def row_counts(session) -> dict[str, int]:
 
 def error_line(result) -> str:
     """Return the one error sentence of a failed command, checking it is alone and short."""
-    assert result.exit_code != 0, result.output
+    assert result.exit_code == 1, result.output
     assert isinstance(result.exception, SystemExit), result.exception
-    assert "Traceback" not in result.output
+    assert "Traceback" not in result.output and "Usage:" not in result.output
     errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1, result.output
+    assert len(errors) == 1 and len(result.output.splitlines()) == 1, result.output
     sentence = errors[0].removeprefix("Error: ")
     assert len(sentence) < 200 and sentence.endswith((".", ")")), sentence
     return sentence
@@ -253,6 +253,15 @@ WRONG_ARGUMENTS = {
     "archive list limit 0": (["archive", "list", "--limit", "0"], "Invalid value for '--limit'"),
     "empty search": (["search", " "], "The query is empty"),
     "search limit 0": (["search", "export", "--limit", "0"], "Invalid value for '--limit'"),
+    # The hint names the search group, whose help explains --sort, not its hidden query command.
+    "search sort that does not exist": (["search", "--sort", "oldest", "invoice"], " search --help`"),
+    "agent role that does not exist": (["agents", "add", "new@desk.example", "--name", "New",
+                                        "--role", "superuser"], "Invalid value for '--role'"),
+    "unknown option": (["accounts", "list", "--colour"],
+                       "No such option '--colour'; see `"),
+    "unknown option of a group": (["mailbox", "--verbose", "list"], "No such option '--verbose'"),
+    "unknown command": (["mailbox", "delete", "support"], "No such command 'delete'"),
+    "missing argument": (["accounts", "add"], "Missing argument 'NAME'"),
 }
 
 
