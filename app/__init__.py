@@ -15,6 +15,7 @@ from app.console.views import bp as console_bp
 from app.customer.views import bp as customer_bp
 from app.extensions import csrf, db, limiter, login_manager, migrate
 from app.health.views import bp as health_bp
+from app.ids import IdConverter
 from app.manage.views import bp as manage_bp
 from config import Config, check_settings, config_from_environment
 
@@ -24,6 +25,8 @@ MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
 def create_app(config: type[Config] | dict | None = None) -> Flask:
     """Build the application; ``config`` is a config class, or a dict of overrides for tests."""
     app = Flask(__name__, instance_path=None, template_folder="../templates")
+    # Every <int:...> in a route is a row id: past what a database holds it names nothing (404).
+    app.url_map.converters["int"] = IdConverter
     app.config.from_object(config_from_environment() if not isinstance(config, type) else config)
     if isinstance(config, dict):
         app.config.update(config)

@@ -5,6 +5,7 @@ from wtforms import HiddenField, IntegerField, SelectField, StringField, SubmitF
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
+from app.ids import MAX_ID
 from app.models.agent import QUEUES
 from app.models.ticket import STATUSES
 from app.services.agents import PAGE_SIZES
@@ -38,7 +39,7 @@ class AssignForm(FlaskForm):
 
 
 class MoveForm(FlaskForm):
-    ticket = IntegerField("Move to ticket", validators=[InputRequired(), NumberRange(min=1)])
+    ticket = IntegerField("Move to ticket", validators=[InputRequired(), NumberRange(min=1, max=MAX_ID)])
     submit = SubmitField("Move")
 
 

@@ -29,6 +29,7 @@ from app.console import forms
 from app.console.mailbody import body_csp, body_document
 from app.console.pages import access_rows, show_message
 from app.extensions import db
+from app.ids import row_id
 from app.models import Account, Attachment, Message, Ticket
 from app.models.grant import SCOPE_KINDS
 from app.requestlog import note_account
@@ -93,18 +94,27 @@ def home():
 
 @bp.get("/tickets")
 def queue():
-    account_id = request.args.get("account", type=int)
+    account = _account_filter(request.args.get("account", ""))
     try:
         view = ticket_service.queue_view(request.args.get("status"), request.args.get("queue"),
-                                         account_id, agent())
+                                         account.id if account else None, agent())
     except ServiceError as exc:
         abort(400, description=str(exc))
-    account = db.session.get(Account, account_id) if account_id else None
     if account is not None:
         note_account(account.id)
     page = ticket_service.list_queue(db.session, agent(), view, request.args.get("page", 1, type=int))
     return render_template("console/queue.html", view=view, page=page, account=account,
                            queue_labels=forms.QUEUE_LABELS)
+
+
+def _account_filter(raw: str) -> Account | None:
+    """Return the account a queue's ``?account=`` names, none when it is empty, else 404."""
+    if not raw:
+        return None
+    try:
+        return db.session.get(Account, row_id(raw)) or abort(404)
+    except ValueError:
+        abort(404)
 
 
 @bp.get("/tickets/<int:ticket_id>")

@@ -11,12 +11,12 @@ from __future__ import annotations
 import pytest
 
 from app.extensions import db
-from app.models import TicketEvent
+from app.models import Message, TicketEvent
 from app.services.agents import disable_agent
 from tests.app import console_world
 from tests.app.manage_routes import MANAGE_ROUTES
 from tests.app.search_routes import SEARCH_ROUTES
-from tests.web import form_token, sign_in
+from tests.web import form_token, sign_in, submit
 
 WHO = ("anonymous", "agent", "manager", "admin", "disabled")
 LOGIN = "login"  # a redirect to the sign-in page
@@ -81,11 +81,15 @@ def routes(app) -> list[tuple[str, str, object]]:
     return sorted(found, key=lambda r: (r[0] == "auth.logout", r[0], r[1]))
 
 
-def url_for_rule(rule, world: console_world.World) -> str:
+ID_ARGUMENTS = ("ticket_id", "message_id", "attachment_id", "account_id", "record_id", "request_id",
+                "saved_id")
+
+
+def url_for_rule(rule, world: console_world.World, **changed) -> str:
     values = {"ticket_id": world.ticket_id, "message_id": world.message_id,
               "attachment_id": world.attachment_id, "account_id": world.account_id,
               "kind": "jobs", "record_id": world.job_id, "request_id": world.request_id,
-              "raw": "no-such-token", "saved_id": 999}
+              "raw": "no-such-token", "saved_id": 999, **changed}
     return rule.build({arg: values[arg] for arg in rule.arguments})[1]
 
 
@@ -172,3 +176,35 @@ def test_no_page_or_response_shows_a_record_string(web, world, who):
             assert secret.lower().encode() not in body.lower(), f"{secret} in {url}"
     account_page = bodies[f"/accounts/{world.account_id}"].decode()
     assert "Jobs" in account_page and "Employees" in account_page
+
+
+HUGE_ID = "99999999999999999999"  # past every database's integer columns
+
+
+def test_an_id_too_large_for_any_database_answers_404_on_every_route_that_takes_one(web, world):
+    client = client_for(web, "admin")
+    token = token_for(client, "admin")
+    checked = 0
+    for endpoint, method, rule in routes(web):
+        for name in sorted(rule.arguments & set(ID_ARGUMENTS)):
+            url = url_for_rule(rule, world, **{name: int(HUGE_ID)})
+            response = client.get(url) if method == "GET" else client.post(url, data={"csrf_token": token})
+            assert response.status_code == 404, f"{method} {url} ({endpoint})"
+            checked += 1
+    assert checked >= 15
+    for query in (f"/tickets?account={HUGE_ID}", "/tickets?account=0", "/tickets?account=-3",
+                  "/tickets?account=abc", "/tickets?account=999999"):
+        assert client.get(query).status_code == 404, query
+    assert client.get(f"/tickets?page={HUGE_ID}").status_code == 200
+
+
+def test_moving_a_message_to_a_ticket_number_too_large_for_any_database_is_refused(web, world):
+    client = client_for(web, "agent")
+    page = f"/tickets/{world.ticket_id}"
+    response = submit(client, page, f"/messages/{world.message_id}/move", {"ticket": HUGE_ID},
+                      follow_redirects=True)
+    assert response.status_code in (200, 400)
+    assert "Number must be between 1 and" in response.text
+    with web.app_context():
+        assert db.session.get(Message, world.message_id).ticket_id == world.ticket_id
+
