@@ -4,11 +4,16 @@ Pages run only this site's own scripts and styles, load frames only from this si
 (the sandboxed mail bodies), never leak their address to other sites, and are never
 framed by another site. A view that needs stricter rules (a mail body, a download)
 sets its own Content-Security-Policy, which is left as it is.
+
+Nothing a signed-in person sees, and no customer page, is kept by the browser or a proxy
+(``Cache-Control: no-store``): a record page must not come back from the cache with Back
+once its grant was revoked, nor a mail from a shared computer's cache after sign-out.
 """
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, request
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
 PAGE_POLICY = "; ".join([
@@ -34,4 +39,16 @@ def _add_headers(response: Response) -> Response:
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+    if _private(response):
+        headers["Cache-Control"] = "no-store"
+        headers.pop("Expires", None)
+        headers.pop("ETag", None)
+        headers.pop("Last-Modified", None)
     return response
+
+
+def _private(response: Response) -> bool:
+    if request.endpoint == "static":  # the same stylesheet and scripts for everyone
+        return False
+    # The customer pages show who opened which record; they carry their own key in the URL.
+    return request.blueprint == "customer" or current_user.is_authenticated

@@ -142,6 +142,20 @@ def test_approval_opens_records_to_the_requesting_agent_only_and_the_log_lists_e
     assert "Quetzal" not in account_page and "expired at" in account_page
 
 
+def test_record_pages_and_customer_pages_are_never_kept_in_a_cache(web, world, agent, smtp_server):
+    ask(agent, world)
+    (decide,) = links(smtp_server, 1)
+    customer = web.test_client()
+    approve(customer, decide, "1")
+    revoke, log = links(smtp_server, 2)
+    jobs = f"/accounts/{world.account_id}/records/jobs"
+    pages = {url: agent.get(url) for url in (jobs, f"{jobs}/{world.job_id}")}
+    pages |= {url: customer.get(url) for url in (decide, revoke, log, "/customer/decide/no-such-token")}
+    for url, response in pages.items():
+        assert response.headers["Cache-Control"] == "no-store", url
+    assert pages[f"{jobs}/{world.job_id}"].status_code == 200 and pages[log].status_code == 200
+
+
 def test_the_first_decision_wins_and_a_later_post_is_refused(web, world, agent, smtp_server):
     ask(agent, world)
     (decide,) = links(smtp_server, 1)

@@ -76,3 +76,45 @@ def test_request_approve_shorter_open_four_records_see_the_log_then_expire(
     assert not any(s in page.content() for s in console_world.RECORD_STRINGS)
     assert scripts.nothing_ran and live_server.errors == []
     approver.close()
+
+
+def test_after_revocation_back_does_not_bring_a_record_page_back_from_the_cache(
+        browser, live_server, smtp_server):
+    # A context without request interception: Playwright turns the browser's cache off
+    # while it intercepts, and this test is about what that cache keeps. The console's
+    # pages load nothing from other hosts, so nothing leaves loopback all the same.
+    agent_context = browser.new_context()
+    page = agent_context.new_page()
+    app = live_server.app
+    app.extensions["clock"] = Clock()
+    app.config.update(SMTP_URL=smtp_server.url, PUBLIC_URL=live_server.url)
+    world = console_world.build(app)
+    base = live_server.url
+    account_page = f"{base}/accounts/{world.account_id}"
+    sign_in(page, live_server, "agent@desk.example", AGENT_PASSWORD)
+    page.goto(account_page)
+    page.select_option("#access select[name=scope]", "business")
+    page.fill("#access textarea[name=reason]", "The March export is missing jobs; I need to compare them.")
+    page.click("#access >> text=Ask the customer")
+    approver = browser.new_context()
+    keep_on_loopback(approver)
+    decide = approver.new_page()
+    decide.goto(customer_link(smtp_server, 1, base, "decide"))
+    decide.click("text=Approve")
+
+    page.goto(f"{account_page}/records/jobs")
+    page.click("table a")
+    record_page = page.url
+    assert "Quetzal-Job-Title-4471" in page.content()
+    page.click("text=All jobs of")
+    revoke = approver.new_page()
+    revoke.goto(customer_link(smtp_server, 2, base, "revoke"))
+    revoke.click("text=End this access now")
+    assert "revoked" in revoke.inner_text("main")
+
+    page.go_back()
+    assert page.url == record_page
+    assert not any(s in page.content() for s in console_world.RECORD_STRINGS)
+    assert "need the customer's permission" in page.inner_text("main")
+    approver.close()
+    agent_context.close()

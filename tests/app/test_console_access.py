@@ -208,3 +208,16 @@ def test_moving_a_message_to_a_ticket_number_too_large_for_any_database_is_refus
     with web.app_context():
         assert db.session.get(Message, world.message_id).ticket_id == world.ticket_id
 
+
+
+@pytest.mark.parametrize("who", console_world.ROLES)
+def test_every_page_a_signed_in_person_gets_is_sent_with_no_store(web, world, who):
+    client = client_for(web, who)
+    token = token_for(client, who)
+    for endpoint, method, rule in routes(web):
+        if endpoint == "auth.logout":
+            continue
+        url = url_for_rule(rule, world)
+        response = client.get(url) if method == "GET" else client.post(url, data={"csrf_token": token})
+        assert response.headers.get("Cache-Control") == "no-store", f"{method} {url} ({endpoint})"
+    assert client.get("/static/desk.css").headers.get("Cache-Control") != "no-store"
