@@ -101,6 +101,11 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_DURATION = timedelta(days=14)
+    # How many reverse proxies stand in front of the web processes, each adding itself to
+    # X-Forwarded-For and setting X-Forwarded-Proto. With 0 those headers are ignored (a
+    # client could write them); set it to the real number, or every client behind the proxy
+    # is one client to the rate limits, and one client's failed sign-ins lock out everyone.
+    TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
     # Rate limits live in memory per process by default; several web processes share
     # them through e.g. redis://host:6379 (a `limits` storage URI; needs the redis package).
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")

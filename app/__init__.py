@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import cli, errors, models, requestlog, runtime, security  # noqa: F401 (models registers every table)
 from app.auth.views import bp as auth_bp
@@ -31,6 +32,11 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     if isinstance(config, dict):
         app.config.update(config)
     check_settings(app.config)
+    if app.config["TRUSTED_PROXIES"]:
+        # The client's address and scheme as the trusted proxies saw them, for rate limits
+        # and secure cookies. X-Forwarded-Host is not trusted: emailed links use PUBLIC_URL.
+        proxies = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=0, x_port=0)
     Path(app.config["INSTANCE_PATH"]).mkdir(parents=True, exist_ok=True)
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)

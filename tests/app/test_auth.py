@@ -259,6 +259,46 @@ def test_too_many_failures_across_addresses_from_one_client_are_limited_too(web,
     assert response.status_code == 429
 
 
+PROXY = "10.0.0.1"
+
+
+def from_client(address: str, claimed: str = "") -> dict:
+    """Request arguments of a client at ``address`` behind one proxy, which appends the address
+    to whatever X-Forwarded-For the client sent (``claimed``)."""
+    forwarded = f"{claimed}, {address}" if claimed else address
+    return {"environ_base": {"REMOTE_ADDR": PROXY}, "headers": {"X-Forwarded-For": forwarded}}
+
+
+def app_with(web, **settings):
+    """Another application on the test's database, with settings given at its creation."""
+    files = Path(web.config["INSTANCE_PATH"]).parent
+    return create_app({**app_settings(web.config["SQLALCHEMY_DATABASE_URI"], files), **settings})
+
+
+def test_behind_one_trusted_proxy_failed_sign_ins_are_counted_per_client_address(web, sam):
+    proxied = app_with(web, TRUSTED_PROXIES=1, LOGIN_CLIENT_RATE_LIMIT="3 per minute")
+    attacker, colleague = proxied.test_client(), proxied.test_client()
+    for n in range(3):
+        failed = sign_in(attacker, email=f"guess{n}@desk.example", **from_client("203.0.113.5"))
+        assert failed.status_code == 200
+
+    # Writing another address in front of its own does not get the attacker a fresh count.
+    refused = sign_in(attacker, email="guess9@desk.example", **from_client("203.0.113.5", "192.0.2.77"))
+
+    assert refused.status_code == 429
+    assert sign_in(colleague, **from_client("198.51.100.7")).status_code == 302
+
+
+def test_without_trusted_proxies_forwarded_headers_are_ignored(web, sam):
+    direct = app_with(web, LOGIN_CLIENT_RATE_LIMIT="3 per minute")
+    attacker = direct.test_client()
+    answers = [sign_in(attacker, email=f"guess{n}@desk.example", **from_client(f"203.0.113.{n}")).status_code
+               for n in range(4)]
+
+    assert answers == [200, 200, 200, 429]
+    assert sign_in(direct.test_client(), **from_client("198.51.100.7")).status_code == 429
+
+
 def set_cookies(response) -> dict[str, str]:
     """Map each cookie set by the response to its Set-Cookie header."""
     return {header.split("=", 1)[0]: header for header in response.headers.getlist("Set-Cookie")}
