@@ -7,7 +7,7 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import cli, errors, models, requestlog, runtime, security  # noqa: F401 (models registers every table)
+from app import cli, errors, logs, models, requestlog, runtime, security  # noqa: F401 (models registers every table)
 from app.auth.views import bp as auth_bp
 from app.console import pages
 from app.console.access import bp as access_bp
@@ -32,6 +32,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     if isinstance(config, dict):
         app.config.update(config)
     check_settings(app.config)
+    logs.keep_tokens_out_of_logs()
     if app.config["TRUSTED_PROXIES"]:
         # The client's address and scheme as the trusted proxies saw them, for rate limits
         # and secure cookies. X-Forwarded-Host is not trusted: emailed links use PUBLIC_URL.

@@ -39,6 +39,9 @@ def _add_headers(response: Response) -> Response:
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+    if request.blueprint == "customer":
+        # The page's own address holds a link's token: no request it makes may carry it on.
+        headers["Referrer-Policy"] = "no-referrer"
     if _private(response):
         headers["Cache-Control"] = "no-store"
         headers.pop("Expires", None)
