@@ -20,6 +20,7 @@ from app.services.outbound import outbound_transport
 SUBJECTS = {
     "request": "Access request for {account}: please approve or deny",
     "granted": "You approved access to {account}'s records",
+    "approved": "Access to {account}'s records was approved",
     "denied": "You denied access to {account}'s records",
     "ended": "Access to {account}'s records has ended",
     "break_glass": "Emergency access to {account}'s records was opened",

@@ -107,7 +107,7 @@ def break_glass(account_id: int):
 def confirm(request_id: int):
     request = _request(request_id)
     return _carry_out(request.account_id,
-                      lambda: access.confirm_break_glass(db.session, me(), request, now()),
+                      lambda: access.confirm_break_glass(db.session, me(), request, now(), access_settings()),
                       "Break-glass access confirmed; the customer's approvers were emailed.")
 
 

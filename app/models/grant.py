@@ -46,6 +46,8 @@ class AccessRequest(db.Model):
     ends_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
     end_reason: Mapped[str | None] = mapped_column(String(20))
+    # Who ended it early: the approver's or agent's address, or "an operator".
+    ended_by: Mapped[str | None] = mapped_column(String(320))
     break_glass: Mapped[bool] = mapped_column(default=False)
     confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"))
     # Set once the worker has told everyone that the grant ended (tidiness, not access).

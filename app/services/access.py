@@ -5,6 +5,11 @@ tell people something return ``Notice`` values; the caller sends them (``app.acc
 before committing, so no request exists whose approvers were never asked. The clock is
 always an argument: whether a grant is in force is decided by ``app.access.policy`` at
 each check, and ``expire_due`` only tidies up and tells people.
+
+Every change of a request's state is one conditional UPDATE (``_move``): from the state it
+must be in, to the next. Two approvers pressing Approve and Deny at once, or revoking
+while the agent ends the grant, race for that one row; the database lets exactly one
+win, and the other is told who won and when, with nothing changed and nothing audited.
 """
 
 from __future__ import annotations
@@ -15,10 +20,10 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from app.access.policy import Grant, grant_in_force, is_in_force, remaining
+from app.access.policy import Grant, grant_in_force, remaining
 from app.models import AccessRequest, AccessToken, Account, Agent, AuditEntry
 from app.models.grant import REQUEST_SCOPES
 from app.services import audit
@@ -113,10 +118,8 @@ def cancel_request(session: Session, agent: Agent, request: AccessRequest, now: 
     """Withdraw a pending request; only the agent who asked may."""
     if request.agent_id != agent.id:
         raise ServiceError("only the agent who asked may cancel a request")
-    if request.status != "pending":
-        raise ServiceError(f"the request is {request.status}, not pending")
-    request.status = "cancelled"
-    request.decided_at = now
+    if not _move(session, request, PENDING, status="cancelled", decided_at=now, decided_by=agent.email):
+        raise ServiceError(f"the request is {describe(request, now)}, not pending")
     _audit(session, "request cancelled", request, now, agent_id=agent.id)
     session.flush()
 
@@ -141,60 +144,90 @@ def decide(session: Session, token: AccessToken, approve: bool, hours: float | N
     request = token.request
     if request.status == "pending" and now >= request.decide_by:
         expire_request(session, request, now)
-    if request.status != "pending":
-        raise TokenError(f"This request was already decided: it is {request.status}.", 409)
-    request.decided_at, request.decided_by = now, token.contact_email
+    minutes = request.minutes if hours is None else round(hours * 60)
+    if approve and not 1 <= minutes <= request.minutes:
+        raise ServiceError("the duration can be shortened, not lengthened: "
+                           f"at most {request.minutes // 60} h")
+    decision = {"status": "approved", "starts_at": now, "ends_at": now + timedelta(minutes=minutes)} \
+        if approve else {"status": "denied"}
+    if not _move(session, request, [*PENDING, AccessRequest.decide_by > now],
+                 decided_at=now, decided_by=token.contact_email, **decision):
+        raise TokenError(f"This request was already decided: it is {_decided(request)}.", 409)
     token.used_at = now
     if not approve:
-        request.status = "denied"
         _audit(session, "access denied", request, now, contact_email=token.contact_email)
         session.flush()
         return [Notice("denied", token.contact_email, request)]
-    minutes = request.minutes if hours is None else round(hours * 60)
-    if not 1 <= minutes <= request.minutes:
-        raise ServiceError("the duration can be shortened, not lengthened: "
-                           f"at most {request.minutes // 60} h")
-    request.status, request.starts_at, request.ends_at = "approved", now, now + timedelta(minutes=minutes)
     _audit(session, "access approved", request, now, contact_email=token.contact_email,
            detail=f"{scope_words(request.scope)} until {request.ends_at:%Y-%m-%d %H:%M} UTC ({minutes} min)")
     session.flush()
-    return [_granted_notice(session, request, token.contact_email, now, settings)]
+    return _grant_notices(session, request, now, settings)
 
 
-def _granted_notice(session: Session, request: AccessRequest, email: str, now: datetime,
-                    settings: AccessSettings) -> Notice:
-    links = {"revoke": _token(session, request, "revoke", email, request.ends_at),
-             "log": _token(session, request, "log", email, now + timedelta(days=settings.log_link_days))}
-    return Notice("granted", email, request, links)
+def _decided(request: AccessRequest) -> str:
+    """Say what became of a request and who decided when, e.g. "denied, by ann@... at ... UTC"."""
+    words = request.status.replace("_", " ")
+    if request.decided_by:
+        words += f", by {request.decided_by}"
+    if request.decided_at:
+        words += f" at {request.decided_at:%Y-%m-%d %H:%M:%S} UTC"
+    return words
+
+
+def _grant_notices(session: Session, request: AccessRequest, now: datetime, settings: AccessSettings,
+                   template: str | None = None) -> list[Notice]:
+    """Tell every approver of a grant, each with their own links to end it and to see its log.
+
+    The one who approved gets "granted", the others "approved" (by someone else), unless
+    ``template`` names one for all (break-glass).
+    """
+    notices = []
+    for contact in request.account.approvers:
+        email = contact.email
+        links = {"revoke": _token(session, request, "revoke", email, request.ends_at),
+                 "log": _token(session, request, "log", email, now + timedelta(days=settings.log_link_days))}
+        chosen = template or ("granted" if email == request.decided_by else "approved")
+        notices.append(Notice(chosen, email, request, links))
+    return notices
 
 
 def revoke(session: Session, token: AccessToken, now: datetime) -> list[Notice]:
     """End a grant at the customer's word; it stops at the agent's next request."""
     request = token.request
-    if not is_in_force(as_grant(request), now):
+    ended = _end(session, request, now, "revoked", token.contact_email, contact_email=token.contact_email)
+    if ended is None:
         raise TokenError(f"This access is not active any more ({describe(request, now)}).", 409)
     token.used_at = now
-    return _end(session, request, now, "revoked", contact_email=token.contact_email)
+    return ended
 
 
 def revoke_by_operator(session: Session, request: AccessRequest, now: datetime) -> list[Notice]:
     """End a grant from the command line (``flask access revoke``)."""
-    if not is_in_force(as_grant(request), now):
+    ended = _end(session, request, now, "revoked", "an operator", detail="by an operator")
+    if ended is None:
         raise ServiceError(f"grant {request.id} is not active ({describe(request, now)})")
-    return _end(session, request, now, "revoked", detail="by an operator")
+    return ended
 
 
 def end_grant(session: Session, agent: Agent, request: AccessRequest, now: datetime) -> list[Notice]:
     """End one's own grant before its time."""
     if request.agent_id != agent.id:
         raise ServiceError("only the agent who holds a grant may end it")
-    if not is_in_force(as_grant(request), now):
+    ended = _end(session, request, now, "ended", agent.email, agent_id=agent.id)
+    if ended is None:
         raise ServiceError(f"the access is not active ({describe(request, now)})")
-    return _end(session, request, now, "ended", agent_id=agent.id)
+    return ended
 
 
-def _end(session: Session, request: AccessRequest, now: datetime, reason: str, **who) -> list[Notice]:
-    request.ended_at, request.end_reason, request.end_noticed_at = now, reason, now
+def _end(session: Session, request: AccessRequest, now: datetime, reason: str, by: str,
+         **who) -> list[Notice] | None:
+    """End a grant in force now; return the notices, or None when it was not in force."""
+    # policy.is_in_force, as the UPDATE's condition.
+    in_force = [AccessRequest.status == "approved", AccessRequest.ended_at.is_(None),
+                AccessRequest.starts_at <= now, AccessRequest.ends_at > now]
+    if not _move(session, request, in_force, ended_at=now, end_reason=reason, ended_by=by,
+                 end_noticed_at=now):
+        return None
     _audit(session, f"grant {reason}", request, now, **who)
     session.flush()
     return [Notice("ended", c.email, request) for c in request.account.approvers]
@@ -202,9 +235,9 @@ def _end(session: Session, request: AccessRequest, now: datetime, reason: str, *
 
 def expire_request(session: Session, request: AccessRequest, now: datetime) -> None:
     """Mark an undecided request past its time as expired, which denies it."""
-    request.status = "expired"
-    _audit(session, "request expired", request, now, detail="no decision in time: denied")
-    session.flush()
+    if _move(session, request, [*PENDING, AccessRequest.decide_by <= now], status="expired"):
+        _audit(session, "request expired", request, now, detail="no decision in time: denied")
+        session.flush()
 
 
 def expire_due(session: Session, now: datetime) -> list[Notice]:
@@ -216,8 +249,9 @@ def expire_due(session: Session, now: datetime) -> list[Notice]:
     for request in session.scalars(select(AccessRequest).where(
             AccessRequest.status == "approved", AccessRequest.end_noticed_at.is_(None),
             AccessRequest.ends_at <= now)):
-        request.end_noticed_at = now
-        request.end_reason = request.end_reason or "expired"
+        if not _move(session, request, [AccessRequest.end_noticed_at.is_(None)], end_noticed_at=now,
+                     end_reason=request.end_reason or "expired"):
+            continue  # another worker noticed it first
         _audit(session, "grant expired", request, now,
                detail=f"ended at {request.ends_at:%Y-%m-%d %H:%M} UTC")
         notices += [Notice("ended", c.email, request) for c in request.account.approvers]
@@ -244,20 +278,20 @@ def break_glass(session: Session, manager: Agent, account: Account, scope: str, 
     return request
 
 
-def confirm_break_glass(session: Session, second: Agent, request: AccessRequest,
-                        now: datetime) -> list[Notice]:
+def confirm_break_glass(session: Session, second: Agent, request: AccessRequest, now: datetime,
+                        settings: AccessSettings) -> list[Notice]:
     """A second manager confirms break-glass access; the approvers are told at once."""
     if second.role != "manager" or second.id == request.agent_id:
         raise ServiceError("break-glass access needs a second manager, not the one who asked")
-    if request.status != "awaiting_confirmation" or now >= request.decide_by:
+    waiting = [AccessRequest.status == "awaiting_confirmation", AccessRequest.decide_by > now]
+    if not _move(session, request, waiting, status="approved", confirmed_by_id=second.id, decided_at=now,
+                 decided_by=second.email, starts_at=now,
+                 ends_at=now + timedelta(minutes=BREAK_GLASS_MINUTES)):
         raise ServiceError("this break-glass request is not waiting for confirmation any more")
-    request.status, request.confirmed_by_id, request.decided_at = "approved", second.id, now
-    request.decided_by = second.email
-    request.starts_at, request.ends_at = now, now + timedelta(minutes=BREAK_GLASS_MINUTES)
     _audit(session, "BREAK-GLASS opened", request, now, agent_id=second.id,
            detail=f"confirmed for {request.agent.name}: {request.reason}")
     session.flush()
-    return [Notice("break_glass", c.email, request) for c in request.account.approvers]
+    return _grant_notices(session, request, now, settings, template="break_glass")
 
 
 def note_view(session: Session, agent: Agent, request: AccessRequest, kind: str, record_id: int | None,
@@ -271,7 +305,8 @@ def describe(request: AccessRequest, now: datetime) -> str:
     """Say in a few words where a request stands at ``now``."""
     if request.status == "approved":
         if request.ended_at is not None:
-            return f"{request.end_reason} at {request.ended_at:%Y-%m-%d %H:%M} UTC"
+            by = f" by {request.ended_by}" if request.ended_by else ""
+            return f"{request.end_reason} at {request.ended_at:%Y-%m-%d %H:%M} UTC{by}"
         if now >= request.ends_at:
             return f"expired at {request.ends_at:%Y-%m-%d %H:%M} UTC"
         return "active"
@@ -325,6 +360,23 @@ def requests_of(session: Session, account_id: int, limit: int = 20) -> list[Acce
     """Return the account's most recent requests."""
     return list(session.scalars(select(AccessRequest).where(AccessRequest.account_id == account_id)
                                 .order_by(AccessRequest.id.desc()).limit(limit)))
+
+
+PENDING = (AccessRequest.status == "pending",)
+
+
+def _move(session: Session, request: AccessRequest, conditions, **values) -> bool:
+    """Change the request with one UPDATE that applies only while ``conditions`` hold.
+
+    Return whether it applied; either way ``request`` then shows the row as it stands, so a
+    loser can say who won. The row stays locked by the winner until its transaction ends.
+    """
+    session.flush()
+    moved = session.execute(
+        update(AccessRequest).where(AccessRequest.id == request.id, *conditions).values(**values)
+        .execution_options(synchronize_session=False)).rowcount == 1
+    session.refresh(request)
+    return moved
 
 
 def hash_token(raw: str) -> str:
