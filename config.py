@@ -42,6 +42,7 @@ def _env_int(name: str, default: int, minimum: int = 0) -> int | Unreadable:
 
 
 DEFAULT_SECRET_KEY = "dev-only-not-secret"
+DEFAULT_AUDIT_KEY = "dev-only-audit-key"
 
 
 class ConfigError(RuntimeError):
@@ -57,6 +58,9 @@ class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY", DEFAULT_SECRET_KEY)
     # Production refuses the development key: anyone could forge sessions with it.
     REQUIRE_SECRET_KEY = False
+    # Keys the audit log's hash chain. Keep it out of the database and apart from SECRET_KEY,
+    # and never change it: the entries written under it verify only with it.
+    AUDIT_KEY = os.environ.get("AUDIT_KEY", DEFAULT_AUDIT_KEY)
     INSTANCE_PATH = str(INSTANCE_DIR)
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'desk.db'}"
@@ -157,8 +161,13 @@ def check_settings(settings: Mapping) -> None:
     for value in settings.values():
         if isinstance(value, Unreadable):
             raise ConfigError(value.problem)
-    if settings.get("REQUIRE_SECRET_KEY") and settings.get("SECRET_KEY") in (DEFAULT_SECRET_KEY, "", None):
-        raise ConfigError(
-            "SECRET_KEY is unset or the development default; set SECRET_KEY to a long random "
-            "value (for example: python -c 'import secrets; print(secrets.token_hex(32))')"
-        )
+    if not settings.get("REQUIRE_SECRET_KEY"):
+        return
+    for name, default in (("SECRET_KEY", DEFAULT_SECRET_KEY), ("AUDIT_KEY", DEFAULT_AUDIT_KEY)):
+        if settings.get(name) in (default, "", None):
+            raise ConfigError(
+                f"{name} is unset or the development default; set {name} to a long random "
+                "value (for example: python -c 'import secrets; print(secrets.token_hex(32))')"
+            )
+    if settings["AUDIT_KEY"] == settings["SECRET_KEY"]:
+        raise ConfigError("AUDIT_KEY is the same as SECRET_KEY; give the audit log a key of its own")

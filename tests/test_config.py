@@ -21,6 +21,11 @@ BAD_SETTINGS = {
                             "DESK_ENV must be one of development, testing, production, not 'prod'"),
     "production without a secret key": ({"DESK_ENV": "production", "SECRET_KEY": ""},
                                          "SECRET_KEY is unset or the development default"),
+    "production without an audit key": ({"DESK_ENV": "production", "SECRET_KEY": "s" * 64, "AUDIT_KEY": ""},
+                                        "AUDIT_KEY is unset or the development default"),
+    "production with the secret key as audit key": (
+        {"DESK_ENV": "production", "SECRET_KEY": "s" * 64, "AUDIT_KEY": "s" * 64},
+        "AUDIT_KEY is the same as SECRET_KEY; give the audit log a key of its own"),
 }
 
 

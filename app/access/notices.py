@@ -1,7 +1,7 @@
 """Emails about access: requests to approvers, confirmations with revoke and log links,
 notices that a grant ended, and break-glass alerts. Rendered from ``templates/mail/``
 and handed to the outbound transport (``SMTP_URL``), marked as automatic so that
-out-of-office replies do not answer them.
+out-of-office replies do not answer them. Each states the audit chain's head.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from email.utils import format_datetime, make_msgid
 
 from flask import current_app, render_template
 
+from app.extensions import db
+from app.services import audit
 from app.services.access import Notice, scope_words
 from app.services.errors import ServiceError
 from app.services.outbound import outbound_transport
@@ -45,8 +47,10 @@ def build(notice: Notice) -> bytes:
     msg["Message-ID"] = make_msgid(domain=config["SUPPORT_ADDRESS"].rpartition("@")[2] or None)
     msg["Auto-Submitted"] = "auto-generated"
     links = {purpose: link(purpose, token) for purpose, token in notice.links.items()}
+    # The chain's head as this transaction sees it, the entry this email is about included:
+    # the approver keeps a witness of the log that the database alone cannot rewrite.
     msg.set_content(render_template(f"mail/access_{notice.template}.txt", request=request, links=links,
-                                    scope=scope_words(request.scope)))
+                                    scope=scope_words(request.scope), audit_head=audit.head(db.session)))
     return msg.as_bytes()
 
 

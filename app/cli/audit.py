@@ -7,27 +7,30 @@ from app.cli.output import echo_json, echo_table
 from app.extensions import db
 from app.services.accounts import account_named
 from app.services.agents import agent_with_email
-from app.services.audit import describe_entries, list_entries, verify
+from app.services.audit import describe_entries, list_entries, read_anchor, verify
 
 group = DeskGroup("audit", help="The audit log: verify its hash chain, list its entries.")
 
 
 @group.command("verify")
-@click.option("--anchor", metavar="HASH",
-              help="A hash printed by an earlier run: fail if that entry is gone (entries cut from the end).")
-def verify_(anchor):
-    """Re-hash every entry and check each follows the one before.
+@click.option("--anchor", "anchors", metavar="ID:HASH", multiple=True,
+              help="An entry's id and hash as an earlier run or an approver's email states them "
+                   "(or the hash alone); fail if the log no longer holds it. Repeatable.")
+def verify_(anchors):
+    """Re-hash every entry with AUDIT_KEY and check each follows the one before.
 
-    Exits 1 naming the first entry altered, removed, inserted or forged.
+    Exits 1 naming the first entry altered, removed, inserted or forged, or an anchor the
+    log no longer holds (entries cut from the end, or the log rewritten).
     """
-    result = verify(db.session, anchor=anchor.strip().lower() if anchor else None)
+    result = verify(db.session, anchors=[read_anchor(a) for a in anchors])
     if not result.ok:
         raise click.ClickException(f"Audit log broken: {result.problem}.")
     noun = "entry" if result.checked == 1 else "entries"
-    click.echo(f"Audit log intact: {result.checked} {noun} checked.")
+    click.echo(f"Audit log intact: {result.checked} {noun} checked" +
+               (f", {len(anchors)} anchor{'s' if len(anchors) != 1 else ''} found." if anchors else "."))
     if result.last_id is not None:
-        click.echo(f"Last entry: {result.last_id}, hash {result.last_hash} "
-                   "(keep it elsewhere and pass it to --anchor later).")
+        click.echo(f"Last entry: {result.last_id}, hash {result.last_hash} (keep it elsewhere and pass "
+                   f"--anchor {result.last_id}:{result.last_hash} later).")
 
 
 @group.command("list")

@@ -1,20 +1,31 @@
 """The audit log: appending hash-chained entries, verifying the chain, listing entries.
 
-Each entry's ``hash`` is the SHA-256 of the previous entry's hash and the entry's own
-fields in one canonical JSON form, so an entry changed, removed or slipped in breaks the
-chain at that point (DESIGN rule 8). Services call ``append`` inside their own transaction
-before they commit, so an entry is committed together with the change it records, or not
-at all. Entries cut from the end leave a chain that is still whole; ``verify`` notices
-that only when given an anchor, the hash of a later entry recorded outside the database.
+Each entry's ``hash`` is an HMAC-SHA256, keyed with ``AUDIT_KEY``, of the previous entry's
+hash and the entry's own fields in one canonical JSON form, so an entry changed, removed
+or slipped in breaks the chain at that point (DESIGN rule 8). The key lives in the
+configuration, never in the database: someone who can write to the database but does
+not hold the key cannot compute the hash of a forged or rewritten entry, and ``verify``
+names the first entry that does not hold.
+
+Entries cut from the end leave a chain that is still whole, and someone holding the key
+as well could rewrite it entirely; ``verify`` notices both against anchors, the id and
+hash of an entry as recorded outside the database. Every email to a customer's approver
+states the head of the chain when it was sent (``head``), so customers keep anchors of
+their own. Services call ``append`` inside their own transaction before they commit, so
+an entry is committed together with the change it records, or not at all.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from flask import current_app
 from sqlalchemy import Row, String, select, text, type_coerce
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -46,14 +57,42 @@ class VerifyResult:
         return self.problem is None
 
 
-def entry_hash(prev_hash: str, fields: dict) -> str:
-    """Return the SHA-256 hex of the previous hash and the entry's ``HASHED_FIELDS``."""
+@dataclass(frozen=True)
+class Anchor:
+    """An entry's hash as recorded outside the database, with its id when that was recorded too."""
+
+    hash: str
+    entry_id: int | None = None
+
+    def __str__(self) -> str:
+        return self.hash if self.entry_id is None else f"{self.entry_id}:{self.hash}"
+
+
+_ANCHOR = re.compile(r"^(?:(?:entry\s*)?(\d+)\s*[:,]?\s*(?:hash\s*)?)?([0-9a-f]{64})$")
+
+
+def read_anchor(text: str) -> Anchor:
+    """Read an anchor written as ``HASH``, ``ID:HASH`` or as an email states it ("entry ID, hash HASH")."""
+    found = _ANCHOR.match(" ".join(text.lower().split()))
+    if found is None:
+        raise ServiceError(f"{text.strip()[:80]!r} is not an anchor: give the 64-character hash, "
+                           "or ID:HASH, as `flask audit verify` or an approver's email states it")
+    return Anchor(found.group(2), int(found.group(1)) if found.group(1) else None)
+
+
+def audit_key() -> bytes:
+    """Return the chain's key, ``AUDIT_KEY`` of the application's configuration."""
+    return current_app.config["AUDIT_KEY"].encode("utf-8")
+
+
+def entry_hash(prev_hash: str, fields: dict, key: bytes) -> str:
+    """Return the HMAC-SHA256 hex, under ``key``, of the previous hash and the entry's ``HASHED_FIELDS``."""
     payload = {name: fields[name] for name in HASHED_FIELDS}
     # Microseconds always, so the form is the same whatever the databases hand back.
     payload["at"] = _naive_utc(payload["at"]).isoformat(timespec="microseconds")
     payload["prev_hash"] = prev_hash
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return hmac.new(key, canonical.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 def fields_of(entry: AuditEntry) -> dict:
@@ -80,12 +119,13 @@ def append(session: Session, action: str, *, at: datetime, agent_id: int | None 
         "request_id": _optional_int(request_id), "record_kind": record_kind,
         "record_id": _optional_int(record_id), "detail": detail or "",
     }
+    key = audit_key()
     _queue_for_the_tail(session)
     for _attempt in range(APPEND_ATTEMPTS):
         try:
             with session.begin_nested():
                 prev_hash = _last_hash(session)
-                entry = AuditEntry(**fields, prev_hash=prev_hash, hash=entry_hash(prev_hash, fields))
+                entry = AuditEntry(**fields, prev_hash=prev_hash, hash=entry_hash(prev_hash, fields, key))
                 session.add(entry)
                 session.flush()
             return entry
@@ -96,26 +136,47 @@ def append(session: Session, action: str, *, at: datetime, agent_id: int | None 
                        "running; try again")
 
 
-def verify(session: Session, *, anchor: str | None = None) -> VerifyResult:
+def verify(session: Session, *, anchors: Iterable[Anchor] = (), key: bytes | None = None) -> VerifyResult:
     """Walk the entries in id order, re-hashing each and checking its link to the one before.
 
-    Stops at the first problem. With ``anchor`` (a hash printed by an earlier run) the
-    log is broken too when no entry has that hash any more: entries were cut from the end.
+    Stops at the first problem. Each anchor (an id and hash printed by an earlier run or
+    stated in an approver's email) must still be in the chain: if its entry holds another
+    hash, the log was rewritten up to there; if no entry has it, entries were cut from the end.
     """
-    checked, last_id, last_hash, anchor_found = 0, None, GENESIS, anchor is None
+    key = key or audit_key()
+    wanted = {a.entry_id: a for a in anchors if a.entry_id is not None}
+    loose = {a.hash for a in anchors if a.entry_id is None}
+    checked, last_id, last_hash = 0, None, GENESIS
     read_time = _time_reader(session)
     with _chain(session) as rows:
         for row in rows:
             checked += 1
-            problem = _problem(row, read_time, last_id, last_hash)
+            problem = _problem(row, read_time, last_id, last_hash, key) or _anchor_problem(row, wanted)
             if problem:
                 return VerifyResult(checked, problem, last_id, last_hash)
             last_id, last_hash = row.id, row.hash
-            anchor_found = anchor_found or row.hash == anchor
-    if not anchor_found:
-        return VerifyResult(checked, f"no entry has the hash {anchor}: entries were removed from "
-                            "the end of the log (or the hash is mistyped)", last_id, last_hash)
+            wanted.pop(row.id, None)
+            loose.discard(row.hash)
+    missing = [str(a) for a in wanted.values()] + sorted(loose)
+    if missing:
+        return VerifyResult(checked, f"no entry has the anchor {missing[0]}: entries were removed from "
+                            "the end of the log (or the anchor is mistyped)", last_id, last_hash)
     return VerifyResult(checked, None, last_id, last_hash)
+
+
+def head(session: Session) -> Anchor | None:
+    """Return the last entry the session sees (its own flushed entries included) as an anchor."""
+    last = select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)
+    row = session.execute(last).first()
+    return Anchor(row.hash, row.id) if row else None
+
+
+def _anchor_problem(row: Row, wanted: dict[int, Anchor]) -> str | None:
+    anchor = wanted.get(row.id)
+    if anchor is None or anchor.hash == row.hash:
+        return None
+    return (f"entry {row.id} does not hold the hash {anchor.hash} recorded of it elsewhere: the log was "
+            f"rewritten up to entry {row.id} by someone holding the key")
 
 
 def list_entries(session: Session, *, account_id: int | None = None, agent_id: int | None = None,
@@ -194,12 +255,12 @@ def _time_reader(session: Session):
     return AuditEntry.__table__.c.at.type.dialect_impl(dialect).result_processor(dialect, None)
 
 
-def _problem(row: Row, read_time, prev_id: int | None, prev_hash: str) -> str | None:
+def _problem(row: Row, read_time, prev_id: int | None, prev_hash: str, key: bytes) -> str | None:
     fields = dict(row._mapping)
     try:
         if isinstance(fields["at"], str) and read_time is not None:
             fields["at"] = read_time(fields["at"])
-        intact = entry_hash(row.prev_hash, fields) == row.hash
+        intact = hmac.compare_digest(entry_hash(row.prev_hash, fields, key), row.hash)
     except (TypeError, ValueError) as exc:  # a value of the wrong type, written past the model
         return f"entry {row.id} was altered or forged (its contents cannot be read: {exc})"
     if not intact:

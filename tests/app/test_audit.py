@@ -1,11 +1,15 @@
-"""The audit log's hash chain on SQLite and PostgreSQL: appends link from the genesis hash,
-``flask audit verify`` passes an intact log, and each way an attacker with database access
-might rewrite it (raw SQL, then commit) is caught and named by entry.
+"""The audit log's keyed hash chain on SQLite and PostgreSQL: appends link from the genesis
+hash, ``flask audit verify`` passes an intact log, and each way an attacker with database
+access but not AUDIT_KEY might rewrite it (raw SQL, then commit; honest SHA-256 hashes
+recomputed) is caught and named by entry; a rewrite by someone holding the key is caught
+against the anchors that approvers' emails state.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import threading
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -16,7 +20,16 @@ from sqlalchemy.orm import Session
 
 from app.extensions import db
 from app.models import Account, AuditEntry
-from app.services.audit import GENESIS, append, entry_hash, fields_of, list_entries, verify
+from app.services.audit import (
+    GENESIS,
+    Anchor,
+    append,
+    audit_key,
+    entry_hash,
+    fields_of,
+    list_entries,
+    verify,
+)
 from tests import factories
 
 # Microseconds on purpose: both databases must hand them back for the hashes to hold.
@@ -57,7 +70,7 @@ def test_entries_link_from_the_genesis_hash_and_keep_their_microseconds(session,
     assert entries[0].prev_hash == GENESIS
     assert [e.prev_hash for e in entries[1:]] == [e.hash for e in entries[:-1]]
     assert entries[0].at == AT
-    assert all(entry_hash(e.prev_hash, fields_of(e)) == e.hash for e in entries)
+    assert all(entry_hash(e.prev_hash, fields_of(e), audit_key()) == e.hash for e in entries)
 
 
 def test_an_intact_log_verifies_and_reports_how_many_entries_were_checked(session, chain):
@@ -116,12 +129,68 @@ def test_an_entry_whose_time_was_changed_is_named_as_altered(session, chain):
     assert problem(session).startswith(f"entry {chain[3]} was altered")
 
 
-def test_an_entry_rewritten_with_an_honest_new_hash_breaks_the_link_to_the_next(session, chain):
+def test_an_entry_rewritten_with_a_new_keyed_hash_breaks_the_link_to_the_next(session, chain):
     entry = session.get(AuditEntry, chain[2])
     fields = {**fields_of(entry), "detail": "nothing to see"}
     tamper(session, "UPDATE audit_entry SET detail = :detail, hash = :hash WHERE id = :id",
-           detail=fields["detail"], hash=entry_hash(entry.prev_hash, fields), id=chain[2])
+           detail=fields["detail"], hash=entry_hash(entry.prev_hash, fields, audit_key()), id=chain[2])
     assert problem(session).startswith(f"entry {chain[3]} does not follow entry {chain[2]} ")
+
+
+def unkeyed_hash(prev_hash: str, fields: dict) -> str:
+    """The hash anyone can compute without AUDIT_KEY: SHA-256 of the same canonical form."""
+    payload = {**fields, "at": fields["at"].isoformat(timespec="microseconds"), "prev_hash": prev_hash}
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def test_an_entry_appended_with_a_correctly_computed_unkeyed_hash_is_named_as_forged(session, chain):
+    last = session.get(AuditEntry, chain[-1])
+    fields = {**fields_of(last), "action": "access approved", "detail": "approved by the customer"}
+    tamper(session, "INSERT INTO audit_entry (at, action, detail, prev_hash, hash) "
+                    "VALUES (:at, :action, :detail, :prev, :hash)",
+           at=fields["at"], action=fields["action"], detail=fields["detail"], prev=last.hash,
+           hash=unkeyed_hash(last.hash, {**fields, "agent_id": None, "contact_email": None,
+                                          "account_id": None, "record_kind": None, "record_id": None}))
+    forged_id = session.scalar(select(func.max(AuditEntry.id)))
+    assert problem(session) == (f"entry {forged_id} was altered or forged "
+                                "(its hash does not match its contents)")
+
+
+def test_the_whole_chain_rewritten_with_unkeyed_hashes_is_named_at_its_first_entry(session, chain):
+    session.expire_all()
+    rows = [session.get(AuditEntry, id_) for id_ in chain]
+    prev = GENESIS
+    for row in rows:
+        fields = {**fields_of(row), "detail": "rewritten" if row.id == chain[1] else row.detail}
+        new = unkeyed_hash(prev, fields)
+        session.execute(text("UPDATE audit_entry SET detail = :d, prev_hash = :p, hash = :h WHERE id = :id"),
+                        {"d": fields["detail"], "p": prev, "h": new, "id": row.id})
+        prev = new
+    session.commit()
+    assert problem(session).startswith(f"entry {chain[0]} was altered or forged")
+
+
+def test_a_chain_rewritten_by_someone_holding_the_key_is_caught_against_an_anchor(session, chain):
+    anchor = Anchor(session.get(AuditEntry, chain[3]).hash, chain[3])
+    session.expire_all()
+    prev = GENESIS
+    for row in [session.get(AuditEntry, id_) for id_ in chain]:
+        fields = {**fields_of(row), "detail": "rewritten" if row.id == chain[1] else row.detail}
+        new = entry_hash(prev, fields, audit_key())
+        session.execute(text("UPDATE audit_entry SET detail = :d, prev_hash = :p, hash = :h WHERE id = :id"),
+                        {"d": fields["detail"], "p": prev, "h": new, "id": row.id})
+        prev = new
+    session.commit()
+    assert verify(session).ok  # a whole chain under the right key
+    result = verify(session, anchors=[anchor])
+    assert not result.ok
+    assert result.problem.startswith(f"entry {chain[3]} does not hold the hash {anchor.hash}")
+
+
+def test_a_chain_verified_with_another_key_fails_at_its_first_entry(session, chain):
+    result = verify(session, key=b"not the key")
+    assert not result.ok and result.problem.startswith(f"entry {chain[0]} was altered or forged")
 
 
 def test_a_removed_entry_is_named_by_the_entry_after_the_gap(session, chain):
@@ -144,12 +213,13 @@ def test_a_forged_entry_with_a_made_up_hash_is_named(session, chain):
 
 
 def test_entries_cut_from_the_end_are_caught_only_against_an_anchor(session, chain):
-    anchor = verify(session).last_hash
+    result = verify(session)
     tamper(session, "DELETE FROM audit_entry WHERE id = :id", id=chain[-1])
     assert verify(session).ok  # the chain that is left is whole
-    result = verify(session, anchor=anchor)
-    assert not result.ok and result.problem.startswith(f"no entry has the hash {anchor}")
-    assert verify(session, anchor=session.get(AuditEntry, chain[1]).hash).ok
+    for anchor in (Anchor(result.last_hash), Anchor(result.last_hash, result.last_id)):
+        cut = verify(session, anchors=[anchor])
+        assert not cut.ok and cut.problem.startswith(f"no entry has the anchor {anchor}"), cut.problem
+    assert verify(session, anchors=[Anchor(session.get(AuditEntry, chain[1]).hash, chain[1])]).ok
 
 
 # Only SQLite: PostgreSQL's timestamp column refuses such a value in the first place.
@@ -166,7 +236,17 @@ def test_verify_command_exits_0_on_an_intact_log(cli, session, chain):
     assert result.output.splitlines()[0] == "Audit log intact: 5 entries checked."
     anchor = session.get(AuditEntry, chain[-1]).hash
     assert f"Last entry: {chain[-1]}, hash {anchor} " in result.output
-    assert cli("audit", "verify", "--anchor", anchor).exit_code == 0
+    assert f"--anchor {chain[-1]}:{anchor}" in result.output
+    for written in (anchor, f"{chain[-1]}:{anchor}", f"entry {chain[-1]}, hash {anchor.upper()}"):
+        first = session.get(AuditEntry, chain[0]).hash
+        again = cli("audit", "verify", "--anchor", written, "--anchor", first)
+        assert again.exit_code == 0 and "5 entries checked, 2 anchors found." in again.output, again.output
+
+
+def test_verify_command_refuses_an_anchor_it_cannot_read(app, session, chain):
+    result = app.test_cli_runner().invoke(args=["audit", "verify", "--anchor", "12:abc"])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: '12:abc' is not an anchor: give the 64-character hash")
 
 
 def test_verify_command_exits_1_naming_the_altered_entry(app, session, chain):
@@ -223,7 +303,7 @@ def test_an_append_that_loses_a_race_retries_after_the_winner(backend, app, sess
                       "account_id": None, "request_id": None, "record_kind": None, "record_id": None,
                       "detail": "the winner"}
             other.execute(AuditEntry.__table__.insert().values(
-                **fields, prev_hash=prev_hash, hash=entry_hash(prev_hash, fields)))
+                **fields, prev_hash=prev_hash, hash=entry_hash(prev_hash, fields, audit_key())))
 
     append(session, "grant.approved", at=AT, detail="before the race")
     session.commit()
@@ -270,7 +350,7 @@ def test_concurrent_writers_never_fork_the_chain(app, session):
 
     def write(n: int) -> None:
         try:
-            with Session(engine) as own:
+            with app.app_context(), Session(engine) as own:
                 start.wait()
                 for i in range(each):
                     append(own, "records.viewed", at=AT + timedelta(seconds=i), detail=f"writer {n}, {i}")
@@ -287,3 +367,57 @@ def test_concurrent_writers_never_fork_the_chain(app, session):
     result = verify(session)
     assert result.ok, result.problem
     assert result.checked == writers * each
+
+
+def test_an_approvers_email_states_the_head_and_verify_accepts_it_as_an_anchor(
+        app, session, cli, smtp_server):
+    from app.access import notices
+    from app.services import access
+
+    app.config["SMTP_URL"] = smtp_server.url
+    account = factories.account(session, "Witness Co", domains=["witness.example"],
+                                approvers=["boss@witness.example"])
+    agent = factories.agent(session)
+    request, asked = access.request_access(session, agent, account, "business", "Checking the export", 4,
+                                           AT, access.AccessSettings())
+    notices.send(asked)
+    session.commit()
+    body = smtp_server.wait_for(1)[0].message().get_content()
+    line = re.search(r"stood at entry (\d+),\s+hash ([0-9a-f]{64})", body)
+    requested = session.scalar(select(AuditEntry).where(AuditEntry.action == "access requested"))
+    assert line and (int(line.group(1)), line.group(2)) == (requested.id, requested.hash)
+    stated = f"entry {line.group(1)}, hash {line.group(2)}"
+    assert cli("audit", "verify", "--anchor", stated).exit_code == 0
+
+    fields = {**fields_of(requested), "detail": "business records for 4 h: nothing unusual"}
+    tamper(session, "UPDATE audit_entry SET detail = :d, hash = :h WHERE id = :id", d=fields["detail"],
+           h=entry_hash(requested.prev_hash, fields, audit_key()), id=requested.id)
+    result = app.test_cli_runner().invoke(args=["audit", "verify", "--anchor", stated])
+    assert result.exit_code == 1
+    assert f"entry {requested.id} does not hold the hash {line.group(2)}" in result.output
+
+
+def test_upgrading_keys_an_unkeyed_chain_and_records_its_old_head(app, session):
+    from flask_migrate import downgrade, upgrade
+
+    from app import MIGRATIONS
+
+    downgrade(directory=MIGRATIONS, revision="4aae1e961632")
+    prev = GENESIS
+    for n in range(3):
+        fields = {"at": AT + timedelta(minutes=n), "action": "access requested", "agent_id": None,
+                  "contact_email": None, "account_id": None, "request_id": None, "record_kind": None,
+                  "record_id": None, "detail": f"unkeyed {n}"}
+        old = unkeyed_hash(prev, fields)
+        session.execute(AuditEntry.__table__.insert().values(**fields, prev_hash=prev, hash=old))
+        prev = old
+    session.commit()
+
+    upgrade(directory=MIGRATIONS)
+
+    session.expire_all()
+    assert verify(session).ok and verify(session).checked == 4
+    keyed = session.scalar(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1))
+    assert keyed.action == "audit chain keyed"
+    assert keyed.detail == (f"3 entries re-hashed with AUDIT_KEY; the unkeyed chain ended at entry "
+                            f"{keyed.id - 1}, hash {prev}; it verified before keying")

@@ -323,7 +323,8 @@ def production_app(web, **overrides):
     """An application on the production configuration, on the test's database and folders."""
     files = Path(web.config["INSTANCE_PATH"]).parent
     settings = {**app_settings(web.config["SQLALCHEMY_DATABASE_URI"], files),
-                "SECRET_KEY": "a-production-secret-" + "x" * 40, **overrides}
+                "SECRET_KEY": "a-production-secret-" + "x" * 40, "AUDIT_KEY": "an-audit-key-" + "y" * 40,
+                **overrides}
     return create_app(type("Production", (ProductionConfig,), settings))
 
 
