@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
-from app.access.notices import send
+from app.access.notices import send, send_new_links
 from app.extensions import db
 from app.runtime import now, poll_settings, raw_store, search_index
 from app.search.index import WriterBusy
@@ -46,6 +46,13 @@ def poll_all() -> None:
     for report in poll_mailboxes(db.session, None, poll_settings()):
         level = logging.WARNING if report.errors else logging.INFO
         log.log(level, "%s", report.line())
+    _send_new_links()
+
+
+def _send_new_links() -> None:
+    sent = send_new_links()
+    if sent:
+        log.info("emailed %d new link(s) in place of links found in archived mail", sent)
 
 
 def index_new_mail() -> None:
@@ -56,7 +63,7 @@ def index_new_mail() -> None:
 
 
 def tidy_access() -> None:
-    """Expire undecided requests and tell everyone about grants that ran out.
+    """Expire undecided requests, tell everyone about grants that ran out, and replace leaked links.
 
     Access itself never waits for this job: the policy checks the clock at each request.
     """
@@ -65,6 +72,7 @@ def tidy_access() -> None:
     db.session.commit()
     if due:
         log.info("sent %d access notice(s)", len(due))
+    _send_new_links()
 
 
 JOBS = (

@@ -6,6 +6,10 @@ many places), and new bytes are stored in the raw store, parsed, linked, threade
 and added to the session.  The caller commits, together with whatever checkpoint
 the batch covers, so rows and checkpoint move in one transaction.  A message that
 cannot be parsed is archived all the same, quarantined with its reason.
+
+Every new message is also searched for the secrets of customer links we emailed (a
+quoted reply, a bounce, a forward); each one found stops working in that same
+transaction (``app.services.leaks``), before any agent can read the message.
 """
 
 from __future__ import annotations
@@ -29,8 +33,9 @@ from app.models import (
     utcnow,
 )
 from app.rawstore import RawStore, sha256_hex
+from app.services.leaks import burn_leaked_links
 from mailbox.linking import Directory, Link, choose_thread, link_account
-from mailbox.parse import ParsedMessage, parse_message
+from mailbox.parse import ParsedMessage, parse_message, token_candidates
 
 _CHUNK = 500
 
@@ -88,6 +93,8 @@ class Archiver:
         # Message-IDs of messages added but not flushed yet: a lookup needs a flush
         # only when it asks for one of them, so most messages cost no flush at all.
         self._unflushed_ids: set[str] = set()
+        # New messages of the batch with the strings in them that could be link tokens.
+        self._token_candidates: list[tuple[Message, set[str]]] = []
 
     def archive(self, batch: list[tuple[bytes, Seen]]) -> BatchResult:
         """Archive raw messages with their locations; return what happened to them."""
@@ -116,6 +123,8 @@ class Archiver:
         self.store.sync_directories(written)
         self.session.flush()
         self._unflushed_ids.clear()
+        burn_leaked_links(self.session, self._token_candidates)
+        self._token_candidates.clear()
         result.new_message_ids = [m.id for m in new_messages]
         return result
 
@@ -149,13 +158,15 @@ class Archiver:
         message = Message(sha256=sha, size=len(raw), direction=self.direction,
                           archived_at=utcnow(), quarantined=False)
         try:
-            parsed = parse_message(raw)
+            parsed = parse_message(raw, find_tokens=True)
         except Exception as exc:  # rule 3: a bad message is archived raw, never stops the run
             message.quarantined = True
             message.parse_error = str(exc) or type(exc).__name__
             message.link_reason = "not linked: the message could not be parsed"
             message.thread_reason = "not threaded: the message could not be parsed"
+            self._note_candidates(message, token_candidates(raw))
             return message
+        self._note_candidates(message, parsed.token_candidates)
         _fill_fields(message, parsed)
         if self.ticket is not None:
             self._join_sending_ticket(message)
@@ -166,6 +177,10 @@ class Archiver:
         message.account_id, message.link_reason = link.account_id, link.reason
         self._thread(message, parsed)
         return message
+
+    def _note_candidates(self, message: Message, candidates: set[str]) -> None:
+        if candidates:
+            self._token_candidates.append((message, candidates))
 
     def _join_sending_ticket(self, message: Message) -> None:
         ticket = self.ticket

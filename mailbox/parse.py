@@ -24,6 +24,7 @@ from email.message import Message
 
 from mailbox.errors import MailboxError
 from mailbox.text import decode_bytes, html_to_text
+from mailbox.tokens import TokenFinder
 
 # A body beyond this many characters is cut for storage and indexing; the raw
 # bytes keep all of it.
@@ -33,6 +34,10 @@ MAX_ID_CHARS = 995
 _MSGID = re.compile(r"<([^<>\s]+)>")
 _WS = re.compile(r"\s+")
 _OBS_FIELD = re.compile(rb"^([!-9;-~]+)[ \t]+:", re.M)
+# An attachment that begins like a message (an optional mbox "From " line, then a header
+# field) is read as one when looking for link tokens: a forward or a bounce as a file.
+_MESSAGE_START = re.compile(rb"(?:From [^\n]*\n)?[!-9;-~]+:")
+_NESTED_MESSAGES = 3
 
 
 class ParseError(MailboxError):
@@ -66,14 +71,21 @@ class ParsedMessage:
     # Message-IDs named inside a delivery report: the mail that bounced.
     report_refs: tuple[str, ...] = ()
     defects: list[str] = field(default_factory=list)
+    # Every string of the message that could be a customer link's token (mailbox.tokens),
+    # when asked for.
+    token_candidates: set[str] = field(default_factory=set)
 
     @property
     def sender_domain(self) -> str:
         return self.from_addr.rpartition("@")[2]
 
 
-def parse_message(raw: bytes) -> ParsedMessage:
-    """Parse raw RFC 5322 bytes; raise ``ParseError`` only when there is no message to read."""
+def parse_message(raw: bytes, *, find_tokens: bool = False) -> ParsedMessage:
+    """Parse raw RFC 5322 bytes; raise ``ParseError`` only when there is no message to read.
+
+    With ``find_tokens``, also collect ``token_candidates`` (what archiving needs, and
+    showing a message does not).
+    """
     msg = _message_tree(raw)
     parsed = ParsedMessage()
     _read_headers(msg, parsed)
@@ -82,7 +94,50 @@ def parse_message(raw: bytes) -> ParsedMessage:
     if parsed.auto_reason:
         _read_returned_message(msg, parsed)
     parsed.defects.extend(sorted({type(d).__name__ for part in msg.walk() for d in part.defects}))
+    if find_tokens:
+        parsed.token_candidates = _tokens_in_tree(raw, msg, 0)
     return parsed
+
+
+def token_candidates(raw: bytes) -> set[str]:
+    """Return every string of a message that could be a link token, readable as mail or not."""
+    try:
+        return _tokens_in_tree(raw, _message_tree(raw), 0)
+    except Exception:  # not readable as mail (a quarantined message): its bytes as they stand
+        finder = TokenFinder()
+        finder.add_bytes(raw)
+        finder.add_text(raw.decode("latin-1"))
+        return finder.candidates
+
+
+def _tokens_in_tree(raw: bytes, msg: Message, depth: int) -> set[str]:
+    """Look for link tokens in the headers and every decoded part, nested messages included."""
+    finder = TokenFinder()
+    finder.add_bytes(_header_section(raw)[0])
+    for part in msg.walk():
+        try:
+            _tokens_in_part(part, part is msg, finder, depth)
+        except Exception:  # a part that cannot be read is looked at as it stands
+            finder.add_text(str(part.get_payload()))
+    return finder.candidates
+
+
+def _tokens_in_part(part: Message, top: bool, finder: TokenFinder, depth: int) -> None:
+    if not top:
+        for value in part.values():
+            finder.add_text(header_text(value))
+    if part.is_multipart():
+        return
+    payload = part.get_payload(decode=True) or b""
+    if part.get_content_maintype() in ("text", "message"):
+        finder.add_text(decode_bytes(payload, part.get_content_charset())[0])
+        return
+    finder.add_bytes(payload)
+    if depth < _NESTED_MESSAGES and _MESSAGE_START.match(payload):
+        try:
+            finder.candidates |= _tokens_in_tree(payload, _message_tree(payload), depth + 1)
+        except ParseError:
+            pass
 
 
 def attachment_parts(raw: bytes) -> Iterator[tuple[Message, str]]:

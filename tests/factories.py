@@ -44,6 +44,19 @@ def message(n: int = 0, *, sender: str = "alice@customer.example", subject: str 
     return crlf(msg.as_bytes())
 
 
+def bounce(original: bytes, recipient: str = "boss@leaky.example") -> bytes:
+    """A delivery status report (RFC 3464) from a mail server, returning ``original`` whole."""
+    return crlf(b"\r\n".join([
+        b"From: MAILER-DAEMON@mx.leaky.example", b"To: support@desk.example",
+        b"Subject: Undelivered Mail Returned to Sender", b"Message-ID: <bounce-1@mx.leaky.example>",
+        b"MIME-Version: 1.0",
+        b'Content-Type: multipart/report; report-type=delivery-status; boundary="B"', b"",
+        b"--B", b"Content-Type: text/plain", b"", b"Mailbox full.", b"", b"--B",
+        b"Content-Type: message/delivery-status", b"", b"Reporting-MTA: dns; mx.leaky.example", b"",
+        b"Final-Recipient: rfc822; " + recipient.encode(), b"Action: failed", b"Status: 5.2.2", b"",
+        b"--B", b"Content-Type: message/rfc822", b"", original, b"--B--", b""]))
+
+
 def crlf(raw: bytes) -> bytes:
     """Return bytes with every line ending as CRLF, the form IMAP servers store and serve."""
     return raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n").replace(b"\n", b"\r\n")

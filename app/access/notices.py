@@ -14,7 +14,8 @@ from email.utils import format_datetime, make_msgid
 from flask import current_app, render_template
 
 from app.extensions import db
-from app.services import audit
+from app.runtime import access_settings, now
+from app.services import audit, leaks
 from app.services.access import Notice, scope_words
 from app.services.errors import ServiceError
 from app.services.outbound import outbound_transport
@@ -26,6 +27,7 @@ SUBJECTS = {
     "denied": "You denied access to {account}'s records",
     "ended": "Access to {account}'s records has ended",
     "break_glass": "Emergency access to {account}'s records was opened",
+    "relinked": "A new link for {account}'s access request: the old one no longer works",
 }
 PATHS = {"decide": "/customer/decide/", "revoke": "/customer/revoke/", "log": "/customer/log/"}
 
@@ -62,10 +64,26 @@ def send(notices: list[Notice]) -> None:
         transport.send(build(notice), config["SUPPORT_ADDRESS"], [notice.to])
 
 
-
 def send_or_log(notices: list[Notice]) -> None:
     """Send notices of something already done; a failure is logged, never undoes it."""
     try:
         send(notices)
     except ServiceError as exc:
         current_app.logger.error("access notices not sent: %s", exc)
+
+
+def send_new_links() -> int:
+    """Email a new link for each leaked one, in a transaction of its own; return how many were sent.
+
+    Called after mail is archived, and by the worker's tidy-up job, which tries again
+    whatever could not be sent: a mail server that is down is logged, never raised.
+    """
+    try:
+        due = leaks.replace_leaked_links(db.session, now(), access_settings().log_link_days)
+        send(due)
+        db.session.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        current_app.logger.error("new links for leaked ones not sent yet: %s", exc)
+        return 0
+    return len(due)

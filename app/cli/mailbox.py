@@ -5,6 +5,7 @@ import time
 import click
 from flask import current_app
 
+from app.access.notices import send_new_links
 from app.cli import DeskGroup
 from app.cli.output import echo_json, echo_table, progressbar
 from app.extensions import db
@@ -75,10 +76,18 @@ def _poll_and_index(names: list[str]) -> bool:
     reports = poll_mailboxes(db.session, names, poll_settings(), progress)
     for report in reports:
         click.echo(report.line())
+    _send_new_links()
     new_ids = [i for r in reports for i in r.new_message_ids]
     if new_ids:
         click.echo(index_now_or_wait(db.session, search_index(), new_ids, store=raw_store()), err=True)
     return any(r.errors for r in reports)
+
+
+def _send_new_links() -> None:
+    sent = send_new_links()
+    if sent:
+        click.echo(f"Customer links were found in the archived mail: they no longer work, and {sent} "
+                   "new link(s) were emailed in their place.", err=True)
 
 
 @group.command("status")
@@ -110,6 +119,7 @@ def import_(path, account):
     click.echo(f"{source.path}: read {source.count}, archived {result.archived}, "
                f"duplicates {result.duplicates + result.already}, "
                f"quarantined {result.quarantined}")
+    _send_new_links()
     if result.new_message_ids:
         click.echo(index_now_or_wait(db.session, search_index(), result.new_message_ids, store=raw_store()),
                    err=True)

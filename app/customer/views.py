@@ -10,13 +10,14 @@ it expires; these routes are rate-limited so tokens cannot be guessed by trying.
 from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template, request
+from flask_login import current_user
 
 from app.access import notices
 from app.customer.forms import DecisionForm, RevokeForm
 from app.extensions import db, limiter
 from app.requestlog import note_account
 from app.runtime import access_settings, now
-from app.services import access
+from app.services import access, leaks
 from app.services.errors import ServiceError
 
 bp = Blueprint("customer", __name__, url_prefix="/customer")
@@ -32,6 +33,11 @@ def _token(raw: str, purpose: str):
 @bp.errorhandler(access.TokenError)
 def refused(error: access.TokenError):
     db.session.rollback()
+    if error.leaked is not None and request.method == "POST":
+        # Someone acts on a link that stood in archived mail: the audit log names them if it can.
+        agent_id = current_user.id if current_user.is_authenticated else None
+        leaks.note_leaked_use(db.session, error.leaked, agent_id, now())
+        db.session.commit()
     return render_template("customer/refused.html", message=str(error)), error.status
 
 

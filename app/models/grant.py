@@ -9,7 +9,9 @@ columns alone. Break-glass access is a request by a manager that a second manage
 confirms instead of a customer.
 
 ``AccessToken`` rows hold only the SHA-256 of each emailed link's secret, bound to one
-request and one purpose (decide, revoke, view the log) and an expiry.
+request and one purpose (decide, revoke, view the log) and an expiry. A token found in an
+archived message is leaked: it stops working at once (``leaked_at``, and the message it
+was found in), and its contact is sent a new link (``replaced_at``, when that was done).
 """
 
 from __future__ import annotations
@@ -71,5 +73,10 @@ class AccessToken(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
+    # Indexed: the few leaked tokens are looked up among all of them to be replaced.
+    leaked_at: Mapped[datetime | None] = mapped_column(index=True)
+    leaked_in_message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id"))
+    # Null while a leaked token still waits for its contact to be sent a new link.
+    replaced_at: Mapped[datetime | None]
 
     request: Mapped[AccessRequest] = relationship()

@@ -52,11 +52,15 @@ class Notice:
 
 
 class TokenError(ServiceError):
-    """A customer link cannot be used; ``status`` is the HTTP status its page answers with."""
+    """A customer link cannot be used; ``status`` is the HTTP status its page answers with.
 
-    def __init__(self, message: str, status: int) -> None:
+    ``leaked`` is the token when it was refused for having been found in archived mail.
+    """
+
+    def __init__(self, message: str, status: int, leaked: AccessToken | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.leaked = leaked
 
 
 def as_grant(request: AccessRequest) -> Grant:
@@ -109,7 +113,7 @@ def request_access(session: Session, agent: Agent, account: Account, scope: str,
     _audit(session, "access requested", request, now, agent_id=agent.id,
            detail=f"{scope_words(scope)} for {hours} h: {reason}")
     notices = [Notice("request", c.email, request,
-                      {"decide": _token(session, request, "decide", c.email, request.decide_by)})
+                      {"decide": new_token(session, request, "decide", c.email, request.decide_by)})
                for c in approvers]
     return request, notices
 
@@ -133,6 +137,10 @@ def find_token(session: Session, raw: str, purpose: str, now: datetime) -> Acces
         raise TokenError("This link is not valid. Check that it was copied whole from the email.", 404)
     if token.purpose != purpose:
         raise TokenError("This link is for another page; use the link from the email as it is.", 403)
+    if token.leaked_at is not None:
+        raise TokenError("This link was found in a message that reached our support archive, where our "
+                         "staff could read it, so it no longer works. A new link was emailed to the "
+                         "approver it was sent to; use that one.", 410, leaked=token)
     if now >= token.expires_at:
         raise TokenError("This link has expired.", 410)
     return token
@@ -184,8 +192,9 @@ def _grant_notices(session: Session, request: AccessRequest, now: datetime, sett
     notices = []
     for contact in request.account.approvers:
         email = contact.email
-        links = {"revoke": _token(session, request, "revoke", email, request.ends_at),
-                 "log": _token(session, request, "log", email, now + timedelta(days=settings.log_link_days))}
+        log_until = now + timedelta(days=settings.log_link_days)
+        links = {"revoke": new_token(session, request, "revoke", email, request.ends_at),
+                 "log": new_token(session, request, "log", email, log_until)}
         chosen = template or ("granted" if email == request.decided_by else "approved")
         notices.append(Notice(chosen, email, request, links))
     return notices
@@ -384,8 +393,11 @@ def hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _token(session: Session, request: AccessRequest, purpose: str, email: str, expires_at: datetime) -> str:
-    raw = secrets.token_urlsafe(32)  # 256 bits
+def new_token(session: Session, request: AccessRequest, purpose: str, email: str,
+              expires_at: datetime) -> str:
+    """Add a link token for one request, purpose and contact; return its secret (stored only hashed)."""
+    # 256 bits; mailbox.tokens.TOKEN_LENGTH is the length of this form, which the archive looks for.
+    raw = secrets.token_urlsafe(32)
     session.add(AccessToken(request=request, purpose=purpose, contact_email=email,
                             token_hash=hash_token(raw), expires_at=expires_at))
     return raw

@@ -1,0 +1,117 @@
+"""Customer links found in archived mail: they stop working, and their contacts get new ones.
+
+An approver who answers our access-request email quotes it, link and all; a bounce
+returns it whole; a colleague forwards it to the support address. Once that message is
+archived, any agent could open it, copy the link and approve their own request. So the
+archive looks in every message it takes in for the secrets of the links we sent
+(``mailbox.tokens`` finds the candidates, ``burn_leaked_links`` compares their hashes)
+and marks each one found as leaked in the same transaction that archives the message,
+before any agent can see it; ``find_token`` then refuses it. ``replace_leaked_links``
+later gives each such contact a new link by email, where the old one still had a use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from app.access.policy import is_in_force
+from app.models import AccessRequest, AccessToken, Message, utcnow
+from app.services import audit
+from app.services.access import Notice, as_grant, hash_token, new_token
+
+_CHUNK = 500
+PURPOSE_WORDS = {"decide": "decide", "revoke": "end-the-access", "log": "access-log"}
+
+
+def burn_leaked_links(session: Session, found: Iterable[tuple[Message, set[str]]]) -> int:
+    """Mark every unleaked token whose secret stands in one of these messages as leaked; return how many.
+
+    ``found`` pairs archived (flushed) messages with the token candidates read from them.
+    """
+    message_of = {hash_token(c): message for message, candidates in found for c in candidates}
+    hashes = list(message_of)
+    burned = 0
+    for start in range(0, len(hashes), _CHUNK):
+        tokens = session.scalars(select(AccessToken).where(
+            AccessToken.token_hash.in_(hashes[start:start + _CHUNK]), AccessToken.leaked_at.is_(None)))
+        for token in tokens:
+            _burn(session, token, message_of[token.token_hash])
+            burned += 1
+    return burned
+
+
+def _burn(session: Session, token: AccessToken, message: Message) -> None:
+    now = utcnow()
+    token.leaked_at, token.leaked_in_message_id = now, message.id
+    request = token.request
+    audit.append(session, "link leaked", at=now, account_id=request.account_id, request_id=request.id,
+                 detail=f"the {PURPOSE_WORDS[token.purpose]} link sent to {token.contact_email} was found in "
+                        f"archived message {message.id} ({_kind_of(message)}); it no longer works, and "
+                        f"{token.contact_email} is sent a new one")
+
+
+def _kind_of(message: Message) -> str:
+    if message.quarantined:
+        return "unreadable as mail"
+    who = message.from_addr or "an unknown sender"
+    if message.auto_reason:
+        return f"{message.auto_reason}, from {who}"
+    return f"{message.direction}, from {who}"
+
+
+def replace_leaked_links(session: Session, now: datetime, log_link_days: int) -> list[Notice]:
+    """Create a new link for each leaked one that still has a use; return the emails that carry them.
+
+    The caller sends them before committing, so a contact is never left without a link
+    that the database thinks was sent; a failed send is tried again on the next call.
+    """
+    notices = []
+    waiting = select(AccessToken).where(AccessToken.leaked_at.is_not(None), AccessToken.replaced_at.is_(None))
+    for token in session.scalars(waiting.order_by(AccessToken.id)).all():
+        if not _claim(session, token, now):
+            continue  # another process replaced it first
+        request = token.request
+        expires_at = _still_useful_until(token, request, now)
+        words = PURPOSE_WORDS[token.purpose]
+        if expires_at is None:
+            audit.append(session, "leaked link not replaced", at=now, account_id=request.account_id,
+                         request_id=request.id, detail=f"the {words} link of {token.contact_email} "
+                                                       "has no use any more")
+            continue
+        raw = new_token(session, request, token.purpose, token.contact_email, expires_at)
+        notices.append(Notice("relinked", token.contact_email, request, {token.purpose: raw}))
+        audit.append(session, "link replaced", at=now, account_id=request.account_id, request_id=request.id,
+                     detail=f"a new {words} link was emailed to {token.contact_email}, as the old one was "
+                            f"found in archived message {token.leaked_in_message_id}")
+    session.flush()
+    return notices
+
+
+def _claim(session: Session, token: AccessToken, now: datetime) -> bool:
+    claimed = session.execute(
+        update(AccessToken).where(AccessToken.id == token.id, AccessToken.replaced_at.is_(None))
+        .values(replaced_at=now).execution_options(synchronize_session=False)).rowcount == 1
+    session.refresh(token)
+    return claimed
+
+
+def _still_useful_until(token: AccessToken, request: AccessRequest, now: datetime) -> datetime | None:
+    """Return when a new link for this purpose should expire, or None when it would serve nothing."""
+    if token.purpose == "decide":
+        return request.decide_by if request.status == "pending" and now < request.decide_by else None
+    if token.purpose == "revoke":
+        return request.ends_at if is_in_force(as_grant(request), now) else None
+    return token.expires_at if now < token.expires_at else None
+
+
+def note_leaked_use(session: Session, token: AccessToken, agent_id: int | None, now: datetime) -> None:
+    """Audit a form posted with a leaked link: whoever posts it read it in the archive, most likely."""
+    who = "by a signed-in agent" if agent_id else "by someone not signed in to the console"
+    audit.append(session, "leaked link tried", at=now, agent_id=agent_id, account_id=token.request.account_id,
+                 request_id=token.request_id,
+                 detail=f"the leaked {PURPOSE_WORDS[token.purpose]} link of {token.contact_email} was "
+                        f"posted {who}, and refused")
