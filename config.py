@@ -43,6 +43,7 @@ def _env_int(name: str, default: int, minimum: int = 0) -> int | Unreadable:
 
 DEFAULT_SECRET_KEY = "dev-only-not-secret"
 DEFAULT_AUDIT_KEY = "dev-only-audit-key"
+DEFAULT_ENCRYPTION_KEY = "dev-only-encryption-key"
 
 
 class ConfigError(RuntimeError):
@@ -61,6 +62,13 @@ class Config:
     # Keys the audit log's hash chain. Keep it out of the database and apart from SECRET_KEY,
     # and never change it: the entries written under it verify only with it.
     AUDIT_KEY = os.environ.get("AUDIT_KEY", DEFAULT_AUDIT_KEY)
+    # Encrypts the secrets the database must keep (agents' authenticator secrets). Several
+    # keys, comma-separated, rotate it: the first encrypts, every one of them decrypts.
+    ENCRYPTION_KEY = os.environ.get("ENCRYPTION_KEY", DEFAULT_ENCRYPTION_KEY)
+    # Roles that must sign in with a code from an authenticator app as well as a password.
+    # Checked against the roles when the application is built (app.auth.two_factor).
+    TWO_FACTOR_ROLES = tuple(role.strip() for role in os.environ.get("TWO_FACTOR_ROLES", "manager,admin")
+                             .split(",") if role.strip())
     INSTANCE_PATH = str(INSTANCE_DIR)
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'desk.db'}"
@@ -163,11 +171,14 @@ def check_settings(settings: Mapping) -> None:
             raise ConfigError(value.problem)
     if not settings.get("REQUIRE_SECRET_KEY"):
         return
-    for name, default in (("SECRET_KEY", DEFAULT_SECRET_KEY), ("AUDIT_KEY", DEFAULT_AUDIT_KEY)):
+    for name, default in (("SECRET_KEY", DEFAULT_SECRET_KEY), ("AUDIT_KEY", DEFAULT_AUDIT_KEY),
+                          ("ENCRYPTION_KEY", DEFAULT_ENCRYPTION_KEY)):
         if settings.get(name) in (default, "", None):
             raise ConfigError(
                 f"{name} is unset or the development default; set {name} to a long random "
                 "value (for example: python -c 'import secrets; print(secrets.token_hex(32))')"
             )
-    if settings["AUDIT_KEY"] == settings["SECRET_KEY"]:
-        raise ConfigError("AUDIT_KEY is the same as SECRET_KEY; give the audit log a key of its own")
+    keys = {name: settings[name] for name in ("SECRET_KEY", "AUDIT_KEY", "ENCRYPTION_KEY")}
+    if len(set(keys.values())) < len(keys):
+        raise ConfigError("SECRET_KEY, AUDIT_KEY and ENCRYPTION_KEY must be three different values; "
+                          "give each its own")

@@ -8,6 +8,8 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import cli, errors, logs, models, requestlog, runtime, security  # noqa: F401 (models registers every table)
+from app.admin.views import bp as admin_bp
+from app.auth import two_factor
 from app.auth.views import bp as auth_bp
 from app.console import pages
 from app.console.access import bp as access_bp
@@ -45,6 +47,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
+    two_factor.init_app(app)
     errors.init_app(app)
     security.init_app(app)
     pages.init_app(app)
@@ -52,9 +55,11 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     cli.init_app(app)
     app.register_blueprint(health_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(two_factor.bp)
     app.register_blueprint(console_bp)
     app.register_blueprint(access_bp)
     app.register_blueprint(customer_bp)
     app.register_blueprint(manage_bp)
+    app.register_blueprint(admin_bp)
     app.register_blueprint(search_bp)
     return app

@@ -12,6 +12,7 @@ from flask import Flask, current_app
 from app.models.time import utcnow
 from app.rawstore import RawStore
 from app.search import SearchIndex
+from app.secretbox import SecretBox
 from app.services.access import AccessSettings
 from app.services.outbound import ReplySettings, outbound_transport
 from config import read_secret
@@ -22,6 +23,7 @@ def init_app(app: Flask) -> None:
     app.extensions["raw_store"] = RawStore(app.config["RAW_STORE_PATH"],
                                            fsync=app.config["RAW_STORE_FSYNC"])
     app.extensions["search_index"] = SearchIndex(app.config["INDEX_PATH"])
+    app.extensions["secret_box"] = SecretBox(app.config["ENCRYPTION_KEY"])
 
 
 def now() -> datetime:
@@ -37,6 +39,11 @@ def raw_store() -> RawStore:
 def search_index() -> SearchIndex:
     """Return the current application's search index."""
     return current_app.extensions["search_index"]
+
+
+def secret_box() -> SecretBox:
+    """Return what encrypts and decrypts the secrets the database keeps (``ENCRYPTION_KEY``)."""
+    return current_app.extensions["secret_box"]
 
 
 def reply_settings() -> ReplySettings:

@@ -24,8 +24,13 @@ BAD_SETTINGS = {
     "production without an audit key": ({"DESK_ENV": "production", "SECRET_KEY": "s" * 64, "AUDIT_KEY": ""},
                                         "AUDIT_KEY is unset or the development default"),
     "production with the secret key as audit key": (
-        {"DESK_ENV": "production", "SECRET_KEY": "s" * 64, "AUDIT_KEY": "s" * 64},
-        "AUDIT_KEY is the same as SECRET_KEY; give the audit log a key of its own"),
+        {"DESK_ENV": "production", "SECRET_KEY": "s" * 64, "AUDIT_KEY": "s" * 64, "ENCRYPTION_KEY": "e" * 64},
+        "SECRET_KEY, AUDIT_KEY and ENCRYPTION_KEY must be three different values"),
+    "production without an encryption key": (
+        {"DESK_ENV": "production", "SECRET_KEY": "s" * 64, "AUDIT_KEY": "a" * 64},
+        "ENCRYPTION_KEY is unset or the development default"),
+    "two-factor for a role that does not exist": ({"TWO_FACTOR_ROLES": "manager,boss"},
+                                                  "TWO_FACTOR_ROLES names 'boss', which is no role"),
 }
 
 

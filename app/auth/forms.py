@@ -1,7 +1,7 @@
-"""The sign-in form; Flask-WTF adds its CSRF token."""
+"""The sign-in forms; Flask-WTF adds their CSRF token."""
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SubmitField
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
 from app.passwords import MAX_LENGTH
@@ -13,3 +13,9 @@ class LoginForm(FlaskForm):
     remember = BooleanField("Keep me signed in on this computer")
     next = HiddenField()
     submit = SubmitField("Sign in")
+
+
+class CodeForm(FlaskForm):
+    code = StringField("Code from your authenticator app, or a recovery code",
+                       validators=[DataRequired(), Length(max=40)])
+    submit = SubmitField("Continue")

@@ -1,13 +1,26 @@
-"""``flask agents``: staff who sign in to the console, their roles, and disabling them."""
+"""``flask agents``: staff who sign in to the console, their roles, disabling them, and their
+two-factor sign-in (set up on a headless server, or reset when a phone is lost)."""
+
+import sys
 
 import click
+import segno
 
 from app.cli import DeskGroup
 from app.cli.output import echo_json, echo_table
 from app.extensions import db
 from app.models.agent import ROLES
 from app.passwords import MIN_LENGTH
-from app.services.agents import add_agent, check_new_agent, disable_agent, enable_agent, list_agents
+from app.runtime import now, secret_box
+from app.services import two_factor
+from app.services.agents import (
+    add_agent,
+    agent_with_email,
+    check_new_agent,
+    disable_agent,
+    enable_agent,
+    list_agents,
+)
 from config import read_secret
 
 group = DeskGroup("agents", help="Staff who sign in to the console: add, list, disable.")
@@ -47,8 +60,9 @@ def list_(as_json):
     if as_json:
         echo_json(rows)
         return
-    echo_table([{**r, "disabled": "disabled" if r["disabled"] else ""} for r in rows],
-               ["id", "email", "name", "role", "disabled", "created_at"])
+    echo_table([{**r, "disabled": "disabled" if r["disabled"] else "",
+                 "two_factor": "on" if r["two_factor"] else ""} for r in rows],
+               ["id", "email", "name", "role", "disabled", "two_factor", "created_at"])
 
 
 @group.command("disable")
@@ -67,3 +81,40 @@ def enable(email):
     agent = enable_agent(db.session, email)
     db.session.commit()
     click.echo(f"Enabled {agent.email}.")
+
+
+@group.command("setup-two-factor")
+@click.argument("email")
+@click.option("--code", help="The code the authenticator app shows, to finish a setup begun before.")
+def setup_two_factor(email, code):
+    """Set up two-factor sign-in for agent EMAIL, in two steps.
+
+    First without --code: prints the key (and a QR code) for the authenticator app. Then
+    with --code and the code the app shows: turns it on and prints the recovery codes.
+    """
+    agent = agent_with_email(db.session, email)
+    if code is None:
+        secret = two_factor.start_setup(db.session, agent, secret_box())
+        db.session.commit()
+        uri = two_factor.provisioning_uri(agent, secret, "Support desk")
+        segno.make(uri, error="m").terminal(out=sys.stderr, compact=True)
+        click.echo(f"Key for the authenticator app of {agent.email}: {secret}\n"
+                   f"Then run: flask agents setup-two-factor {agent.email} --code CODE")
+        return
+    codes = two_factor.confirm_setup(db.session, agent, code, now(), secret_box())
+    db.session.commit()
+    click.echo(f"Two-factor sign-in is on for {agent.email}; their other sessions ended. "
+               "Recovery codes, each good once (shown only now):")
+    for recovery in codes:
+        click.echo(f"  {recovery}")
+
+
+@group.command("reset-two-factor")
+@click.argument("email")
+def reset_two_factor(email):
+    """Remove the authenticator and recovery codes of agent EMAIL (a lost phone) and end their sessions."""
+    agent = agent_with_email(db.session, email)
+    two_factor.reset(db.session, agent, now(), by=None)
+    db.session.commit()
+    click.echo(f"Two-factor sign-in of {agent.email} was removed and their sessions ended; "
+               "they set it up again at their next sign-in.")

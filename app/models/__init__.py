@@ -1,7 +1,7 @@
 """The data model, one module per aggregate; importing this package registers every table."""
 
 from app.models.account import Account, AccountDomain, Contact
-from app.models.agent import Agent
+from app.models.agent import Agent, RecoveryCode
 from app.models.audit import AuditEntry
 from app.models.grant import AccessRequest, AccessToken
 from app.models.mailbox import Mailbox, MailboxFolder
@@ -27,6 +27,7 @@ __all__ = [
     "MailboxFolder",
     "Message",
     "MessageLocation",
+    "RecoveryCode",
     "RequestLog",
     "SavedSearch",
     "Task",

@@ -58,7 +58,7 @@ def list_agents(session: Session) -> list[dict]:
     agents = session.scalars(select(Agent).order_by(Agent.email)).all()
     return [
         {"id": a.id, "email": a.email, "name": a.name, "role": a.role, "disabled": a.disabled,
-         "created_at": a.created_at.isoformat(timespec="seconds")}
+         "two_factor": a.has_two_factor, "created_at": a.created_at.isoformat(timespec="seconds")}
         for a in agents
     ]
 

@@ -32,6 +32,7 @@ class World:
     unmatched_message_id: int
     job_id: int
     request_id: int
+    agent_id: int
 
 
 def build(app) -> World:
@@ -59,4 +60,4 @@ def build(app) -> World:
         session.commit()
         job_id = session.scalar(select(Job.id).where(Job.account_id == account.id))
         return World(account.id, message.ticket_id, message.id, message.attachments[0].id,
-                     stranger.ticket_id, stranger.id, job_id, request.id)
+                     stranger.ticket_id, stranger.id, job_id, request.id, staff["agent"].id)

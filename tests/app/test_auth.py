@@ -324,7 +324,7 @@ def production_app(web, **overrides):
     files = Path(web.config["INSTANCE_PATH"]).parent
     settings = {**app_settings(web.config["SQLALCHEMY_DATABASE_URI"], files),
                 "SECRET_KEY": "a-production-secret-" + "x" * 40, "AUDIT_KEY": "an-audit-key-" + "y" * 40,
-                **overrides}
+                "ENCRYPTION_KEY": "an-encryption-key-" + "z" * 40, **overrides}
     return create_app(type("Production", (ProductionConfig,), settings))
 
 

@@ -38,6 +38,17 @@ MATRIX = {
     ("auth.login", "GET"): {**everyone(200), "agent": REDIRECT, "manager": REDIRECT, "admin": REDIRECT},
     ("auth.login", "POST"): {**everyone(200), "agent": REDIRECT, "manager": REDIRECT, "admin": REDIRECT},
     ("auth.logout", "POST"): everyone(LOGIN),
+    # The code step of sign-in, with no password passed first, starts sign-in over.
+    ("auth.code", "GET"): everyone(LOGIN),
+    ("auth.code", "POST"): everyone(LOGIN),
+    # One's own two-factor sign-in: the empty forms carry no code, and nobody here has it on.
+    ("two_factor.page", "GET"): staff(200),
+    ("two_factor.begin", "POST"): staff(REDIRECT),
+    ("two_factor.confirm", "POST"): staff(400),
+    ("two_factor.recovery_codes", "POST"): staff(400),
+    ("two_factor.reset", "POST"): staff(400),
+    ("admin.agents", "GET"): {**staff(403), "admin": 200},
+    ("admin.reset_two_factor", "POST"): {**staff(403), "admin": REDIRECT},
     ("console.home", "GET"): staff(REDIRECT),
     ("console.queue", "GET"): staff(200),
     ("console.ticket", "GET"): staff(200),
@@ -82,14 +93,14 @@ def routes(app) -> list[tuple[str, str, object]]:
 
 
 ID_ARGUMENTS = ("ticket_id", "message_id", "attachment_id", "account_id", "record_id", "request_id",
-                "saved_id")
+                "saved_id", "agent_id")
 
 
 def url_for_rule(rule, world: console_world.World, **changed) -> str:
     values = {"ticket_id": world.ticket_id, "message_id": world.message_id,
               "attachment_id": world.attachment_id, "account_id": world.account_id,
               "kind": "jobs", "record_id": world.job_id, "request_id": world.request_id,
-              "raw": "no-such-token", "saved_id": 999, **changed}
+              "raw": "no-such-token", "saved_id": 999, "agent_id": world.agent_id, **changed}
     return rule.build({arg: values[arg] for arg in rule.arguments})[1]
 
 
