@@ -7,10 +7,17 @@ file rewritten with other mail at the same places (an mbox compacted after a
 deletion, an export that reuses file names) archives the new mail.  The bytes
 archived are the bytes in the file; for an mbox, the message without its ``From ``
 separator line, as the standard library's reader gives it.
+
+The archive never deletes, so an import first reads every message and refuses the
+whole source, naming the files, when any of them is not mail (a binary, a spreadsheet,
+an empty file): nothing is archived. An operator who means it passes
+``allow_non_mail``, and such files are archived raw and quarantined, as mail that
+cannot be read is.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +30,17 @@ from mailbox.errors import ImportSourceError
 from mailbox.ingest import Archiver, BatchResult, Seen
 
 BATCH = 200
+# How much of a message's start is read to tell whether it is mail at all.
+_HEAD_BYTES = 64 * 1024
+_FIELD = re.compile(rb"^([!-9;-~]+)[ \t]*:")
+# Fields that mail has and other "Name: value" files do not: one of them must appear.
+MAIL_FIELDS = frozenset({
+    b"from", b"to", b"cc", b"bcc", b"subject", b"date", b"message-id", b"received", b"return-path",
+    b"mime-version", b"content-type", b"content-transfer-encoding", b"delivered-to", b"reply-to",
+    b"sender", b"in-reply-to", b"references", b"x-mailer", b"user-agent", b"dkim-signature",
+    b"authentication-results", b"resent-from", b"resent-to", b"envelope-to", b"x-original-to",
+})
+_NAMED = 5  # files named in a refusal; the sentence counts the rest
 
 
 @dataclass(frozen=True)
@@ -49,6 +67,46 @@ def open_source(path: str | Path) -> ImportSource:
             return ImportSource("eml", path, 1)
         return ImportSource("mbox", path, _mbox_count(path))
     raise ImportSourceError(f"{path} is neither a file nor a folder")
+
+
+def not_mail(data: bytes) -> str | None:
+    """Say why bytes are not a mail message (an empty file, a binary, no header), or None if they are."""
+    if not data.strip():
+        return "empty"
+    head = data[:_HEAD_BYTES].lstrip(b" \t\r\n")
+    if head.startswith(b"From "):  # an mbox separator line before the header
+        head = head.partition(b"\n")[2]
+    section = re.split(rb"\r?\n\r?\n", head, maxsplit=1)[0]
+    if b"\0" in section:
+        return "binary"
+    lines = section.splitlines()
+    if not lines or not _FIELD.match(lines[0]):
+        return "no mail header at the start"
+    if not {m.group(1).lower() for line in lines if (m := _FIELD.match(line))} & MAIL_FIELDS:
+        return "no mail header field (From, To, Subject, Date, Received...)"
+    return None
+
+
+def refuse_non_mail(source: ImportSource) -> None:
+    """Read every message of a source and raise ``ImportSourceError`` naming those that are not mail."""
+    found = [(where, reason) for raw, where in read_messages(source) if (reason := not_mail(raw))]
+    if not found:
+        return
+    named = ", ".join(f"{_name(where, source)} ({reason})" for where, reason in found[:_NAMED])
+    more = f" and {len(found) - _NAMED} more" if len(found) > _NAMED else ""
+    raise ImportSourceError(f"{len(found)} of {source.count} messages are not mail: {named}{more}; nothing "
+                            "was imported (--allow-non-mail archives them anyway, for good)")
+
+
+def _name(where: str, source: ImportSource) -> str:
+    """Name a message of a source for a person: its file, or its place in the mbox or Maildir."""
+    place = where.partition(":")[2].removeprefix(str(source.path)).lstrip("/")
+    if not place:
+        return source.path.name
+    if place.startswith("#"):
+        key = place[1:]
+        return f"message {int(key) + 1}" if key.isdigit() else key
+    return place
 
 
 def read_messages(source: ImportSource) -> Iterator[tuple[bytes, str]]:

@@ -12,8 +12,15 @@ from app.extensions import db
 from app.runtime import poll_settings, raw_store, search_index
 from app.services.accounts import account_named
 from app.services.indexing import index_now_or_wait
-from app.services.mailboxes import add_mailbox, list_mailboxes, mailbox_status, poll_mailboxes
-from mailbox.imports import import_source, open_source
+from app.services.mailboxes import (
+    add_mailbox,
+    check_connection,
+    list_mailboxes,
+    mailbox_status,
+    poll_mailboxes,
+)
+from mailbox.errors import MailboxError
+from mailbox.imports import import_source, open_source, refuse_non_mail
 
 group = DeskGroup("mailbox", help="IMAP mailboxes: configure, poll, import, status.")
 
@@ -28,10 +35,18 @@ group = DeskGroup("mailbox", help="IMAP mailboxes: configure, poll, import, stat
 @click.option("--password-env", required=True,
               help="The environment variable that holds the password at poll time.")
 @click.option("--folder", "folders", multiple=True, help="A folder to archive (default INBOX).")
-def add(name, host, port, security, username, password_env, folders):
-    """Add a mailbox NAME to poll."""
+@click.option("--no-check", is_flag=True,
+              help="Save without first connecting, signing in and opening each folder.")
+def add(name, host, port, security, username, password_env, folders, no_check):
+    """Add a mailbox NAME to poll, once the server answers and accepts the login (unless --no-check)."""
     mailbox = add_mailbox(db.session, name, host=host, port=port, security=security,
                           username=username, password_env=password_env, folders=list(folders))
+    if not no_check:
+        try:
+            check_connection(mailbox, poll_settings())
+        except MailboxError as exc:
+            db.session.rollback()
+            raise MailboxError(f"{exc}; nothing was saved (--no-check saves it unchecked)") from exc
     db.session.commit()
     folder_names = ", ".join(f.name for f in mailbox.folders)
     click.echo(f"Added mailbox {mailbox.name} ({folder_names}); "
@@ -106,10 +121,18 @@ def status(as_json, no_server):
 @group.command("import")
 @click.argument("path", type=click.Path())
 @click.option("--account", help="Link every newly archived message to this account.")
-def import_(path, account):
-    """Archive an mbox file, a Maildir, or a folder of .eml files."""
+@click.option("--allow-non-mail", is_flag=True,
+              help="Archive files that are not mail too (raw, quarantined, and never deleted).")
+def import_(path, account, allow_non_mail):
+    """Archive an mbox file, a Maildir, or a folder of .eml files.
+
+    A source holding anything that is not mail is refused whole, naming the files, unless
+    --allow-non-mail says you mean it.
+    """
     owner = account_named(db.session, account) if account else None
     source = open_source(path)
+    if not allow_non_mail:
+        refuse_non_mail(source)
     click.echo(f"Importing {source.count} message(s) from the {source.kind} {source.path}", err=True)
     with progressbar(source.count, "Archiving") as bar:
         result = import_source(db.session, raw_store(), source,

@@ -64,6 +64,13 @@ def _check_length(what: str, value: str, limit: int) -> None:
         raise ServiceError(f"{what} is longer than {limit} characters")
 
 
+def check_connection(mailbox: Mailbox, settings: PollSettings) -> None:
+    """Connect, sign in and examine each folder read-only; raise the ``MailboxError`` of what failed."""
+    with ImapConnection(endpoint_for(mailbox, settings)) as conn:
+        for folder in mailbox.folders:
+            conn.examine(folder.name)
+
+
 def mailboxes_named(session: Session, names: list[str] | None) -> list[Mailbox]:
     """Return the named mailboxes (all when no name is given), or raise for an unknown one."""
     mailboxes = session.scalars(select(Mailbox).order_by(Mailbox.name)).all()

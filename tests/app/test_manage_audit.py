@@ -35,7 +35,7 @@ def _entries(session) -> None:
     access.decide(session, token, True, None, datetime(2026, 3, 1, 23, 30), SETTINGS)
     glass = access.break_glass(session, mia, bolt, "personal", "Payroll is failing for the whole company.",
                                datetime(2026, 3, 2, 10, 0))
-    access.confirm_break_glass(session, max_, glass, datetime(2026, 3, 2, 10, 5))
+    access.confirm_break_glass(session, max_, glass, datetime(2026, 3, 2, 10, 5), access.AccessSettings())
     access.note_view(session, sam, request, "jobs", 7, datetime(2026, 3, 3, 9, 0))
     audit.append(session, "note", at=datetime(2026, 3, 3, 12, 0), detail='=HYPERLINK("http://evil.example")')
     session.commit()

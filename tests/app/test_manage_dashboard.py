@@ -138,7 +138,7 @@ def _access_requests(session, sam) -> None:
     access.expire_due(session, at("2026-02-21", 10))  # marked expired by the worker
     glass = access.break_glass(session, mia, account(session, "Acme"), "business",
                                "The customer's payroll run is failing now.", at("2026-03-04", 9))
-    access.confirm_break_glass(session, max_, glass, at("2026-03-04", 9.1))  # 6 min
+    access.confirm_break_glass(session, max_, glass, at("2026-03-04", 9.1), access.AccessSettings())  # 6 min
     _, raw = _ask(session, sam, at("2025-12-01", 9))  # before the twelve weeks
     _decide(session, raw, True, at("2025-12-01", 10))
     session.commit()

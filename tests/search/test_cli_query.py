@@ -65,7 +65,7 @@ def test_a_malformed_query_is_explained_in_one_sentence_with_exit_status_1(app, 
         (["search", "form:ann"], "Error: Unknown field 'form:' at position 1 (fields: from, to, cc, ", 1),
         (["search", "(invoice", "OR", "refund"], "Error: Unbalanced parenthesis: the '(' at position 1", 1),
         (["search", "date:2024-13"], "Error: '2024-13' is not a date (use YYYY, YYYY-MM or YYYY-MM-DD)", 1),
-        (["search", "--sort", "size", "invoice"], "Invalid value for '--sort'", 2),
+        (["search", "--sort", "size", "invoice"], "Error: Invalid value for '--sort'", 1),
     ]:
         result = runner.invoke(args=args)
         assert result.exit_code == status and "Traceback" not in result.output, result.output
