@@ -142,6 +142,8 @@ def _idle_loop(endpoint, folder: str, scheduler: BlockingScheduler,
                     log.info("%s offers no IDLE; polling on the interval only", endpoint.name)
                     return
                 conn.examine(folder)
+                # Mail that arrives from here on is reported when IDLE begins, or during it.
+                log.info("IDLE on %s/%s: new mail is polled at once", endpoint.name, folder)
                 while not stop.is_set():
                     if conn.wait_for_change(IDLE_SECONDS):
                         scheduler.modify_job("poll-mailboxes",

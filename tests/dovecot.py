@@ -114,7 +114,7 @@ class Dovecot:
             [self.binary, "-F", "-c", str(self.root / "dovecot.conf")],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
         )
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 60  # reached only if Dovecot never listens
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"dovecot exited: {self.process.stderr.read().decode()}{self.log()}")

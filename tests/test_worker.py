@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -13,6 +12,9 @@ from app.runtime import search_index
 from app.search.query import search_messages
 from tests import factories
 from tests.parts import REPO
+from tests.waiting import OutputLines, until
+
+WORKER_START_SECONDS = 60  # a deadline for a busy machine, not a wait
 
 
 @pytest.fixture
@@ -20,15 +22,21 @@ def start_worker(session, dovecot, subprocess_env):
     factories.imap_mailbox(session, dovecot)
     started = []
 
-    def start(**settings: str) -> subprocess.Popen:
+    def start(**settings: str) -> tuple[subprocess.Popen, OutputLines]:
+        """Start a worker; return once its first poll is done and, with IDLE, IDLE is listening."""
         # A long interval: only IMAP IDLE can bring a poll forward within a test.
         env = {**subprocess_env, "POLL_INTERVAL_SECONDS": "3600", "INDEX_INTERVAL_SECONDS": "1",
                **settings}
         proc = subprocess.Popen([sys.executable, "-m", "flask", "worker"], cwd=REPO, env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        output = OutputLines(proc)
         started.append(proc)
-        time.sleep(2)  # let it take the writer role and start IDLE
-        return proc
+        # The worker holds the index writer role from before its first poll; the poll logs one
+        # line per folder when it is done, and the IDLE watcher logs once it listens.
+        output.wait_for("support/INBOX: fetched", WORKER_START_SECONDS)
+        if env.get("IMAP_IDLE", "1") != "0":
+            output.wait_for("IDLE on support/INBOX", WORKER_START_SECONDS)
+        return proc, output
 
     yield start
     for proc in started:
@@ -38,24 +46,18 @@ def start_worker(session, dovecot, subprocess_env):
 
 @pytest.fixture
 def worker(start_worker):
-    return start_worker()
+    return start_worker()[0]
 
 
-def wait_for_hits(words: str, timeout: float) -> int:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        total = search_messages(search_index(), words).total
-        if total:
-            return total
-        time.sleep(0.2)
-    return 0
+def hits(words: str) -> int:
+    return search_messages(search_index(), words).total
 
 
 def test_mail_arriving_while_the_worker_runs_is_found_by_search_within_seconds(dovecot, worker):
     dovecot.append([factories.message(1, subject="Pelican invoices vanish", body="zebrafish")])
 
-    assert wait_for_hits("zebrafish", timeout=15) == 1
-    assert worker.poll() is None, worker.stdout.read() if worker.poll() is not None else ""
+    assert until(lambda: hits("zebrafish"), 60) and hits("zebrafish") == 1
+    assert worker.poll() is None
 
 
 def test_a_second_worker_refuses_to_start_while_one_runs(worker, subprocess_env):

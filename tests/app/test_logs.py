@@ -154,7 +154,7 @@ def test_gunicorn_with_the_documented_configuration_logs_requests_without_tokens
     tokens = use_every_customer_page(base, decide, smtp_server)
 
     requests = 7  # two GETs and a POST per form, a log page, and the mistyped link
-    assert until(lambda: logs["access"].read_text().count("/customer/") >= requests, 15), \
+    assert until(lambda: logs["access"].read_text().count("/customer/") >= requests, 60), \
         logs["access"].read_text()
     written = logs["access"].read_text() + logs["error"].read_text()
     assert '"GET /customer/decide/[token]" 200' in written
