@@ -1,14 +1,16 @@
-"""``flask access``: operators list access requests and grants, and revoke a grant."""
+"""``flask access``: operators list access requests and grants, revoke a grant, and sweep the
+archive for customer links that reached it before it looked for them."""
 
 import click
 
 from app.access import notices
 from app.cli import DeskGroup
-from app.cli.output import echo_json, echo_table
+from app.cli.output import echo_json, echo_table, progressbar
 from app.extensions import db
-from app.models import AccessRequest
-from app.runtime import now
-from app.services import access
+from app.ids import MAX_ID
+from app.models import AccessRequest, Message
+from app.runtime import now, raw_store
+from app.services import access, leaks
 from app.services.accounts import account_named
 
 group = DeskGroup("access", help="Access requests and grants to accounts' records.")
@@ -30,7 +32,7 @@ def list_requests(account_name, as_json):
 
 
 @group.command("revoke")
-@click.argument("request_id", type=int)
+@click.argument("request_id", type=click.IntRange(1, MAX_ID))
 def revoke(request_id):
     """End an active grant now; the agent loses access at their next request."""
     request = db.session.get(AccessRequest, request_id)
@@ -41,3 +43,18 @@ def revoke(request_id):
     notices.send_or_log(ended)
     click.echo(f"Grant {request_id} revoked; {request.agent.name} can no longer open "
                f"{request.account.name}'s records.")
+
+
+@group.command("sweep")
+def sweep():
+    """Look for customer links in all archived mail, once after upgrading; leaked ones stop working.
+
+    New mail is looked at as it is archived. Each link found is refused from now on, and
+    its approver is emailed a new one where it still has a use.
+    """
+    total = db.session.query(Message).count()
+    with progressbar(total, "Sweeping") as bar:
+        burned = leaks.sweep_archive(db.session, raw_store(), bar.update)
+    sent = notices.send_new_links()
+    click.echo(f"Looked at {total} archived message(s): {burned} customer link(s) found no longer work; "
+               f"{sent} new link(s) were emailed.")

@@ -12,7 +12,7 @@ from email import policy
 from email.message import EmailMessage
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import AccessRequest, AccessToken, AuditEntry, Message
@@ -214,3 +214,24 @@ def test_customer_emails_say_the_link_is_the_approvers_alone_and_a_reply_decides
         text = " ".join(sent.message().get_content().split())
         assert "This link is yours alone: please do not forward it" in text
         assert "Replying to this email approves or denies nothing" in text
+
+
+def test_the_sweep_finds_links_in_mail_archived_before_the_archive_looked_for_them(
+        web, world, agent, smtp_server):
+    ask(agent, world)
+    (decide,) = links(smtp_server, 1)
+    with web.app_context():
+        factories.archived(db.session, quoting_reply(smtp_server.received[0]))
+        # As an archive upgraded from a version that did not look: the token never marked.
+        db.session.execute(update(AccessToken).values(leaked_at=None, leaked_in_message_id=None))
+        db.session.commit()
+    assert web.test_client().get(decide).status_code == 200
+
+    result = web.test_cli_runner().invoke(args=["access", "sweep"])
+
+    assert result.exit_code == 0, result.output
+    assert "Looked at 3 archived message(s): 1 customer link(s) found no longer work; " \
+           "1 new link(s) were emailed." in result.output
+    assert web.test_client().get(decide).status_code == 410
+    (fresh,) = links(smtp_server, 2)
+    assert web.test_client().get(fresh).status_code == 200
