@@ -6,7 +6,7 @@ before committing, so no request exists whose approvers were never asked. The cl
 always an argument: whether a grant is in force is decided by ``app.access.policy`` at
 each check, and ``expire_due`` only tidies up and tells people.
 
-Every change of a request's state is one conditional UPDATE (``_move``): from the state it
+Every change of a request's state is one conditional UPDATE (``rows.change_if``): from the state it
 must be in, to the next. Two approvers pressing Approve and Deny at once, or revoking
 while the agent ends the grant, race for that one row; the database lets exactly one
 win, and the other is told who won and when, with nothing changed and nothing audited.
@@ -20,7 +20,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.access.policy import Grant, grant_in_force, remaining
@@ -28,6 +28,7 @@ from app.models import AccessRequest, AccessToken, Account, Agent, AuditEntry
 from app.models.grant import REQUEST_SCOPES
 from app.services import audit
 from app.services.errors import ServiceError
+from app.services.rows import change_if
 
 PRESET_HOURS = (1, 4, 8, 24)
 BREAK_GLASS_MINUTES = 60
@@ -122,7 +123,7 @@ def cancel_request(session: Session, agent: Agent, request: AccessRequest, now: 
     """Withdraw a pending request; only the agent who asked may."""
     if request.agent_id != agent.id:
         raise ServiceError("only the agent who asked may cancel a request")
-    if not _move(session, request, PENDING, status="cancelled", decided_at=now, decided_by=agent.email):
+    if not change_if(session, request, PENDING, status="cancelled", decided_at=now, decided_by=agent.email):
         raise ServiceError(f"the request is {describe(request, now)}, not pending")
     _audit(session, "request cancelled", request, now, agent_id=agent.id)
     session.flush()
@@ -158,7 +159,7 @@ def decide(session: Session, token: AccessToken, approve: bool, hours: float | N
                            f"at most {request.minutes // 60} h")
     decision = {"status": "approved", "starts_at": now, "ends_at": now + timedelta(minutes=minutes)} \
         if approve else {"status": "denied"}
-    if not _move(session, request, [*PENDING, AccessRequest.decide_by > now],
+    if not change_if(session, request, [*PENDING, AccessRequest.decide_by > now],
                  decided_at=now, decided_by=token.contact_email, **decision):
         raise TokenError(f"This request was already decided: it is {_decided(request)}.", 409)
     token.used_at = now
@@ -234,7 +235,7 @@ def _end(session: Session, request: AccessRequest, now: datetime, reason: str, b
     # policy.is_in_force, as the UPDATE's condition.
     in_force = [AccessRequest.status == "approved", AccessRequest.ended_at.is_(None),
                 AccessRequest.starts_at <= now, AccessRequest.ends_at > now]
-    if not _move(session, request, in_force, ended_at=now, end_reason=reason, ended_by=by,
+    if not change_if(session, request, in_force, ended_at=now, end_reason=reason, ended_by=by,
                  end_noticed_at=now):
         return None
     _audit(session, f"grant {reason}", request, now, **who)
@@ -244,7 +245,7 @@ def _end(session: Session, request: AccessRequest, now: datetime, reason: str, b
 
 def expire_request(session: Session, request: AccessRequest, now: datetime) -> None:
     """Mark an undecided request past its time as expired, which denies it."""
-    if _move(session, request, [*PENDING, AccessRequest.decide_by <= now], status="expired"):
+    if change_if(session, request, [*PENDING, AccessRequest.decide_by <= now], status="expired"):
         _audit(session, "request expired", request, now, detail="no decision in time: denied")
         session.flush()
 
@@ -258,7 +259,7 @@ def expire_due(session: Session, now: datetime) -> list[Notice]:
     for request in session.scalars(select(AccessRequest).where(
             AccessRequest.status == "approved", AccessRequest.end_noticed_at.is_(None),
             AccessRequest.ends_at <= now)):
-        if not _move(session, request, [AccessRequest.end_noticed_at.is_(None)], end_noticed_at=now,
+        if not change_if(session, request, [AccessRequest.end_noticed_at.is_(None)], end_noticed_at=now,
                      end_reason=request.end_reason or "expired"):
             continue  # another worker noticed it first
         _audit(session, "grant expired", request, now,
@@ -293,7 +294,7 @@ def confirm_break_glass(session: Session, second: Agent, request: AccessRequest,
     if second.role != "manager" or second.id == request.agent_id:
         raise ServiceError("break-glass access needs a second manager, not the one who asked")
     waiting = [AccessRequest.status == "awaiting_confirmation", AccessRequest.decide_by > now]
-    if not _move(session, request, waiting, status="approved", confirmed_by_id=second.id, decided_at=now,
+    if not change_if(session, request, waiting, status="approved", confirmed_by_id=second.id, decided_at=now,
                  decided_by=second.email, starts_at=now,
                  ends_at=now + timedelta(minutes=BREAK_GLASS_MINUTES)):
         raise ServiceError("this break-glass request is not waiting for confirmation any more")
@@ -372,20 +373,6 @@ def requests_of(session: Session, account_id: int, limit: int = 20) -> list[Acce
 
 
 PENDING = (AccessRequest.status == "pending",)
-
-
-def _move(session: Session, request: AccessRequest, conditions, **values) -> bool:
-    """Change the request with one UPDATE that applies only while ``conditions`` hold.
-
-    Return whether it applied; either way ``request`` then shows the row as it stands, so a
-    loser can say who won. The row stays locked by the winner until its transaction ends.
-    """
-    session.flush()
-    moved = session.execute(
-        update(AccessRequest).where(AccessRequest.id == request.id, *conditions).values(**values)
-        .execution_options(synchronize_session=False)).rowcount == 1
-    session.refresh(request)
-    return moved
 
 
 def hash_token(raw: str) -> str:

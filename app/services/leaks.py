@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.access.policy import is_in_force
@@ -23,6 +23,7 @@ from app.models import AccessRequest, AccessToken, Message, utcnow
 from app.rawstore import RawStore, RawStoreError
 from app.services import audit
 from app.services.access import Notice, as_grant, hash_token, new_token
+from app.services.rows import change_if
 from mailbox.parse import token_candidates
 
 _CHUNK = 500
@@ -74,7 +75,7 @@ def replace_leaked_links(session: Session, now: datetime, log_link_days: int) ->
     notices = []
     waiting = select(AccessToken).where(AccessToken.leaked_at.is_not(None), AccessToken.replaced_at.is_(None))
     for token in session.scalars(waiting.order_by(AccessToken.id)).all():
-        if not _claim(session, token, now):
+        if not change_if(session, token, [AccessToken.replaced_at.is_(None)], replaced_at=now):
             continue  # another process replaced it first
         request = token.request
         expires_at = _still_useful_until(token, request, now)
@@ -91,14 +92,6 @@ def replace_leaked_links(session: Session, now: datetime, log_link_days: int) ->
                             f"found in archived message {token.leaked_in_message_id}")
     session.flush()
     return notices
-
-
-def _claim(session: Session, token: AccessToken, now: datetime) -> bool:
-    claimed = session.execute(
-        update(AccessToken).where(AccessToken.id == token.id, AccessToken.replaced_at.is_(None))
-        .values(replaced_at=now).execution_options(synchronize_session=False)).rowcount == 1
-    session.refresh(token)
-    return claimed
 
 
 def _still_useful_until(token: AccessToken, request: AccessRequest, now: datetime) -> datetime | None:

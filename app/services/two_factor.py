@@ -18,7 +18,6 @@ import secrets
 from datetime import UTC, datetime
 
 import pyotp
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from app.models import Agent, RecoveryCode
@@ -26,6 +25,7 @@ from app.secretbox import SecretBox
 from app.services import audit
 from app.services.agents import revoke_sessions
 from app.services.errors import ServiceError
+from app.services.rows import change_if
 
 STEP_SECONDS = 30
 RECOVERY_CODES = 10
@@ -85,7 +85,11 @@ def check_code(session: Session, agent: Agent, code: str, now: datetime, box: Se
     typed = _normalise(code)
     if typed.isdigit() and len(typed) == 6:
         step = _matching_step(box.decrypt(agent.totp_secret), typed, now, agent.totp_last_step)
-        if step is not None and _advance(session, agent, step):
+        if step is None:
+            return None
+        # Record the step as used, unless a sign-in racing this one used it (or a later one) first.
+        last = Agent.totp_last_step
+        if change_if(session, agent, [last.is_(None) | (last < step)], totp_last_step=step):
             return "authenticator code"
         return None
     if _use_recovery_code(session, agent, typed, now):
@@ -136,25 +140,11 @@ def _matching_step(secret: str, code: str, now: datetime, last_step: int | None)
     return None
 
 
-def _advance(session: Session, agent: Agent, step: int) -> bool:
-    """Record the step as used, unless a request racing this one used it (or a later one) first."""
-    last = Agent.totp_last_step
-    moved = session.execute(
-        update(Agent).where(Agent.id == agent.id, last.is_(None) | (last < step))
-        .values(totp_last_step=step).execution_options(synchronize_session=False)).rowcount == 1
-    session.refresh(agent)
-    return moved
-
-
 def _use_recovery_code(session: Session, agent: Agent, typed: str, now: datetime) -> bool:
     digest = _hash(typed)
     for stored in agent.recovery_codes:
         if stored.used_at is None and hmac.compare_digest(stored.code_hash, digest):
-            used = session.execute(
-                update(RecoveryCode).where(RecoveryCode.id == stored.id, RecoveryCode.used_at.is_(None))
-                .values(used_at=now).execution_options(synchronize_session=False)).rowcount == 1
-            session.refresh(stored)
-            return used
+            return change_if(session, stored, [RecoveryCode.used_at.is_(None)], used_at=now)
     return False
 
 
