@@ -150,12 +150,33 @@ def test_a_revocation_racing_the_agent_ending_the_grant_ends_it_once(race, smtp_
             assert request.ended_by == "agent@desk.example"
 
 
-def ender(web, agent, request_id: int):
-    """Return a function with which the agent presses "End access now" on the account page."""
+def ender(web, agent, request_id: int, action: str = "end"):
+    """Return a function with which the agent presses "End access now" (or "Cancel") on the account page."""
     with web.app_context():
         page = f"/accounts/{db.session.get(AccessRequest, request_id).account_id}"
     token = form_token(agent, page)
-    return lambda: agent.post(f"/access/{request_id}/end", data={"csrf_token": token}, follow_redirects=True)
+    return lambda: agent.post(f"/access/{request_id}/{action}", data={"csrf_token": token},
+                              follow_redirects=True)
+
+
+def test_the_agent_withdrawing_a_request_while_the_approver_approves_it_makes_one_outcome(race):
+    boss, _ = APPROVERS
+    agent = client_for(race, "agent")
+    for _ in range(ROUNDS):
+        request_id, decide = new_request(race)
+
+        approved, cancelled = at_once(poster(race, decide[boss], {"approve": "Approve", "hours": "4"}),
+                                      ender(race, agent, request_id, "cancel"))
+
+        outcomes = [a for a in audited(race, request_id) if a in ("access approved", "request cancelled")]
+        assert len(outcomes) == 1, outcomes
+        with race.app_context():
+            status = db.session.get(AccessRequest, request_id).status
+        if outcomes == ["access approved"]:
+            assert status == "approved" and "not pending" in cancelled.text
+        else:
+            assert status == "cancelled" and approved.status_code == 409
+            assert "already decided: it is cancelled, by agent@desk.example" in approved.text
 
 
 def test_every_approver_gets_their_own_links_to_end_the_grant_and_read_its_log(race, smtp_server):
