@@ -53,11 +53,19 @@ def _sign_in_failed(response) -> bool:
     return g.get("sign_in_failed", False)
 
 
+def _failures_limited(key_func):
+    """Limit a sign-in step's failed POSTs per ``key_func`` (who and from where) and per client."""
+    def decorate(view):
+        per_client = limiter.limit(lambda: current_app.config["LOGIN_CLIENT_RATE_LIMIT"],
+                                   key_func=_client_key, methods=["POST"], deduct_when=_sign_in_failed)
+        per_key = limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], key_func=key_func,
+                                methods=["POST"], deduct_when=_sign_in_failed)
+        return per_key(per_client(view))
+    return decorate
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], key_func=_address_key,
-               methods=["POST"], deduct_when=_sign_in_failed)
-@limiter.limit(lambda: current_app.config["LOGIN_CLIENT_RATE_LIMIT"], key_func=_client_key,
-               methods=["POST"], deduct_when=_sign_in_failed)
+@_failures_limited(_address_key)
 def login():
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next")))
@@ -78,10 +86,7 @@ def login():
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], key_func=_code_key,
-               methods=["POST"], deduct_when=_sign_in_failed)
-@limiter.limit(lambda: current_app.config["LOGIN_CLIENT_RATE_LIMIT"], key_func=_client_key,
-               methods=["POST"], deduct_when=_sign_in_failed)
+@_failures_limited(_code_key)
 def code():
     agent, pending = _waiting_for_code()
     if agent is None:

@@ -21,6 +21,22 @@ def customer_link(smtp_server, count: int, base: str, purpose: str) -> str:
     return re.search(re.escape(base) + rf"/customer/{purpose}/\S+", body).group(0)
 
 
+def ask_for_access(page, account_page: str, scope: str, hours: str = "4") -> None:
+    """As the signed-in agent, ask the customer for access from the account page."""
+    page.goto(account_page)
+    page.select_option("#access select[name=scope]", scope)
+    page.fill("#access textarea[name=reason]", "The March export is missing jobs; I need to compare them.")
+    page.select_option("#access select[name=hours]", hours)
+    page.click("#access >> text=Ask the customer")
+
+
+def approver_browser(browser):
+    """A second browser, the approver's, that never leaves loopback."""
+    approver = browser.new_context()
+    keep_on_loopback(approver)
+    return approver
+
+
 def test_request_approve_shorter_open_four_records_see_the_log_then_expire(
         page, browser, live_server, smtp_server):
     app = live_server.app
@@ -32,15 +48,10 @@ def test_request_approve_shorter_open_four_records_see_the_log_then_expire(
     account_page = f"{base}/accounts/{world.account_id}"
 
     sign_in(page, live_server, "agent@desk.example", AGENT_PASSWORD)
-    page.goto(account_page)
-    page.select_option("#access select[name=scope]", "both")
-    page.fill("#access textarea[name=reason]", "The March export is missing jobs; I need to compare them.")
-    page.select_option("#access select[name=hours]", "4")
-    page.click("#access >> text=Ask the customer")
+    ask_for_access(page, account_page, "both")
     assert "Access requested" in page.inner_text("main")
 
-    approver = browser.new_context()
-    keep_on_loopback(approver)
+    approver = approver_browser(browser)
     decide = approver.new_page()
     decide.goto(customer_link(smtp_server, 1, base, "decide"))
     assert "The March export is missing jobs" in decide.inner_text("main")
@@ -92,12 +103,8 @@ def test_after_revocation_back_does_not_bring_a_record_page_back_from_the_cache(
     base = live_server.url
     account_page = f"{base}/accounts/{world.account_id}"
     sign_in(page, live_server, "agent@desk.example", AGENT_PASSWORD)
-    page.goto(account_page)
-    page.select_option("#access select[name=scope]", "business")
-    page.fill("#access textarea[name=reason]", "The March export is missing jobs; I need to compare them.")
-    page.click("#access >> text=Ask the customer")
-    approver = browser.new_context()
-    keep_on_loopback(approver)
+    ask_for_access(page, account_page, "business")
+    approver = approver_browser(browser)
     decide = approver.new_page()
     decide.goto(customer_link(smtp_server, 1, base, "decide"))
     decide.click("text=Approve")
