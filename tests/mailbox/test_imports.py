@@ -156,8 +156,13 @@ def test_a_single_eml_file_can_be_imported_by_its_path(session, cli, tmp_path):
 def test_the_projects_quirk_mail_is_archived_whole_with_only_the_non_messages_quarantined(
         session, cli):
     files = sorted(MAIL.glob("*.eml"))
+    refused = cli("mailbox", "import", str(MAIL))
+    # The two files that are no mail are the two the parser cannot read either.
+    assert refused.exit_code == 1 and archived_hashes(session) == []
+    assert f"2 of {len(files)} messages are not mail: empty.eml (empty), not-an-email-binary.eml (binary)" \
+        in refused.output
 
-    result = cli("mailbox", "import", str(MAIL))
+    result = cli("mailbox", "import", str(MAIL), "--allow-non-mail")
 
     assert result.exit_code == 0, result.output
     assert f"read {len(files)}, archived {len(files)}, duplicates 0, quarantined 2" in result.output
