@@ -59,6 +59,10 @@ service anvil {{
 """
 
 
+class PortTaken(RuntimeError):
+    """Dovecot could not listen: another process holds one of its ports."""
+
+
 def free_port() -> int:
     """Return a TCP port on loopback that nothing listens on now."""
     with socket.socket() as sock:
@@ -109,7 +113,22 @@ class Dovecot:
         return f"ssl = yes\nssl_cert = <{self.certificate}\nssl_key = <{key}"
 
     def start(self) -> None:
-        """Start Dovecot in the foreground as a child process and wait until it accepts."""
+        """Start Dovecot and wait until it accepts, on new ports if another process took its own.
+
+        A port found free can be taken by someone else before Dovecot binds it (other test
+        workers pick ports too), so a start that fails on a port in use tries again.
+        """
+        for _attempt in range(3):
+            try:
+                return self._start()
+            except PortTaken:
+                self.port = free_port()
+                self.imaps_port = free_port() if self.tls else 0
+                self._configure()
+        self._start()
+
+    def _start(self) -> None:
+        logged_before = len(self._log_text())
         self.process = subprocess.Popen(
             [self.binary, "-F", "-c", str(self.root / "dovecot.conf")],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
@@ -117,12 +136,20 @@ class Dovecot:
         deadline = time.monotonic() + 60  # reached only if Dovecot never listens
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"dovecot exited: {self.process.stderr.read().decode()}{self.log()}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
+                said = f"{self.process.stderr.read().decode()}{self.log()}"
+                self.process = None
+                if "Address already in use" in said:
+                    raise PortTaken(said)
+                raise RuntimeError(f"dovecot exited: {said}")
+            # Its own word that it listens, not only an answer on the port: another
+            # process holding the port would answer too.
+            if "starting up" in self._log_text()[logged_before:]:
+                try:
+                    socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                    return
+                except OSError:
+                    pass
+            time.sleep(0.05)
         raise RuntimeError(f"dovecot did not listen on port {self.port}: {self.log()}")
 
     def stop(self) -> None:
@@ -145,8 +172,11 @@ class Dovecot:
         self.process = None
 
     def log(self) -> str:
+        return self._log_text()[-3000:]
+
+    def _log_text(self) -> str:
         path = self.root / "dovecot.log"
-        return path.read_text(errors="replace")[-3000:] if path.exists() else ""
+        return path.read_text(errors="replace") if path.exists() else ""
 
     def client(self) -> IMAPClient:
         """Return a logged-in IMAPClient (the tests' own view of the server)."""

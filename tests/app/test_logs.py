@@ -129,7 +129,13 @@ def gunicorn(app, smtp_server, subprocess_env, tmp_path):
          "--access-logfile", str(logs["access"]), "--error-logfile", str(logs["error"])],
         cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
-    if not until(lambda: answers(base) or process.poll() is not None, 60) or process.poll() is not None:
+
+    def started() -> bool:
+        # Its own word that it listens, then an answer: another process on the port would answer too.
+        said = logs["error"].read_text() if logs["error"].exists() else ""
+        return process.poll() is not None or (f"Listening at: {base}" in said and answers(base))
+
+    if not until(started, 60) or process.poll() is not None:
         process.kill()
         pytest.fail(f"gunicorn did not start: {logs['error'].read_text() if logs['error'].exists() else ''}")
     yield base, logs
