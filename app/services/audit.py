@@ -176,7 +176,7 @@ def _anchor_problem(row: Row, wanted: dict[int, Anchor]) -> str | None:
     if anchor is None or anchor.hash == row.hash:
         return None
     return (f"entry {row.id} does not hold the hash {anchor.hash} recorded of it elsewhere: the log was "
-            f"rewritten up to entry {row.id} by someone holding the key")
+            f"rewritten up to entry {row.id} by someone holding the key (or the anchor is mistyped)")
 
 
 def list_entries(session: Session, *, account_id: int | None = None, agent_id: int | None = None,
@@ -204,11 +204,17 @@ def describe_entries(session: Session, entries: list[AuditEntry]) -> list[dict]:
             "id": e.id, "at": e.at.isoformat(timespec="microseconds"), "action": e.action,
             "agent": agents.get(e.agent_id), "contact": e.contact_email,
             "account": accounts.get(e.account_id), "request_id": e.request_id,
-            "record": f"{e.record_kind} {e.record_id}" if e.record_kind else None,
+            "record": _record_words(e.record_kind, e.record_id),
             "detail": e.detail, "hash": e.hash,
         }
         for e in entries
     ]
+
+
+def _record_words(kind: str | None, record_id: int | None) -> str | None:
+    if kind is None:
+        return None
+    return f"the list of {kind}" if record_id is None else f"{kind} {record_id}"
 
 
 def _names(session: Session, id_column, name_column, ids: set) -> dict:

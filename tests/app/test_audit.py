@@ -383,7 +383,7 @@ def test_an_approvers_email_states_the_head_and_verify_accepts_it_as_an_anchor(
     notices.send(asked)
     session.commit()
     body = smtp_server.wait_for(1)[0].message().get_content()
-    line = re.search(r"stood at entry (\d+),\s+hash ([0-9a-f]{64})", body)
+    line = re.search(r"entry (\d+), hash ([0-9a-f]{64})", body)
     requested = session.scalar(select(AuditEntry).where(AuditEntry.action == "access requested"))
     assert line and (int(line.group(1)), line.group(2)) == (requested.id, requested.hash)
     stated = f"entry {line.group(1)}, hash {line.group(2)}"
