@@ -26,10 +26,10 @@ from mailbox.errors import MailboxError
 from mailbox.text import decode_bytes, html_to_text
 from mailbox.tokens import TokenFinder
 
-# A body beyond this many characters is cut for storage and indexing; the raw
-# bytes keep all of it.
+# A body, or a header, beyond this many characters is cut for storage and indexing;
+# the raw bytes keep all of it. Headers are otherwise kept whole: real mail has To
+# headers of 20,000 characters, and every address in them must stay searchable.
 MAX_TEXT_CHARS = 1_000_000
-MAX_HEADER_CHARS = 4000
 MAX_ID_CHARS = 995
 _MSGID = re.compile(r"<([^<>\s]+)>")
 _WS = re.compile(r"\s+")
@@ -240,7 +240,7 @@ def header_text(value: object) -> str:
         value = decode_bytes(value.encode("ascii", "surrogateescape"))[0]
     if "=?" in value:
         value = _decode_words(value)
-    return _WS.sub(" ", value).strip()[:MAX_HEADER_CHARS]
+    return _WS.sub(" ", value).strip()[:MAX_TEXT_CHARS]
 
 
 def _header_to_raw(header: email.header.Header) -> str:
