@@ -167,7 +167,7 @@ class Archiver:
             self._note_candidates(message, token_candidates(raw))
             return message
         self._note_candidates(message, parsed.token_candidates)
-        _fill_fields(message, parsed)
+        fill_fields(message, parsed)
         if self.ticket is not None:
             self._join_sending_ticket(message)
             return message
@@ -250,7 +250,8 @@ class Archiver:
         return False if ticket is None else ticket.account_id
 
 
-def _fill_fields(message: Message, parsed: ParsedMessage) -> None:
+def fill_fields(message: Message, parsed: ParsedMessage) -> None:
+    """Set the message's searchable and shown fields from its parse, as the archive stores them."""
     message.subject = _storable(parsed.subject)
     message.from_addr = _storable(parsed.from_addr)
     message.from_name = _storable(parsed.from_name[:1000])

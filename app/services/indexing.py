@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -86,20 +86,25 @@ def documents_for(session: Session, ids: list[int], store: RawStore | None = Non
     ).all()
     accounts = dict(session.execute(select(Account.id, Account.name)).all())
     mailboxes = _mailbox_names(session, ids)
-    return [
-        IndexDocument(
-            id=m.id, subject=m.subject, body=m.body_text,
-            sender=f"{m.from_name} {m.from_addr}".strip(), from_addr=m.from_addr,
-            to=m.to_addrs, cc=m.cc_addrs, account=accounts.get(m.account_id, ""),
-            account_id=m.account_id, mailboxes=",".join(sorted(mailboxes.get(m.id, ()))),
-            ticket=m.ticket_id, date=m.date_utc or m.archived_at,
-            filenames=" ".join(a.filename for a in m.attachments if a.filename),
-            unmatched=m.account_id is None, quarantined=m.quarantined, direction=m.direction,
-            status=m.ticket.status if m.ticket is not None else "",
-            attachment_text=_attachment_text(store, m),
-        )
-        for m in messages
-    ]
+    return [document_of(m, account=accounts.get(m.account_id, ""), mailboxes=mailboxes.get(m.id, ()),
+                        attachment_text=_attachment_text(store, m))
+            for m in messages]
+
+
+def document_of(m: Message, *, account: str = "", mailboxes: Iterable[str] = (),
+                attachment_text: str = "") -> IndexDocument:
+    """Return the index document of a message row (stored or not yet)."""
+    return IndexDocument(
+        id=m.id, subject=m.subject, body=m.body_text,
+        sender=f"{m.from_name} {m.from_addr}".strip(), from_addr=m.from_addr,
+        to=m.to_addrs, cc=m.cc_addrs, account=account,
+        account_id=m.account_id, mailboxes=",".join(sorted(mailboxes)),
+        ticket=m.ticket_id, date=m.date_utc or m.archived_at,
+        filenames=" ".join(a.filename for a in m.attachments if a.filename),
+        unmatched=m.account_id is None, quarantined=bool(m.quarantined), direction=m.direction or "inbound",
+        status=m.ticket.status if m.ticket is not None else "",
+        attachment_text=attachment_text,
+    )
 
 
 def _attachment_text(store: RawStore | None, message: Message) -> str:

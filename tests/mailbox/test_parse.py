@@ -307,3 +307,41 @@ def test_every_attachment_of_quirk_mail_is_found_by_its_hash(name):
         payload = attachment_payload(raw, info.sha256)
         assert payload is not None
         assert (len(payload), hashlib.sha256(payload).hexdigest()) == (info.size, info.sha256)
+
+
+@pytest.mark.parametrize(("header", "subject"), [
+    # A mailer folds after an encoded word; the plain word on the next line is a word of its own.
+    (b"power =?utf-8?q?na=C3=AFve_**r=C3=A9sum=C3=A9**?=\r\n **power**", "power naïve **résumé** **power**"),
+    (b"=?iso-8859-1?q?caf=E9?=\r\n\tmenu", "café menu"),
+    # White space between two encoded words is not text (RFC 2047 section 6.2).
+    (b"=?utf-8?q?caf=C3=A9?=\r\n =?utf-8?q?_menu?=", "café menu"),
+])
+def test_a_header_folded_after_an_encoded_word_keeps_the_space_the_fold_stands_for(header, subject):
+    raw = b"From: kim@words.example\r\nSubject: " + header + b"\r\n\r\nBody.\r\n"
+
+    assert parse_message(raw).subject == subject
+
+
+def test_every_address_of_a_header_of_twenty_thousand_characters_is_read():
+    addresses = [f"reader{n}@copies.example" for n in range(800)]
+    raw = ("From: kim@words.example\r\nTo: " + ",\r\n ".join(addresses) + "\r\n\r\nBody.\r\n").encode()
+
+    assert len(raw) > 20_000
+    assert parse_message(raw).to == tuple(addresses)
+
+
+def test_addresses_written_without_commas_are_each_read():
+    raw = b"From: tim@power.example\r\nTo: tim@power.example ops@power.example\r\n\r\nBody.\r\n"
+
+    assert parse_message(raw).to == ("tim@power.example", "ops@power.example")
+
+
+def test_a_subject_with_one_broken_character_is_read_in_its_declared_charset():
+    # Big5 with the second byte of one character missing, as a real spam mailer sent it.
+    subject = "我知道你需要更多機會,一來吧!"
+    encoded = subject.encode("big5").replace("一".encode("big5"), "一".encode("big5")[:1] + b" ")
+    raw = (b"From: a@b.example\r\nSubject: =?big5?B?" + __import__("base64").b64encode(encoded)
+           + b"?=\r\n\r\nBody.\r\n")
+
+    read = parse_message(raw).subject
+    assert read.startswith("我知道你需要更多機會,") and read.endswith("來吧!")
