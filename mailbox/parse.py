@@ -239,7 +239,10 @@ def header_text(value: object) -> str:
     if _has_surrogates(value):
         value = decode_bytes(value.encode("ascii", "surrogateescape"))[0]
     if "=?" in value:
-        value = _decode_words(value)
+        # Unfolded first: the standard library drops the folding white space between an
+        # encoded word and the plain word on the next line ("=?utf-8?q?r=C3=A9sum=C3=A9?=
+        # CRLF SP power" would read "résumépower").
+        value = _decode_words(_WS.sub(" ", value))
     return _WS.sub(" ", value).strip()[:MAX_TEXT_CHARS]
 
 
@@ -268,15 +271,26 @@ def _decode_words(value: str) -> str:
 
 
 def _addresses(msg: Message, name: str) -> list[tuple[str, str]]:
-    values = [header_text(v) for v in msg.get_all(name, [])]
-    if not values:
-        return []
     found = []
-    for display, addr in email.utils.getaddresses(values):
-        addr = addr.strip().strip("<>").lower()
-        if "@" in addr:
-            found.append((display.strip(), addr[:320]))
+    for value in (header_text(v) for v in msg.get_all(name, [])):
+        read = []
+        for display, addr in email.utils.getaddresses([value]):
+            addr = addr.strip().strip("<>").lower()
+            local, at, domain = addr.rpartition("@")
+            if local and domain:
+                read.append((display.strip(), addr[:320]))
+        written = [a.lower()[:320] for a in _ADDRESS.findall(value)]
+        if len(read) < len(written):
+            # A header the address parser misreads ("To: tim@a.example ops@a.example",
+            # without commas): every address written in it is kept, so each is found.
+            known = {addr for _, addr in read}
+            read += [("", addr) for addr in dict.fromkeys(written) if addr not in known]
+        found += read
     return found
+
+
+# What anyone reading a header sees as an address: no spaces, brackets, quotes or commas.
+_ADDRESS = re.compile(r"[^\s<>()\[\],;:\"@]+@[^\s<>()\[\],;:\"@]+[^\s<>()\[\],;:\"@.]")
 
 
 def _date(value: object, defects: list[str]) -> tuple[datetime | None, int | None]:

@@ -57,11 +57,12 @@ def decode_bytes(data: bytes, declared: str | None = None) -> tuple[str, str | N
             return data.decode("utf-8"), None
         except UnicodeDecodeError:
             pass
+    lenient = None
     if codec:
         try:
             return data.decode(codec), None
         except UnicodeDecodeError:
-            pass
+            lenient = data.decode(codec, errors="replace")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -70,6 +71,13 @@ def decode_bytes(data: bytes, declared: str | None = None) -> tuple[str, str | N
         if declared and not codec:
             return text, f"unknown charset {declared!r}, read as UTF-8"
         return text, (f"charset {declared!r} did not fit, read as UTF-8" if declared else None)
+    if lenient is not None:
+        # A few stray bytes in text of the declared charset (a character cut in two by
+        # the sender's mailer) cost those characters, not the whole text: a guess on
+        # short text (a subject) is often another script altogether.
+        bad = lenient.count("\ufffd") - data.decode(codec, errors="ignore").count("\ufffd")
+        if bad <= max(2, len(lenient) // 100):
+            return lenient, f"charset {declared}: {bad} byte sequences did not fit and were replaced"
     best = charset_normalizer.from_bytes(data[:_DETECT_LIMIT]).best()
     guess = best.encoding if best is not None else "cp1252"
     note = f"charset {declared or 'not declared'}: bytes did not fit, read as {guess}"
