@@ -228,12 +228,15 @@ def _phrase(query: wq.Phrase, searcher, postings: Postings) -> np.ndarray:
     # For two paired words that is the phrase itself. Otherwise the pairs could stand
     # apart ("a b ... b c"), or the words apart, so Whoosh checks the words' positions in
     # these messages only; with at least one word outside the common ones, they are few.
+    # A phrase with words left out of the index inside it (a SpacedPhrase) pairs only the
+    # words that stand side by side in it.
     reader = searcher.reader()
     field, words = query.fieldname, query.words
+    offsets = getattr(query, "offsets", range(len(words)))
     paired = paired_words(searcher.schema, field)
     parts, exact = [], len(words) == 2
-    for pair in zip(words, words[1:], strict=False):
-        if pair[0] in paired and pair[1] in paired:
+    for i, pair in enumerate(zip(words, words[1:], strict=False)):
+        if pair[0] in paired and pair[1] in paired and offsets[i + 1] == offsets[i] + 1:
             parts.append(postings.ids(reader, field + PAIRS, PAIR_SEPARATOR.join(pair)))
         else:
             parts += [postings.ids(reader, field, word) for word in pair]

@@ -345,11 +345,18 @@ def _open_or_create(folder: Path):
     return ix
 
 
-def _shape(schema) -> dict[str, tuple[str, bool, str]]:
-    """Return each field's name, kind, sortability and what its postings hold (positions or
-    not): what decides whether queries and writes work."""
-    return {name: (type(field).__name__, field.column_type is not None, type(field.format).__name__)
+def _shape(schema) -> dict[str, tuple]:
+    """Return each field's name, kind, sortability, what its postings hold (positions or
+    not) and how its text is split into words: what decides whether queries and writes
+    work, and whether a query's words are the index's words."""
+    return {name: (type(field).__name__, field.column_type is not None, type(field.format).__name__,
+                   _analysis(field))
             for name, field in schema.items()}
+
+
+def _analysis(field) -> tuple:
+    items = getattr(field.analyzer, "items", [field.analyzer]) if getattr(field, "analyzer", None) else []
+    return tuple((type(item).__name__, getattr(item, "version", None)) for item in items)
 
 
 def _replace_pointer(root: Path, name: str) -> None:

@@ -24,7 +24,8 @@ from functools import lru_cache
 
 from whoosh import query as wq
 from whoosh.fields import Schema
-from whoosh.matching import InverseMatcher
+from whoosh.matching import InverseMatcher, NullMatcher
+from whoosh.query.spans import SpanNear2
 
 from app.search.schema import TEXT_FIELDS, build_schema
 
@@ -70,6 +71,44 @@ class _Inverse(InverseMatcher):
         super()._find_next()
         while self._id < self.limit and self.missing(self._id):
             self._id += 1
+
+
+class SpacedPhrase(wq.Phrase):
+    """A phrase with words left out of the index inside it: "power of the plant" is power,
+    then plant three words on, with any two words between.
+
+    Stop words and one-letter words are not indexed, but the index keeps every other
+    word's place in the text, so the words of a phrase must stand exactly as far apart as
+    they do in the phrase. ``offsets`` gives each word's place, counted from the first.
+    """
+
+    def __init__(self, fieldname: str, words: list[str], offsets: list[int], boost: float = 1.0) -> None:
+        super().__init__(fieldname, words, boost=boost)
+        self.offsets = tuple(offsets)
+
+    def __eq__(self, other) -> bool:
+        return super().__eq__(other) and self.offsets == other.offsets
+
+    def __hash__(self) -> int:
+        return super().__hash__() ^ hash(self.offsets)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.fieldname!r}, {self.words!r}, {self.offsets!r})"
+
+    def normalize(self) -> wq.Query:
+        return self
+
+    def matcher(self, searcher, context=None):
+        # Whoosh's spans, nested: each next word exactly its distance after the span so far.
+        if self.fieldname not in searcher.schema:
+            return NullMatcher()
+        reader = searcher.reader()
+        if any((self.fieldname, word) not in reader for word in self.words):
+            return NullMatcher()
+        span: wq.Query = wq.Term(self.fieldname, self.words[0])
+        for word, before, at in zip(self.words[1:], self.offsets, self.offsets[1:], strict=False):
+            span = SpanNear2([span, wq.Term(self.fieldname, word)], slop=at - before, mindist=at - before)
+        return span.matcher(searcher, context)
 
 
 # Tokenizer ---------------------------------------------------------------------------
@@ -248,17 +287,26 @@ class _Parser:
 
     def analysed(self, fieldname: str, text: str) -> list[str]:
         """Return the words of ``text`` as the field's analyzer indexes them."""
-        return [t.text for t in self.schema[fieldname].analyzer(text, mode="query")]
+        return [word for word, _ in self.placed(fieldname, text)]
+
+    def placed(self, fieldname: str, text: str) -> list[tuple[str, int]]:
+        """Return the words of ``text`` as the field's analyzer indexes them, with their places."""
+        return [(t.text, t.pos) for t in self.schema[fieldname].analyzer(text, mode="query", positions=True)]
 
     def words(self, fieldnames: tuple[str, ...], text: str) -> wq.Query | None:
-        """Match the words of ``text``, side by side, in any of the fields."""
+        """Match the words of ``text``, standing as they do in it, in any of the fields."""
         queries = []
         for fieldname in fieldnames:
-            words = self.analysed(fieldname, text)
+            placed = self.placed(fieldname, text)
+            words, offsets = [w for w, _ in placed], [p - placed[0][1] for _, p in placed]
+            if not words:
+                continue
             if len(words) == 1:
                 queries.append(wq.Term(fieldname, words[0]))
-            elif words:  # "e-mail", "ann@acme.example": the words in this order
+            elif offsets == list(range(len(words))):  # "e-mail", "ann@acme.example": side by side
                 queries.append(wq.Phrase(fieldname, words))
+            else:  # "power of the plant": with the places of the words left out
+                queries.append(SpacedPhrase(fieldname, words, offsets))
         if not queries:
             return self.nothing(text)
         return queries[0] if len(queries) == 1 else wq.Or(queries)
@@ -362,14 +410,11 @@ def _status(parser: _Parser, value: str, position: int) -> wq.Query:
 
 
 def _filename(parser: _Parser, value: str, position: int) -> wq.Query | None:
-    """Match file names having a part (split at dots, underscores, hyphens) that starts with each word."""
+    """Match file names having a word (split at dots, underscores, hyphens...) that starts with each word."""
     words = parser.analysed("filename", value)
     if not words:
         return parser.nothing(value)
-    # The analyzer keeps "invoice_march.pdf" as one word, so its parts are found by pattern.
-    return _combine(wq.And, [
-        wq.Or([wq.Prefix("filename", w), wq.Regex("filename", rf".*[._]{re.escape(w)}")]) for w in words
-    ])
+    return _combine(wq.And, [wq.Prefix("filename", w) for w in words])
 
 
 def _flag(fieldname: str, choices: str, allowed: dict[str, str]):

@@ -1,22 +1,118 @@
 """The fields of an indexed message and how their text is analysed."""
 
+import re
+import unicodedata
 from functools import cache
 from pathlib import Path
 
 from whoosh.analysis import (
-    CharsetFilter,
     Filter,
-    LowercaseFilter,
-    RegexTokenizer,
     StemFilter,
     StopFilter,
+    Token,
+    Tokenizer,
 )
 from whoosh.fields import BOOLEAN, DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.support.charset import accent_map
 
+
+class WordTokenizer(Tokenizer):
+    """Split text into words: runs of letters, combining marks and digits, in any script.
+
+    Every other character separates words (punctuation, symbols, spaces, underscores), so
+    "**Please", "*important*" and "_deadline_" are the words please, important and
+    deadline, and "acme.example" is two words side by side. Queries are split by the same
+    tokenizer, so a query finds what it looks like.
+
+    Every token carries its position, whether or not the field keeps positions: the
+    filters after it leave gaps where they drop a word (``StopFilter(renumber=False)``),
+    and ``WordPairs`` pairs only words that stood side by side.
+    """
+
+    def __init__(self) -> None:
+        # Kept with the index's schema; raise it whenever the words found change, and
+        # an index written by an older tokenizer asks to be rebuilt (app.search.index._shape).
+        self.version = 2
+
+    def __eq__(self, other) -> bool:
+        return type(self) is type(other)
+
+    def __hash__(self) -> int:
+        return hash(type(self))
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
+                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        token.boost, token.stopped = 1.0, False
+        spans = _words(value) if tokenize else ((0, len(value)),)
+        for pos, (start, end) in enumerate(spans, start_pos):
+            token.text = value[start:end]
+            token.pos = pos
+            if keeporiginal:
+                token.original = token.text
+            if chars:
+                token.startchar, token.endchar = start_char + start, start_char + end
+            yield token
+
+
+def _words(text: str):
+    """Yield the (start, end) of each word of ``text``."""
+    for match in _word_pattern().finditer(text):
+        if "_" not in match.group():
+            yield match.span()
+            continue
+        offset = match.start()  # \w counts the underscore as a letter; here it separates
+        for part in _NOT_UNDERSCORE.finditer(match.group()):
+            yield offset + part.start(), offset + part.end()
+
+
+_NOT_UNDERSCORE = re.compile(r"[^_]+")
+
+
+@cache
+def _word_pattern() -> re.Pattern:
+    # ``\w`` is letters and digits (and "_"); the combining marks that follow letters in
+    # decomposed text and in many scripts (Devanagari vowel signs, ...) are added here.
+    # They lie in planes 0, 1 and 14; listing them takes some 80 ms, once, on first use.
+    marks = [c for c in (*range(0x20000), *range(0xE0000, 0xE0200))
+             if unicodedata.category(chr(c))[0] == "M" and not chr(c).isalnum()]
+    ranges: list[list[int]] = []
+    for c in marks:
+        if ranges and ranges[-1][1] == c - 1:
+            ranges[-1][1] = c
+        else:
+            ranges.append([c, c])
+    extra = "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in ranges)
+    return re.compile(rf"[\w{extra}]+")
+
+
+class FoldFilter(Filter):
+    """Lower-case a word and fold its accents, whether they were written composed ("é") or
+    as a letter and a combining mark ("e" + U+0301): one filter, as it runs for every word."""
+
+    def __eq__(self, other) -> bool:
+        return type(self) is type(other)
+
+    def __hash__(self) -> int:
+        return hash(type(self))
+
+    def __call__(self, tokens):
+        for token in tokens:
+            text = token.text.lower()
+            if not text.isascii():
+                text = _DIACRITICS.sub("", unicodedata.normalize("NFC", text).translate(accent_map))
+            token.text = text
+            yield token
+
+
+# Combining diacritics left after composing and folding (no letter holds them precomposed).
+_DIACRITICS = re.compile("[\u0300-\u036f]")
+
 # Lower-case, accents folded, then stemmed English: folding first makes "Résumés",
 # "résumé" and "resume" one stem, where stemming first would leave "resume" apart.
-_TEXT = RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map) | StopFilter() | StemFilter()
+# Stop words and one-letter words are not indexed, but they keep their place: positions
+# are not renumbered, so words a dropped word stood between are not neighbours.
+_TEXT = WordTokenizer() | FoldFilter() | StopFilter(renumber=False) | StemFilter()
 
 # Each text field has a twin holding the pairs of neighbouring common words ("mailing
 # lists" -> "mail-list"), so that a phrase of common words is found by looking its pairs
@@ -52,13 +148,13 @@ class WordPairs(Filter):
         self.words = words
 
     def __call__(self, tokens):
-        words, previous = self.words, None
+        words, previous, previous_pos = self.words, None, None
         for token in tokens:
-            text = token.text
-            if previous is not None and text in words:
+            text, pos = token.text, token.pos
+            if previous is not None and text in words and pos == previous_pos + 1:
                 token.text = previous + PAIR_SEPARATOR + text
                 yield token
-            previous = text if text in words else None
+            previous, previous_pos = (text, pos) if text in words else (None, None)
 
 
 @cache

@@ -64,7 +64,8 @@ def scored_terms(query: wq.Query, schema) -> list[ScoredTerm]:
             found.setdefault((field, wanted.text), ScoredTerm(field, wanted.text, boost))
             continue
         words, paired = wanted.words, paired_words(schema, field)
-        if all(word in paired for word in words):
+        spaced = getattr(wanted, "offsets", None) not in (None, tuple(range(len(words))))
+        if all(word in paired for word in words) and not spaced:
             for pair in zip(words, words[1:], strict=False):
                 text = PAIR_SEPARATOR.join(pair)
                 found.setdefault((field + PAIRS, text),

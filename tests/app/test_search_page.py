@@ -41,11 +41,11 @@ def world(web):
 
 def test_an_agent_finds_messages_with_snippets_facets_and_an_exact_total(web, world):
     agent = client_for(web, "agent")
-    page = agent.get("/search?q=export").text
-    assert "<strong>6</strong> messages match." in page
+    page = agent.get("/search?q=export").text  # five bodies, one more, and the attachment export.csv
+    assert "<strong>7</strong> messages match." in page
     assert "<mark>export</mark>" in page
     flat = " ".join(page.split())
-    assert 'account:%22Leaky+Widgets%22&amp;sort=relevance">Leaky Widgets</a> <span class="count">5' in flat
+    assert 'account:%22Leaky+Widgets%22&amp;sort=relevance">Leaky Widgets</a> <span class="count">6' in flat
     assert 'is:unmatched&amp;sort=relevance">(unmatched)</a> <span class="count">1' in flat
     assert re.search(r'href="/tickets/\d+#m\d+">Question number 3</a>', page)
 
@@ -68,13 +68,13 @@ def test_managers_export_the_whole_result_and_each_export_is_audited(web, world)
     agent, manager = client_for(web, "agent"), client_for(web, "manager")
     assert agent.get("/search.csv?q=export").status_code == 403
     rows = list(csv.DictReader(io.StringIO(manager.get("/search.csv?q=export").text)))
-    assert len(rows) == 6 and all(r["message_id"] for r in rows)
+    assert len(rows) == 7 and all(r["message_id"] for r in rows)
     box = manager.get("/search.mbox?q=export")
     assert box.headers["Content-Disposition"] == "attachment; filename=search-results.mbox"
     mbox_path = Path(web.config["INSTANCE_PATH"]) / "export.mbox"
     mbox_path.write_bytes(box.data)
     stdlib_mailbox = load_stdlib_mailbox()
-    assert len(stdlib_mailbox.mbox(str(mbox_path))) == 6
+    assert len(stdlib_mailbox.mbox(str(mbox_path))) == 7
     with web.app_context():
         actions = [e.action for e in db.session.query(AuditEntry).order_by(AuditEntry.id)]
         assert actions[-2:] == ["search exported (csv)", "search exported (mbox)"]

@@ -164,7 +164,8 @@ def _fill(session, index, specs: dict[str, Spec]) -> Archive:
         index.release_writer()
     messages = {label: session.get(Message, i) for label, i in ids.items()}
     if specs is SPECS:
-        assert messages["acme_invoice"].account_id == acme.id and messages["birch_order"].account_id == birch.id
+        assert messages["acme_invoice"].account_id == acme.id
+        assert messages["birch_order"].account_id == birch.id
     return Archive(index=index, ids=ids, tickets={k: m.ticket_id for k, m in messages.items()},
                    bodies={m.id: m.body_text for m in messages.values()},
                    recipients={k: (m.to_addrs, m.cc_addrs) for k, m in messages.items()})

@@ -193,6 +193,23 @@ def test_an_index_whose_body_keeps_positions_says_to_reindex(session, cli):
     assert cli("search", "check").exit_code == 1
 
 
+def test_an_index_that_split_words_another_way_says_to_reindex(session, cli):
+    # The same fields as now, analysed as before words were split at every punctuation
+    # mark and stop words kept their places: its words are not the query's words.
+    from whoosh.analysis import LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
+
+    old = RegexTokenizer() | LowercaseFilter() | StopFilter() | StemFilter()
+    fields = {name: TEXT(analyzer=old, phrase=field.format.supports("positions"), stored=field.stored)
+              if isinstance(field, TEXT) else field for name, field in build_schema().items()}
+    index = search_index()
+    index.path.mkdir(parents=True, exist_ok=True)
+    whoosh_index.create_in(index.path, Schema(**fields))
+
+    with pytest.raises(IndexOutdated, match=r"run `flask search reindex`"):
+        index.open()
+    assert cli("search", "check").exit_code == 1
+
+
 def test_a_failed_rebuild_leaves_the_live_index_and_no_new_folder(session):
     archive(session, 0, 2)
     index_queue(session)

@@ -17,7 +17,8 @@ from tests.conftest import BACKENDS
 from tests.search.agreement import disagreements
 from tests.search.query_archive import ALL, build
 
-INVOICE = {"acme_invoice", "acme_reply", "stranger_offer", "acme_export", "quote"}
+# acme_files by its attachment's name, Invoice_March.pdf
+INVOICE = {"acme_invoice", "acme_reply", "stranger_offer", "acme_export", "quote", "acme_files"}
 ACME = {"acme_invoice", "acme_refund", "acme_reply", "acme_files", "acme_export", "acme_meeting", "acme_2025"}
 BIRCH = {"birch_order", "birch_cafe", "birch_closed", "birch_pending", "birch_2023", "quote"}
 ANN = {"acme_invoice", "acme_reply", "acme_export"}
@@ -33,8 +34,8 @@ TABLE = {
     "export fails": {"acme_invoice", "acme_reply", "acme_export"},
     "refund OR delivery": {"acme_refund", "birch_closed", "birch_pending"},
     "refund OR invoice export": {"acme_refund", "acme_invoice", "acme_reply", "acme_export"},
-    "invoice NOT export": {"stranger_offer", "quote"},
-    "invoice -export": {"stranger_offer", "quote"},
+    "invoice NOT export": {"stranger_offer", "quote", "acme_files"},
+    "invoice -export": {"stranger_offer", "quote", "acme_files"},
     '-"export fails" invoice': INVOICE - {"acme_invoice"},
     "-invoice": ALL - INVOICE,
     "NOT NOT refund": {"acme_refund"},
@@ -129,7 +130,7 @@ TABLE = {
     "invoice from:ann@acme.example after:2024-02": {"acme_reply", "acme_export"},
     'account:"Birch Bakery" (status:pending OR status:closed)': {"birch_pending", "birch_closed"},
     "(from:@acme.example OR cc:acme.example) -invoice date:2024-01..2024-06":
-        {"acme_refund", "acme_files", "acme_meeting"},
+        {"acme_refund", "acme_meeting"},
 }
 
 MALFORMED = {
@@ -191,7 +192,7 @@ def test_relevance_puts_subject_matches_first_and_date_puts_newest_first(archive
     assert archive.labels(ids_of(by_relevance)[:2]) == {"acme_invoice", "acme_reply"}
     assert [h.score for h in by_relevance.hits] == sorted((h.score for h in by_relevance.hits), reverse=True)
     assert by_relevance.hits[-1].score > 0
-    newest_first = ["quote", "acme_export", "stranger_offer", "acme_reply", "acme_invoice"]
+    newest_first = ["quote", "acme_export", "stranger_offer", "acme_files", "acme_reply", "acme_invoice"]
     assert [archive.ids[label] for label in newest_first] == ids_of(by_date)
     assert matching_ids(archive.index, "invoice") == ids_of(by_date)
     assert matching_ids(archive.index, "invoice", sort="relevance") == ids_of(by_relevance)
@@ -236,9 +237,9 @@ def test_facets_put_the_most_frequent_account_first_and_unmatched_last_among_equ
     results = search_messages(archive.index, "invoice", pagelen=1)
 
     assert results.facets["account"] == [
-        Facet("Acme Plumbing", 3), Facet("Birch Bakery", 1), Facet("(unmatched)", 1)]
+        Facet("Acme Plumbing", 4), Facet("Birch Bakery", 1), Facet("(unmatched)", 1)]
     assert results.facets["month"] == [
-        Facet("2024-01", 1), Facet("2024-02", 1), Facet("2024-04", 1), Facet("2024-05", 1),
+        Facet("2024-01", 1), Facet("2024-02", 2), Facet("2024-04", 1), Facet("2024-05", 1),
         Facet("2024-07", 1)]
 
 

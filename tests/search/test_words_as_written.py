@@ -44,6 +44,26 @@ TABLE = {
     "cc:reader400@copies.example": {"wide_cc"},
     "cc:copies.example": {"wide_cc"},
     "to:reader400@copies.example": set(),
+    # Phrases: neighbours only; a stop word inside a phrase stands for one word
+    '"power plant"': {"power_plant"},
+    '"power of the plant"': {"power_apart"},
+    '"power of plant"': set(),
+    "power plant": {"power_apart", "power_plant"},
+    '"signal processing"': {"signal_processing"},
+    '"signal is processed"': {"signal_apart"},
+    '"raw signal is processed"': {"signal_apart"},
+    '"signal processed"': {"signal_processing"},  # words match by their stem
+    # Words wrapped in punctuation
+    "please": {"stars", "plain"},
+    "subject:please": {"stars", "plain"},
+    '"please note"': {"stars"},
+    "important": {"stars", "plain"},
+    "*important*": {"stars", "plain"},
+    "deadline": {"stars", "plain"},
+    "_deadline_": {"stars", "plain"},
+    "tuesday": {"stars", "plain"},
+    "(tuesday)": {"stars", "plain"},
+    '"moved to tuesday"': {"stars"},
 }
 
 
