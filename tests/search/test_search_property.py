@@ -1,0 +1,254 @@
+"""Search agrees with a plain reading of the mail. Hypothesis writes messages (long To and
+Cc headers, words wrapped in punctuation, stop words, one-letter words, accents, composed
+and decomposed) and queries in the query language (words, phrases, fields, AND, OR,
+NOT); each message goes through the archive's parser and into an index, and each query's
+set of messages must equal the set a brute-force reading of the messages as written gives.
+
+The brute force shares nothing with the search but the rules the README states: a word
+is a run of letters, marks and digits (Unicode categories L, M, N); words are compared
+lower-cased, accents removed, by their English stem (Whoosh's Porter stemmer, the one
+documented rule it borrows); stop words and one-letter words are not indexed but keep
+their place, so a phrase's words must stand exactly as far apart as in the phrase.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from whoosh.analysis import STOP_WORDS
+from whoosh.lang.porter import stem
+
+from app.models import Message
+from app.search.index import SearchIndex
+from app.search.query import matching_ids
+from app.services.indexing import document_of
+from mailbox.ingest import fill_fields
+from mailbox.parse import parse_message
+
+# Words a person writes, with the stop words and one-letter words the index leaves out,
+# and accented words written composed and decomposed.
+VOCABULARY = ("power", "plant", "signal", "processing", "processed", "invoice", "invoices", "please",
+              "note", "important", "deadline", "export", "fails", "refund", "order", "orders", "meeting",
+              "the", "of", "is", "a", "to", "and", "it", "x", "I", "2", "42", "3", "café", "cafe\u0301",
+              "résumé", "resume", "naïve", "Müller", "muller", "Ärger", "façade", "Straße", "déjà")
+WRAPPERS = (("", ""), ("*", "*"), ("**", "**"), ("_", "_"), ("(", ")"), ('"', '"'), ("'", "'"),
+            ("", ","), ("", "."), ("", ":"), ("", "!?"), ("[", "]"), ("<", ">"), ("#", ""), ("", "'s"))
+SEPARATORS = (" ", " ", " ", "  ", " - ", "/", "...", ", ", "\t", "—", "+")
+DOMAINS = ("acme.example", "mail.acme.example", "birch.example", "wide.example")
+
+
+@dataclass(frozen=True)
+class Written:
+    """A message as its writer wrote it: the truth the brute force reads."""
+
+    subject: str
+    body: str
+    sender_name: str
+    sender: str
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+
+
+def fold(word: str) -> str:
+    """The plain reading of a word's letters: lower-cased, every accent removed."""
+    decomposed = unicodedata.normalize("NFKD", word.lower())
+    return "".join(c for c in decomposed if unicodedata.category(c)[0] != "M")
+
+
+def words(text: str) -> list[tuple[str, int]]:
+    """Return (stem, place) of every indexed word of ``text``: runs of letters, marks and
+    digits; stop words and one-letter words keep a place but are not returned."""
+    runs, current = [], []
+    for ch in text + " ":
+        if unicodedata.category(ch)[0] in "LMN":
+            current.append(ch)
+        elif current:
+            runs.append("".join(current))
+            current = []
+    found = []
+    for place, run in enumerate(runs):
+        folded = fold(run)
+        if len(folded) >= 2 and folded not in STOP_WORDS:
+            found.append((stem(folded), place))
+    return found
+
+
+def has_phrase(text: str, wanted: list[tuple[str, int]]) -> bool:
+    """Whether ``wanted`` (stem, offset) stands in ``text`` with exactly those offsets."""
+    at = {}
+    for word, place in words(text):
+        at.setdefault(place, word)
+    first_word, first_offset = wanted[0]
+    return any(all(at.get(place - first_offset + offset) == word for word, offset in wanted)
+               for place, word in at.items() if word == first_word)
+
+
+def text_fields(m: Written) -> list[str]:
+    return [m.subject, m.body, f"{m.sender_name} {m.sender}"]
+
+
+def in_text(m: Written, text: str) -> bool | None:
+    """A plain word or phrase: its words side by side in any one text field. None when it
+    has no indexed word: the query language then leaves the term out of the query."""
+    wanted = words(text)
+    if not wanted:
+        return None
+    wanted = [(word, place - wanted[0][1]) for word, place in wanted]
+    return any(has_phrase(field, wanted) for field in text_fields(m))
+
+
+def address_matches(addresses: tuple[str, ...], value: str) -> bool:
+    """An address matches itself, in any case; a domain matches its addresses and its subdomains'."""
+    value = value.lower()
+    if "@" in value:
+        return value in addresses
+    return any(a == value or a.endswith("." + value) for a in (a.rpartition("@")[2] for a in addresses))
+
+
+# Queries: (text, predicate over Written) ------------------------------------------------
+
+def word_query(word: str):
+    return word, lambda m: in_text(m, word)
+
+
+def phrase_query(text: str):
+    return f'"{text}"', lambda m: in_text(m, text)
+
+
+def field_query(field: str, value: str):
+    if field == "subject":
+        wanted = words(value)
+        return f"subject:{value}", lambda m: has_phrase(
+            m.subject, [(w, p - wanted[0][1]) for w, p in wanted]) if wanted else None
+    if field == "from":
+        return f"from:{value}", lambda m: address_matches((m.sender,), value)
+    return f"{field}:{value}", lambda m: address_matches(getattr(m, field), value)
+
+
+@st.composite
+def written(draw, n: int) -> Written:
+    def text(min_size: int, max_size: int, separators=SEPARATORS) -> str:
+        parts = draw(st.lists(st.tuples(st.sampled_from(VOCABULARY), st.sampled_from(WRAPPERS),
+                                        st.sampled_from(separators)), min_size=min_size, max_size=max_size))
+        return "".join(f"{left}{word}{right}{sep}" for word, (left, right), sep in parts).strip()
+
+    def addresses(most: int) -> tuple[str, ...]:
+        count = draw(st.sampled_from((0, 1, 3, most)))
+        domains = draw(st.lists(st.sampled_from(DOMAINS), min_size=count, max_size=count))
+        return tuple(f"m{n}r{i}@{domain}" for i, domain in enumerate(domains))
+
+    return Written(
+        subject=text(1, 8, separators=(" ", " - ", ": ", "/")),
+        body=text(0, 40),
+        sender_name=draw(st.sampled_from(("Kim Kerr", "Zoë Ünal", "", "Power Plant"))),
+        sender=f"sender{n % 3}@{draw(st.sampled_from(DOMAINS))}",
+        to=addresses(320),
+        cc=addresses(250),
+    )
+
+
+def raw_message(n: int, m: Written) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = f"{m.sender_name} <{m.sender}>" if m.sender_name else m.sender
+    if m.to:
+        msg["To"] = ", ".join(m.to)
+    if m.cc:
+        msg["Cc"] = ", ".join(m.cc)
+    msg["Subject"] = m.subject
+    msg["Date"] = format_datetime(datetime(2024, 1, 1 + n, tzinfo=UTC))
+    msg["Message-ID"] = f"<property-{n}@words.example>"
+    msg.set_content(m.body or " ")
+    return msg.as_bytes()
+
+
+@st.composite
+def archives(draw):
+    messages = [draw(written(n)) for n in range(draw(st.integers(1, 6)))]
+
+    def some_text(field: str) -> str:
+        m = draw(st.sampled_from(messages))
+        runs = [r for r in (getattr(m, field)).split() if r.strip()]
+        if not runs:
+            return draw(st.sampled_from(VOCABULARY))
+        start = draw(st.integers(0, len(runs) - 1))
+        return " ".join(runs[start:start + draw(st.integers(1, 4))])
+
+    def address(field: str) -> str:
+        m = draw(st.sampled_from(messages))
+        pool = getattr(m, field) if field != "from" else (m.sender,)
+        if not pool:
+            return draw(st.sampled_from(DOMAINS))
+        chosen = draw(st.sampled_from(pool))
+        return draw(st.sampled_from((chosen, chosen.rpartition("@")[2], chosen.upper())))
+
+    simple = st.one_of(
+        st.sampled_from(VOCABULARY).map(word_query),
+        st.builds(lambda: phrase_query(some_text("body").replace('"', ""))),
+        st.builds(lambda: phrase_query(some_text("subject").replace('"', ""))),
+        st.sampled_from(("to", "cc", "from")).map(lambda f: field_query(f, address(f))),
+        st.sampled_from(VOCABULARY).map(lambda w: field_query("subject", w)),
+    )
+    queries = draw(st.lists(st.recursive(simple, lambda inner: st.one_of(
+        st.tuples(inner, inner).map(lambda ab: (f"({ab[0][0]}) OR ({ab[1][0]})",
+                                                lambda m, a=ab[0][1], b=ab[1][1]: either(a(m), b(m)))),
+        st.tuples(inner, inner).map(lambda ab: (f"({ab[0][0]}) ({ab[1][0]})",
+                                                lambda m, a=ab[0][1], b=ab[1][1]: both(a(m), b(m)))),
+        inner.map(lambda a: (f"-({a[0]})", lambda m, p=a[1]: None if p(m) is None else not p(m))),
+    ), max_leaves=4), min_size=1, max_size=6))
+    return messages, queries
+
+
+# A term with no indexed word (None) is left out of AND and OR, as the query language does.
+
+def either(a: bool | None, b: bool | None) -> bool | None:
+    return b if a is None else a if b is None else a or b
+
+
+def both(a: bool | None, b: bool | None) -> bool | None:
+    return b if a is None else a if b is None else a and b
+
+
+def plain_queries(queries):
+    """Leave out queries with nothing to search for (only stop words): the language refuses them."""
+    return [(text, predicate) for text, predicate in queries if _searchable(text)]
+
+
+def _searchable(text: str) -> bool:
+    from app.search.language import QueryError, parse_query
+
+    try:
+        parse_query(text)
+    except QueryError:
+        return False
+    return True
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(archives())
+def test_search_finds_what_a_plain_reading_of_the_messages_finds(archive):
+    messages, queries = archive
+    with tempfile.TemporaryDirectory() as folder:
+        index = SearchIndex(folder)
+        index.acquire_writer()
+        try:
+            documents = []
+            for n, m in enumerate(messages, start=1):
+                parsed = parse_message(raw_message(n, m))
+                assert (parsed.to, parsed.cc, parsed.subject) == (m.to, m.cc, m.subject)
+                row = Message(id=n)
+                fill_fields(row, parsed)
+                documents.append(document_of(row))
+            index.write(documents)
+            for text, predicate in plain_queries(queries):
+                expected = {n for n, m in enumerate(messages, start=1) if predicate(m)}
+                assert set(matching_ids(index, text)) == expected, text
+        finally:
+            index.release_writer()
