@@ -355,8 +355,15 @@ def _shape(schema) -> dict[str, tuple]:
 
 
 def _analysis(field) -> tuple:
-    items = getattr(field.analyzer, "items", [field.analyzer]) if getattr(field, "analyzer", None) else []
-    return tuple((type(item).__name__, getattr(item, "version", None)) for item in items)
+    return _steps(field.analyzer) if getattr(field, "analyzer", None) else ()
+
+
+def _steps(analyzer) -> tuple:
+    """Name each step of an analyzer, steps of steps included, with its version."""
+    items = getattr(analyzer, "items", None)
+    if items is None:
+        return ((type(analyzer).__name__, getattr(analyzer, "version", None)),)
+    return tuple(step for item in items for step in _steps(item))
 
 
 def _replace_pointer(root: Path, name: str) -> None:
