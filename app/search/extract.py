@@ -14,8 +14,6 @@ import time
 from dataclasses import dataclass, field
 from email.message import Message
 
-from pypdf import PdfReader
-
 from mailbox.parse import ParseError, attachment_parts
 from mailbox.text import decode_bytes, html_to_text
 
@@ -93,6 +91,8 @@ def _part_text(part: Message, name: str, limit: int, notes: list[str]) -> str:
 def _pdf_text(data: bytes, limit: int, name: str, notes: list[str]) -> str:
     # pypdf raises many kinds of exception on broken files (its own PdfReadError, but
     # also ValueError, KeyError, RecursionError...): every one of them means "no text".
+    from pypdf import PdfReader  # here, not at the top: every `flask` command would load it
+
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
         if reader.is_encrypted and not reader.decrypt(""):
@@ -104,7 +104,7 @@ def _pdf_text(data: bytes, limit: int, name: str, notes: list[str]) -> str:
         return ""
 
 
-def _pages_text(reader: PdfReader, limit: int, name: str, notes: list[str]) -> str:
+def _pages_text(reader, limit: int, name: str, notes: list[str]) -> str:
     parts: list[str] = []
     size = 0
     deadline = time.monotonic() + PDF_SECONDS
