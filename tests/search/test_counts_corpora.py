@@ -14,7 +14,6 @@ there is then no second opinion on it.
 from __future__ import annotations
 
 import email
-import unicodedata
 from email import policy
 
 import pytest
@@ -29,6 +28,7 @@ from mailbox.ingest import fill_fields
 from mailbox.parse import ParseError, parse_message
 from tests.parts import corpus_folder
 from tests.search.agreement import disagreements
+from tests.search.test_search_property import runs
 
 QUERIES = (
     "message", "please", "money", "free software", '"mailing list"', "linux OR unix",
@@ -124,17 +124,11 @@ def subject_pair(raw: bytes) -> str | None:
         return None
     if "\ufffd" in subject:  # bytes the modern parser could not decode: no second opinion
         return None
-    runs, current = [], []
-    for ch in subject + " ":
-        if unicodedata.category(ch)[0] in "LMN":
-            current.append(ch)
-        elif current:
-            runs.append("".join(current))
-            current = []
-    indexed = [len(r) >= 2 and r.lower() not in STOP_WORDS for r in runs]
-    for i in range(len(runs) - 1):
+    written = runs(subject)
+    indexed = [len(r) >= 2 and r.lower() not in STOP_WORDS for r in written]
+    for i in range(len(written) - 1):
         if indexed[i] and indexed[i + 1]:
-            return f'"{runs[i]} {runs[i + 1]}"'
+            return f'"{written[i]} {written[i + 1]}"'
     return None
 
 

@@ -62,18 +62,24 @@ def fold(word: str) -> str:
     return "".join(c for c in decomposed if unicodedata.category(c)[0] != "M")
 
 
-def words(text: str) -> list[tuple[str, int]]:
-    """Return (stem, place) of every indexed word of ``text``: runs of letters, marks and
-    digits; stop words and one-letter words keep a place but are not returned."""
-    runs, current = [], []
+def runs(text: str) -> list[str]:
+    """Return the words of ``text`` as written: runs of letters, marks and digits (Unicode
+    categories L, M and N); every other character stands between words."""
+    found, current = [], []
     for ch in text + " ":
         if unicodedata.category(ch)[0] in "LMN":
             current.append(ch)
         elif current:
-            runs.append("".join(current))
+            found.append("".join(current))
             current = []
+    return found
+
+
+def words(text: str) -> list[tuple[str, int]]:
+    """Return (stem, place) of every indexed word of ``text``; stop words and one-letter
+    words keep a place but are not returned."""
     found = []
-    for place, run in enumerate(runs):
+    for place, run in enumerate(runs(text)):
         folded = fold(run)
         if len(folded) >= 2 and folded not in STOP_WORDS:
             found.append((stem(folded), place))
