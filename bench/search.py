@@ -18,6 +18,9 @@ messages are alike), and reports in one run, per N:
 (d) notmuch over the same messages (``notmuch new`` on a Maildir of the same bytes,
     then ``notmuch search --limit=20`` per query as a subprocess; the process start is
     part of its figure, and ``notmuch count '*'`` is reported as that floor).
+(e) in a fresh process (``bench.memory``): the first search after start, the first after
+    a commit, and the process's memory at rest, after one search and after 8 searches
+    at once (resident, and anonymous: what the process holds alone);
 
 Usage, from the repository root::
 
@@ -283,7 +286,9 @@ def http_runner(path: Path, work: Path, rows):
     database = work / "bench.db"
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}", "INDEX_PATH": str(path),
                       "INSTANCE_PATH": str(work / "instance"), "RAW_STORE_PATH": str(work / "raw"),
-                      "WTF_CSRF_ENABLED": False, "TESTING": False})
+                      "WTF_CSRF_ENABLED": False, "TESTING": False,
+                      # The benchmark signs in as a manager to search, not to time two-factor sign-in.
+                      "TWO_FACTOR_ROLES": ()})
     if not database.exists():
         with app.app_context():
             db.create_all()
@@ -358,6 +363,13 @@ def notmuch_runner(maildir_root: Path, work: Path, say) -> tuple:
     return run, {"notmuch_new_s": seconds, "process_floor": percentiles(floor)}
 
 
+def memory_probe(path: Path) -> dict:
+    """Run ``bench.memory`` on the index in a fresh process; return its figures."""
+    done = subprocess.run([sys.executable, "-m", "bench.memory", str(path)], capture_output=True, text=True,
+                          check=True, cwd=Path(__file__).resolve().parent.parent)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def run_size(n: int, corpus: list[bytes], parsed: list, args, work: Path, say) -> dict:
     say(f"N = {n:,}")
     root = work / f"n{n}"
@@ -368,6 +380,12 @@ def run_size(n: int, corpus: list[bytes], parsed: list, args, work: Path, say) -
     run = function_runner(root / "index")
     result["function"], result["function_queries"] = time_queries(run, args.repeat)
     say(f"  function: p50 {result['function']['p50_ms']} ms, p95 {result['function']['p95_ms']} ms")
+    result["memory"] = memory_probe(root / "index")
+    m = result["memory"]
+    say(f"  fresh process: first search {m['first_search_ms']} ms, first after a commit "
+        f"{m['after_commit_ms']} ms; RSS {m['rest']['rss_mib']} MiB at rest, {m['one']['rss_mib']} after "
+        f"one search, {m['eight']['rss_mib']} after {m['concurrent']} at once (anonymous "
+        f"{m['rest']['anonymous_mib']}, {m['one']['anonymous_mib']}, {m['eight']['anonymous_mib']} MiB)")
     rows = ({"id": message_id, "sha256": f"{message_id:064x}", "size": len(raw), "subject": doc.subject,
              "from_addr": doc.from_addr[:320], "date_utc": doc.date, "body_text": doc.body}
             for message_id, raw, doc in messages(corpus, parsed, n))

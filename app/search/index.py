@@ -37,8 +37,11 @@ from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
 from whoosh.writing import AsyncWriter
 
+from app.search import mapped
 from app.search.schema import PAIRS, POSITIONS, POSITIONS_APART, TEXT_FIELDS, build_schema, domains
 from app.services.errors import ServiceError
+
+mapped.install()  # searchers share the index's mapped pages instead of copying them
 
 _LOCK_NAME = ".desk-writer.lock"
 # Held for each write into the live generation and for a switch of generations.
