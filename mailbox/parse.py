@@ -279,7 +279,8 @@ def _addresses(msg: Message, name: str) -> list[tuple[str, str]]:
             local, at, domain = addr.rpartition("@")
             if local and domain:
                 read.append((display.strip(), addr[:320]))
-        written = [a.lower()[:320] for a in _ADDRESS.findall(value)]
+        # Only a header with more "@" than addresses read can hold one the parser missed.
+        written = [a.lower()[:320] for a in _ADDRESS.findall(value)] if value.count("@") > len(read) else []
         if len(read) < len(written):
             # A header the address parser misreads ("To: tim@a.example ops@a.example",
             # without commas): every address written in it is kept, so each is found.
