@@ -236,7 +236,7 @@ def _searchable(text: str) -> bool:
     return True
 
 
-@settings(max_examples=60, deadline=None,
+@settings(max_examples=60, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(archives())
 def test_search_finds_what_a_plain_reading_of_the_messages_finds(archive):
