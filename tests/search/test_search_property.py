@@ -16,6 +16,7 @@ from __future__ import annotations
 import tempfile
 import unicodedata
 from dataclasses import dataclass
+from base64 import b64encode
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -167,11 +168,22 @@ def raw_message(n: int, m: Written) -> bytes:
         msg["To"] = ", ".join(m.to)
     if m.cc:
         msg["Cc"] = ", ".join(m.cc)
-    msg["Subject"] = m.subject
     msg["Date"] = format_datetime(datetime(2024, 1, 1 + n, tzinfo=UTC))
     msg["Message-ID"] = f"<property-{n}@words.example>"
     msg.set_content(m.body or " ")
-    return msg.as_bytes()
+    return b"Subject: " + encoded_subject(m.subject) + b"\n" + msg.as_bytes()
+
+
+def encoded_subject(subject: str) -> bytes:
+    """Write a subject as RFC 2047 says, not as the standard library folds it: the
+    library may end an encoded word at a space and begin the next after it, and the space
+    between two encoded words is dropped by every reader. ASCII stays as it is; anything
+    else is cut into whole characters, each piece an encoded word that carries its own
+    spaces, the pieces separated by folding white space."""
+    if subject.isascii():
+        return subject.encode()
+    pieces = [subject[i:i + 12] for i in range(0, len(subject), 12)]
+    return b"\n ".join(b"=?utf-8?b?" + b64encode(piece.encode()) + b"?=" for piece in pieces)
 
 
 @st.composite
@@ -236,7 +248,7 @@ def _searchable(text: str) -> bool:
     return True
 
 
-@settings(max_examples=60, deadline=None, derandomize=True,
+@settings(max_examples=60, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(archives())
 def test_search_finds_what_a_plain_reading_of_the_messages_finds(archive):
