@@ -21,10 +21,12 @@ the generations.
 
 from __future__ import annotations
 
+import ctypes
 import fcntl
 import os
 import re
 import shutil
+import signal
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -35,6 +37,7 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
+from whoosh.multiproc import SubWriterTask
 from whoosh.writing import AsyncWriter
 
 from app.search import mapped
@@ -410,6 +413,34 @@ def _writer(folder: Path, procs: int):
         # segments together on later commits.
         return ix.writer(procs=procs, multisegment=True, limitmb=_LIMIT_MB)
     return ix.writer(limitmb=_LIMIT_MB)
+
+
+def _helpers_die_with_their_writer() -> None:
+    """Make each of Whoosh's helper processes end when the thread that forked it ends.
+
+    Forked helpers hold the writer's file locks too. Should the writer be killed
+    (SIGKILL, the OOM killer), orphaned helpers would wait on its job queue for ever and
+    keep the index locked against every later writer. Linux sends a signal of our choice
+    to a child when its parent thread ends (``PR_SET_PDEATHSIG``); a helper asks for
+    SIGKILL before it starts, and exits at once if its writer is already gone. The
+    helpers never outlive a write: ``commit`` and ``_cancel`` join them.
+    """
+    if not sys.platform.startswith("linux") or getattr(SubWriterTask.run, "dies_with_writer", False):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    whoosh_run = SubWriterTask.run
+
+    def run(task) -> None:
+        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0 or os.getppid() != task._parent_pid:
+            os._exit(1)
+        whoosh_run(task)
+
+    run.dies_with_writer = True
+    SubWriterTask.run = run
+
+
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+_helpers_die_with_their_writer()
 
 
 def _cancel(writer) -> None:
