@@ -11,7 +11,7 @@ from app.cli.output import echo_json, echo_table, progressbar
 from app.extensions import db
 from app.runtime import poll_settings, raw_store, search_index
 from app.services.accounts import account_named
-from app.services.indexing import index_now_or_wait
+from app.services.indexing import IndexingAlongside
 from app.services.mailboxes import (
     add_mailbox,
     check_connection,
@@ -84,17 +84,19 @@ def poll(names, once):
 
 
 def _poll_and_index(names: list[str]) -> bool:
-    def progress(report, total):
-        click.echo(f"  {report.mailbox}/{report.folder}: {report.fetched}/{total} fetched",
-                   err=True)
+    with IndexingAlongside(search_index(), db.engine, store=raw_store()) as indexing:
+        def progress(report, total):
+            indexing.nudge()
+            click.echo(f"  {report.mailbox}/{report.folder}: {report.fetched}/{total} fetched",
+                       err=True)
 
-    reports = poll_mailboxes(db.session, names, poll_settings(), progress)
-    for report in reports:
-        click.echo(report.line())
-    _send_new_links()
-    new_ids = [i for r in reports for i in r.new_message_ids]
-    if new_ids:
-        click.echo(index_now_or_wait(db.session, search_index(), new_ids, store=raw_store()), err=True)
+        reports = poll_mailboxes(db.session, names, poll_settings(), progress)
+        for report in reports:
+            click.echo(report.line())
+        _send_new_links()
+        new_ids = [i for r in reports for i in r.new_message_ids]
+        if new_ids:
+            click.echo(indexing.finish(db.session, new_ids), err=True)
     return any(r.errors for r in reports)
 
 
@@ -134,15 +136,19 @@ def import_(path, account, allow_non_mail):
     if not allow_non_mail:
         refuse_non_mail(source)
     click.echo(f"Importing {source.count} message(s) from the {source.kind} {source.path}", err=True)
-    with progressbar(source.count, "Archiving") as bar:
-        result = import_source(db.session, raw_store(), source,
-                               tag_prefix=poll_settings().tag_prefix,
-                               account=(owner.id, owner.name) if owner else None,
-                               progress=bar.update)
-    click.echo(f"{source.path}: read {source.count}, archived {result.archived}, "
-               f"duplicates {result.duplicates + result.already}, "
-               f"quarantined {result.quarantined}")
-    _send_new_links()
-    if result.new_message_ids:
-        click.echo(index_now_or_wait(db.session, search_index(), result.new_message_ids, store=raw_store()),
-                   err=True)
+    with IndexingAlongside(search_index(), db.engine, store=raw_store()) as indexing:
+        with progressbar(source.count, "Archiving") as bar:
+            def progress(count: int) -> None:
+                indexing.nudge()
+                bar.update(count)
+
+            result = import_source(db.session, raw_store(), source,
+                                   tag_prefix=poll_settings().tag_prefix,
+                                   account=(owner.id, owner.name) if owner else None,
+                                   progress=progress)
+        click.echo(f"{source.path}: read {source.count}, archived {result.archived}, "
+                   f"duplicates {result.duplicates + result.already}, "
+                   f"quarantined {result.quarantined}")
+        _send_new_links()
+        if result.new_message_ids:
+            click.echo(indexing.finish(db.session, result.new_message_ids), err=True)

@@ -14,19 +14,20 @@ re-indexed meanwhile and switches (see ``app.search.index``).
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Engine, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from app.models import Account, Mailbox, MailboxFolder, Message, MessageLocation, utcnow
 from app.rawstore import RawStore, RawStoreError
 from app.search.extract import attachment_text, text_kind
-from app.search.index import Generation, IndexDocument, SearchIndex, WriterBusy
+from app.search.index import PARALLEL_FROM, Generation, IndexDocument, SearchIndex, WriterBusy
 
 log = logging.getLogger("desk.indexing")
 
@@ -164,6 +165,81 @@ def _wait_for_worker(session: Session, message_ids: list[int], timeout: float) -
         if time.monotonic() > deadline:
             return f"the worker has not indexed {waiting} message(s) yet; they will be searchable soon"
         time.sleep(0.2)
+
+
+class IndexingAlongside:
+    """Index archived mail in a thread while the caller archives more; then the rest.
+
+    For the commands that archive many messages at once (``flask mailbox poll --once``
+    and ``flask mailbox import``): parsing and archiving run in the caller's thread,
+    Whoosh's analysis in its helper processes, so on a machine with more than one CPU
+    the two overlap and mail is searchable about as soon as it is archived.  The thread
+    indexes once a batch worth sharing among the helpers waits (or on ``nudge``, at
+    most every second), in its own session on ``engine``.
+
+    When a worker holds the writer role, nothing is indexed here: ``finish`` waits for
+    the worker to index the new messages, as ``index_now_or_wait`` does.  Leaving the
+    block always stops the thread and gives the writer role back; what an interrupted
+    run archived waits in the queue for the next writer.
+    """
+
+    def __init__(self, index: SearchIndex, engine: Engine, *, store: RawStore | None = None,
+                 timeout: float = 120.0) -> None:
+        self._index, self._engine, self._store, self._timeout = index, engine, store, timeout
+        self._wake, self._done = threading.Event(), threading.Event()
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+        self.indexed = 0
+
+    def __enter__(self) -> IndexingAlongside:
+        try:
+            self._index.acquire_writer()
+        except WriterBusy:
+            return self
+        self._thread = threading.Thread(target=self._run, name="index-alongside", daemon=True)
+        self._thread.start()
+        return self
+
+    def nudge(self) -> None:
+        """Say that more messages were archived."""
+        self._wake.set()
+
+    def _run(self) -> None:
+        try:
+            with Session(self._engine) as session:
+                while not self._done.is_set():
+                    self._wake.wait(1.0)
+                    self._wake.clear()
+                    if pending_count(session) >= PARALLEL_FROM:
+                        self.indexed += index_pending(session, self._index, store=self._store)
+                    session.rollback()  # see the archive's next commits
+        except BaseException as exc:  # handed to the caller's thread by _stop
+            self._error = exc
+
+    def _stop(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            self._done.set()
+            self._wake.set()
+            self._thread.join()
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    def finish(self, session: Session, message_ids: list[int]) -> str:
+        """Index what is left (or wait for the worker); return what happened, in a sentence."""
+        if self._thread is None:
+            return _wait_for_worker(session, message_ids, self._timeout)
+        self._stop()
+        self.indexed += index_pending(session, self._index, store=self._store)
+        return f"indexed {self.indexed} message(s)"
+
+    def __exit__(self, *exc_info) -> None:
+        if self._thread is None:
+            return
+        try:
+            self._stop()
+        finally:
+            self._index.release_writer()
 
 
 @dataclass(frozen=True)
