@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import tempfile
 import unicodedata
-from dataclasses import dataclass
 from base64 import b64encode
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
