@@ -57,7 +57,7 @@ _GENERATION = re.compile(r"gen-(\d{6,})")
 _WHOOSH_FILE = re.compile(r"_MAIN_\d+\.toc|MAIN_.+")
 # Posting memory per writer process before Whoosh spills sorted runs to disk: this,
 # not the number of messages, bounds the indexer's memory.
-_LIMIT_MB = 64
+_LIMIT_MB = 128
 # Below this many documents, starting helper processes costs more than it saves.
 PARALLEL_FROM = 400
 _MAX_PROCS = 4

@@ -232,8 +232,10 @@ def build_schema() -> Schema:
     """Return the index schema; changing it means ``flask search reindex``."""
     once = AnalysedOnce(_TEXT)  # one instance for every text field: see AnalysedOnce
     pairs = once | WordPairs(common_words())
+    # Numbers only ever looked up whole (a message, its ticket, its account) are indexed
+    # as one term each (shift_step=0), not as a tier of 8 or 16 for range queries.
     return Schema(
-        id=NUMERIC(stored=True, unique=True, signed=False, bits=64),
+        id=NUMERIC(stored=True, unique=True, signed=False, bits=64, shift_step=0),
         subject=TEXT(analyzer=once, stored=True, field_boost=2.0),
         body=TEXT(analyzer=once, phrase=False),
         sender=TEXT(analyzer=once, stored=True),
@@ -242,9 +244,9 @@ def build_schema() -> Schema:
         cc=KEYWORD(commas=True, lowercase=True),
         # Sortable columns give the facets (counts by account and by month) cheaply.
         account=KEYWORD(lowercase=True, commas=True, stored=True, sortable=True),
-        account_id=NUMERIC(stored=True),
+        account_id=NUMERIC(stored=True, shift_step=0),
         mailbox=KEYWORD(lowercase=True, commas=True),
-        ticket=NUMERIC(stored=True),
+        ticket=NUMERIC(stored=True, shift_step=0),
         date=DATETIME(stored=True, sortable=True),
         filename=TEXT(analyzer=once),
         # Text read from attachments that hold text (text/*, HTML, PDF).
