@@ -38,6 +38,8 @@ from pathlib import Path
 from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
 from whoosh.multiproc import SubWriterTask
+from whoosh.reading import EmptyReader, MultiReader, SegmentReader
+from whoosh.searching import Searcher
 from whoosh.writing import AsyncWriter
 
 from app.search import mapped
@@ -178,10 +180,12 @@ class SearchIndex:
                 return live, _open_or_create(live).searcher()
             if path == live and _up_to_date(searcher):
                 return live, searcher
-            # A commit came since, or its generation was replaced. (Whoosh's
-            # ``Searcher.refresh`` would reuse readers, but keeps the readers of
-            # segments a merge removed, and fails on an index that was empty.)
-            searcher.close()
+            if path == live:  # a commit came since
+                try:
+                    return live, _reopened(_open_or_create(live), searcher)
+                except (OSError, whoosh_index.EmptyIndexError):  # its generation is being replaced
+                    continue
+            searcher.close()  # its generation was replaced
 
     def stored_ids(self) -> list[int]:
         """Return the message id of every document in the live generation (twice if held twice)."""
@@ -329,6 +333,45 @@ def _lock_or_raise(path: Path, busy: Exception) -> int:
         os.close(fd)
         raise busy from None
     return fd
+
+
+def _reopened(ix, stale):
+    """Return a searcher of the index's latest commit that keeps ``stale``'s readers of
+    the segments the commit left as they were, and closes the rest of ``stale``.
+
+    A commit adds a segment, merges small ones, or marks documents of a segment deleted
+    (a message indexed again); the other segments, usually all the large ones, are the
+    same files, and opening them again would cost most of a search's time on a large
+    index.  (Whoosh's own ``Searcher.refresh`` reuses readers too, but by segment name
+    alone: it keeps a reader's old deletions, and the readers of segments a merge removed.)
+    """
+    toc = ix._read_toc()
+    old = {reader.segment().segment_id(): reader for reader, _ in stale.reader().leaf_readers()
+           if reader.segment() is not None}
+    readers = []
+    try:
+        for segment in toc.segments:
+            reader = old.get(segment.segment_id())
+            # Deletions only ever add to a segment's set, so an equal count is the same set.
+            if reader is not None and reader.segment().deleted_count() == segment.deleted_count():
+                del old[segment.segment_id()]
+            else:
+                reader = SegmentReader(ix.storage, toc.schema, segment, generation=toc.generation)
+            readers.append(reader)
+    except BaseException:  # the caller opens a whole new searcher instead
+        for reader in [*readers, *old.values()]:
+            reader.close()
+        raise
+    for reader in old.values():
+        reader.close()
+    if not readers:
+        combined = EmptyReader(toc.schema)
+    elif len(readers) == 1:
+        combined = readers[0]
+        combined._gen = toc.generation  # what ``up_to_date`` compares with the latest commit
+    else:
+        combined = MultiReader(readers, generation=toc.generation)
+    return Searcher(combined, fromindex=ix)
 
 
 def _up_to_date(searcher) -> bool:

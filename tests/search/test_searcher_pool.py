@@ -12,7 +12,7 @@ import pytest
 
 from app.search import index as index_module
 from app.search.index import IndexDocument, SearchIndex
-from app.search.query import search_messages
+from app.search.query import matching_ids, search_messages
 from tests import factories
 
 WORDS = ("apple", "birch", "cedar", "damson")
@@ -54,3 +54,26 @@ def test_a_second_search_reuses_the_searcher_and_a_commit_is_seen_by_the_next(in
     index.write([document(201)])
     assert search_messages(index, "apple").total == 201
     assert len(opened) == 2
+
+
+def segment_readers(index) -> dict[str, object]:
+    """The reader of each segment in the searcher the next search will borrow."""
+    with index.lent_searcher() as searcher:
+        return {reader.segment().segment_id(): reader for reader, _ in searcher.reader().leaf_readers()}
+
+
+def test_a_commit_reopens_only_the_segments_it_changed(index):
+    before = segment_readers(index)
+    index.write([document(n) for n in range(201, 211)])  # a new segment beside the first
+    after_add = segment_readers(index)
+    assert len(after_add) == len(before) + 1
+    assert all(after_add[name] is reader for name, reader in before.items()), "an unchanged segment was reopened"
+    assert search_messages(index, "apple").total == 210
+
+    # Indexing message 5 again marks its old document deleted in the first segment.
+    index.write([document(5)])
+    after_update = segment_readers(index)
+    changed = [name for name in before if after_update.get(name) is not before[name]]
+    assert changed == list(before), "the segment with a deletion kept its old reader"
+    found = matching_ids(index, "apple")
+    assert sorted(found) == list(range(1, 211))  # message 5 once, not twice
