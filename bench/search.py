@@ -21,6 +21,9 @@ messages are alike), and reports in one run, per N:
 (e) in a fresh process (``bench.memory``): the first search after start, the first after
     a commit, and the process's memory at rest, after one search and after 8 searches
     at once (resident, and anonymous: what the process holds alone);
+(f) ``flask search WORDS`` as a user runs it (a new process each time, on the page's
+    database and the index), beside the time Python takes to import the libraries any
+    search command of this stack needs, and to import the application.
 
 Usage, from the repository root::
 
@@ -57,7 +60,7 @@ from email.utils import format_datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
-from bench.ingest import CORPORA, machine
+from bench.ingest import CORPORA, REPO, machine
 
 DEFAULT_CORPUS = CORPORA / "spamassassin" / "cur"
 SIZES = (10_000, 100_000, 300_000)
@@ -321,6 +324,33 @@ def http_runner(path: Path, work: Path, rows):
     return run, server
 
 
+COMMAND_WORDS = ("money", "free software", "from:yahoo.com")
+# What every `flask` command of this stack imports before it does anything: Flask's CLI
+# loads the commands of Flask-Migrate (Alembic) and Flask-Limiter, a search needs
+# SQLAlchemy, Whoosh and numpy.
+STACK_IMPORTS = "import flask, flask_migrate, flask_limiter, flask_sqlalchemy, numpy, whoosh.index"
+
+
+def time_command(root: Path, repeat: int) -> dict:
+    """Time ``flask search WORDS`` as a user runs it, on the benchmark's database and index,
+    beside two floors: Python importing the stack's libraries, and importing the application."""
+    env = {**os.environ, "FLASK_APP": "wsgi", "DATABASE_URL": f"sqlite:///{root / 'bench.db'}",
+           "INDEX_PATH": str(root / "index"), "RAW_STORE_PATH": str(root / "raw"),
+           "DESK_INSTANCE_PATH": str(root / "instance")}
+
+    def timed(args: list[str]) -> list[float]:
+        samples = []
+        for _ in range(repeat + 1):  # the first run warms the page cache
+            started = time.perf_counter()
+            subprocess.run([sys.executable, *args], env=env, cwd=REPO, check=True, capture_output=True)
+            samples.append(time.perf_counter() - started)
+        return samples[1:]
+
+    searches = [ms for words in COMMAND_WORDS for ms in timed(["-m", "flask", "search", words])]
+    return {"search": percentiles(searches), "libraries": percentiles(timed(["-c", STACK_IMPORTS])),
+            "application": percentiles(timed(["-c", "import wsgi"]))}
+
+
 NOTMUCH_QUERIES = {
     "subject:perl": "subject:perl", "to:yahoo.com": "to:yahoo.com", "filename:gif": "attachment:gif",
     "(linux OR unix) NOT windows": "(linux or unix) and not windows",
@@ -395,6 +425,10 @@ def run_size(n: int, corpus: list[bytes], parsed: list, args, work: Path, say) -
     finally:
         server.shutdown()
     say(f"  page: p50 {result['page']['p50_ms']} ms, p95 {result['page']['p95_ms']} ms")
+    result["command"] = time_command(root, args.repeat)
+    c = result["command"]
+    say(f"  flask search: p50 {c['search']['p50_ms']} ms, of which starting Python with the stack's "
+        f"libraries {c['libraries']['p50_ms']} ms and the application {c['application']['p50_ms']} ms")
     if not args.no_notmuch:
         run, notmuch = notmuch_runner(ensure_maildir(root, corpus, parsed, n, say), root, say)
         result["notmuch"] = notmuch

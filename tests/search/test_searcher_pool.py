@@ -67,7 +67,8 @@ def test_a_commit_reopens_only_the_segments_it_changed(index):
     index.write([document(n) for n in range(201, 211)])  # a new segment beside the first
     after_add = segment_readers(index)
     assert len(after_add) == len(before) + 1
-    assert all(after_add[name] is reader for name, reader in before.items()), "an unchanged segment was reopened"
+    assert all(after_add[name] is reader for name, reader in before.items()), \
+        "an unchanged segment was reopened"
     assert search_messages(index, "apple").total == 210
 
     # Indexing message 5 again marks its old document deleted in the first segment.
