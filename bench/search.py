@@ -205,12 +205,14 @@ def ensure_index(root: Path, corpus: list[bytes], parsed: list, n: int, say) -> 
     built = root / "build.json"  # written last: its presence means the index is whole
     if built.exists():
         try:
-            SearchIndex(root / "index").open()
+            held = SearchIndex(root / "index").open().doc_count()
         except IndexOutdated:
             say(f"  the index in {root} was built with another schema: building it again")
         else:
-            say(f"  reusing the index built in {root}")
-            return json.loads(built.read_text())
+            if held == n:
+                say(f"  reusing the index built in {root}")
+                return json.loads(built.read_text())
+            say(f"  the index in {root} holds {held:,} messages, not {n:,}: building it again")
         built.unlink()
     shutil.rmtree(root / "index", ignore_errors=True)  # what an interrupted build left
     build = build_index(root / "index", corpus, parsed, n, say)

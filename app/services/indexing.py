@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, selectinload
 from app.models import Account, Mailbox, MailboxFolder, Message, MessageLocation, utcnow
 from app.rawstore import RawStore, RawStoreError
 from app.search.extract import attachment_text, text_kind
-from app.search.index import PARALLEL_FROM, Generation, IndexDocument, SearchIndex, WriterBusy
+from app.search.index import Generation, IndexDocument, SearchIndex, WriterBusy
 
 log = logging.getLogger("desk.indexing")
 
@@ -174,8 +174,11 @@ class IndexingAlongside:
     and ``flask mailbox import``): parsing and archiving run in the caller's thread,
     Whoosh's analysis in its helper processes, so on a machine with more than one CPU
     the two overlap and mail is searchable about as soon as it is archived.  The thread
-    indexes once a batch worth sharing among the helpers waits (or on ``nudge``, at
-    most every second), in its own session on ``engine``.
+    indexes once a whole batch (``CHUNK``) waits, checking on ``nudge`` or every second,
+    in its own session on ``engine``.  Whole batches keep the commits, and so the index's
+    segments, as few as when everything was indexed at the end: each commit adds a
+    segment per helper, and past about 16 small ones Whoosh's merge policy folds them
+    together, in one process, while the poll waits.
 
     When a worker holds the writer role, nothing is indexed here: ``finish`` waits for
     the worker to index the new messages, as ``index_now_or_wait`` does.  Leaving the
@@ -210,7 +213,7 @@ class IndexingAlongside:
                 while not self._done.is_set():
                     self._wake.wait(1.0)
                     self._wake.clear()
-                    if pending_count(session) >= PARALLEL_FROM:
+                    if pending_count(session) >= CHUNK:
                         self.indexed += index_pending(session, self._index, store=self._store)
                     session.rollback()  # see the archive's next commits
         except BaseException as exc:  # handed to the caller's thread by _stop

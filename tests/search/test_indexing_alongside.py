@@ -13,9 +13,8 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Message
 from app.runtime import raw_store, search_index
-from app.search.index import PARALLEL_FROM
 from app.search.query import matching_ids
-from app.services.indexing import IndexingAlongside
+from app.services.indexing import CHUNK, IndexingAlongside
 from mailbox.ingest import Archiver, Seen
 from tests import factories
 from tests.waiting import until
@@ -36,13 +35,13 @@ def indexed(session) -> int:
 def test_a_batch_is_indexed_while_the_next_is_archived_and_finish_indexes_the_rest(session):
     index = search_index()
     with IndexingAlongside(index, db.engine, store=raw_store()) as indexing:
-        first = archive(session, range(PARALLEL_FROM))
+        first = archive(session, range(CHUNK))
         indexing.nudge()
         assert until(lambda: indexed(session) == len(first), 120), "the first batch was not indexed alongside"
-        rest = archive(session, range(PARALLEL_FROM, PARALLEL_FROM + 30))  # too few to start a batch alone
+        rest = archive(session, range(CHUNK, CHUNK + 30))  # too few to start a batch alone
         indexing.nudge()
-        assert indexing.finish(session, first + rest) == f"indexed {PARALLEL_FROM + 30} message(s)"
-    assert indexed(session) == PARALLEL_FROM + 30
+        assert indexing.finish(session, first + rest) == f"indexed {CHUNK + 30} message(s)"
+    assert indexed(session) == CHUNK + 30
     assert set(matching_ids(index, "message")) == set(first + rest)
     index.acquire_writer()  # the block gave the writer role back
     index.release_writer()
