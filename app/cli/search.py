@@ -49,7 +49,9 @@ def query(words, as_json, page, limit, sort):
     is:unmatched is:quarantined after: before: date:2024-01..2024-03 (see the README).
     A query that cannot be read is explained, and exits with status 1.
     """
-    results = run_search(db.session, search_index(), " ".join(words), page=page, pagelen=limit, sort=sort)
+    # The lines printed show no snippet; only --json carries them.
+    results = run_search(db.session, search_index(), " ".join(words), page=page, pagelen=limit, sort=sort,
+                         snippets=as_json)
     hits = [
         {"id": h.message_id, "score": round(h.score, 3), "subject": h.subject,
          "sender": h.sender, "date": h.date.isoformat() + "Z" if h.date else None,

@@ -25,12 +25,12 @@ EXPORT_BATCH = 500
 
 
 def run_search(session: Session, index: SearchIndex, text: str, *, page: int, pagelen: int,
-               sort: str) -> search_query.Results:
-    """Return one page of results, with snippets cut from the messages' text."""
+               sort: str, snippets: bool = True) -> search_query.Results:
+    """Return one page of results, with snippets cut from the messages' text (or none)."""
     if sort not in SORTS:
         raise QueryError(f"sort by {' or '.join(SORTS)}, not {sort!r}")
     return search_query.search_messages(index, text, page=page, pagelen=pagelen, sort=sort,
-                           texts=lambda ids: _bodies(session, ids))
+                                        texts=lambda ids: _bodies(session, ids), snippets=snippets)
 
 
 def _bodies(session: Session, ids: list[int]) -> dict[int, str]:

@@ -29,3 +29,25 @@ def test_a_short_body_is_highlighted_whole_and_without_a_leading_ellipsis():
     marked = snippet("Your invoice is attached.", {"invoic"}, ANALYZER)
 
     assert marked == "Your <mark>invoice</mark> is attached."
+
+
+def test_a_search_without_snippets_finds_the_same_hits_totals_and_facets(tmp_path):
+    from app.search.index import SearchIndex
+    from app.search.query import search_messages
+    from tests import factories
+
+    index = SearchIndex(tmp_path / "index")
+    index.acquire_writer()
+    index.write([factories.index_document(n, subject=f"invoice {n}", body=f"The invoice number {n} is late.")
+                 for n in range(1, 31)])
+    index.release_writer()
+
+    marked = search_messages(index, "invoice late", pagelen=10)
+    plain = search_messages(index, "invoice late", pagelen=10, snippets=False)
+
+    assert all("<mark>invoice</mark>" in hit.snippet for hit in marked.hits)
+    assert all(hit.snippet == "" for hit in plain.hits)
+    assert [(h.message_id, h.score, h.subject) for h in plain.hits] == \
+        [(h.message_id, h.score, h.subject) for h in marked.hits]
+    assert (plain.total, plain.pages, plain.facets) == (marked.total, marked.pages, marked.facets) == \
+        (30, 3, marked.facets)
