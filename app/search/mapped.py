@@ -21,6 +21,12 @@ from whoosh.filedb import compound
 from whoosh.filedb.structfile import BufferFile
 
 
+# Whoosh pickles small things into segments (a posting block's header, a few hundred
+# bytes); pickle asks to peek 128 KiB ahead, and copying that much each time costs more
+# than it saves.
+_PEEK = 4096
+
+
 class ViewReader:
     """A read-only file over a memoryview: reading copies only what is read."""
 
@@ -33,6 +39,11 @@ class ViewReader:
         data = self._view[self._position:end].tobytes()
         self._position = max(end, self._position)
         return data
+
+    def peek(self, size: int = 0) -> bytes:
+        """Return bytes ahead without moving, up to a small page: pickle reads its whole
+        input through ``peek`` in one call, instead of a ``read`` call per item."""
+        return self._view[self._position:self._position + min(max(size, 1), _PEEK)].tobytes()
 
     def readline(self, size: int | None = -1) -> bytes:
         rest = len(self._view) - self._position
