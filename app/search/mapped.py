@@ -20,7 +20,6 @@ import os
 from whoosh.filedb import compound
 from whoosh.filedb.structfile import BufferFile
 
-
 # Whoosh pickles small things into segments (a posting block's header, a few hundred
 # bytes); pickle asks to peek 128 KiB ahead, and copying that much each time costs more
 # than it saves.
