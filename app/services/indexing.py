@@ -213,8 +213,9 @@ class IndexingAlongside:
                 while not self._done.is_set():
                     self._wake.wait(1.0)
                     self._wake.clear()
-                    if pending_count(session) >= CHUNK:
-                        self.indexed += index_pending(session, self._index, store=self._store)
+                    whole = pending_count(session) // CHUNK * CHUNK  # the rest waits to fill a batch
+                    if whole:
+                        self.indexed += index_pending(session, self._index, whole, store=self._store)
                     session.rollback()  # see the archive's next commits
         except BaseException as exc:  # handed to the caller's thread by _stop
             self._error = exc
