@@ -111,6 +111,8 @@ def test_after_revocation_back_does_not_bring_a_record_page_back_from_the_cache(
 
     page.goto(f"{account_page}/records/jobs")
     page.click("table a")
+    # The click starts the navigation; the record's title on the page says it has loaded.
+    page.wait_for_selector("text=Quetzal-Job-Title-4471")
     record_page = page.url
     assert "Quetzal-Job-Title-4471" in page.content()
     page.click("text=All jobs of")
