@@ -349,7 +349,7 @@ def time_command(root: Path, repeat: int) -> dict:
             samples.append(time.perf_counter() - started)
         return samples[1:]
 
-    searches = [ms for words in COMMAND_WORDS for ms in timed(["-m", "flask", "search", words])]
+    searches = [seconds for words in COMMAND_WORDS for seconds in timed(["-m", "flask", "search", words])]
     return {"search": percentiles(searches), "libraries": percentiles(timed(["-c", STACK_IMPORTS])),
             "application": percentiles(timed(["-c", "import wsgi"]))}
 
@@ -399,7 +399,7 @@ def notmuch_runner(maildir_root: Path, work: Path, say) -> tuple:
 def memory_probe(path: Path) -> dict:
     """Run ``bench.memory`` on the index in a fresh process; return its figures."""
     done = subprocess.run([sys.executable, "-m", "bench.memory", str(path)], capture_output=True, text=True,
-                          check=True, cwd=Path(__file__).resolve().parent.parent)
+                          check=True, cwd=REPO)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -434,8 +434,8 @@ def run_size(n: int, corpus: list[bytes], parsed: list, args, work: Path, say) -
     say(f"  page: p50 {result['page']['p50_ms']} ms, p95 {result['page']['p95_ms']} ms")
     result["command"] = time_command(root, args.repeat)
     c = result["command"]
-    say(f"  flask search: p50 {c['search']['p50_ms']} ms, of which starting Python with the stack's "
-        f"libraries {c['libraries']['p50_ms']} ms and the application {c['application']['p50_ms']} ms")
+    say(f"  flask search: p50 {c['search']['p50_ms']} ms; Python importing the stack's libraries alone "
+        f"{c['libraries']['p50_ms']} ms, the application (libraries included) {c['application']['p50_ms']} ms")
     if not args.no_notmuch:
         run, notmuch = notmuch_runner(ensure_maildir(root, corpus, parsed, n, say), root, say)
         result["notmuch"] = notmuch

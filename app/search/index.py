@@ -460,6 +460,9 @@ def _writer(folder: Path, procs: int):
     return ix.writer(limitmb=_LIMIT_MB)
 
 
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
 def _helpers_die_with_their_writer() -> None:
     """Make each of Whoosh's helper processes end when the thread that forked it ends.
 
@@ -484,7 +487,6 @@ def _helpers_die_with_their_writer() -> None:
     SubWriterTask.run = run
 
 
-_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 _helpers_die_with_their_writer()
 
 

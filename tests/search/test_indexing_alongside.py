@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Message
 from app.runtime import raw_store, search_index
+from app.search.index import SearchIndex
 from app.search.query import matching_ids
 from app.services.indexing import CHUNK, IndexingAlongside
 from mailbox.ingest import Archiver, Seen
@@ -48,7 +49,7 @@ def test_a_batch_is_indexed_while_the_next_is_archived_and_finish_indexes_the_re
 
 
 def test_with_a_worker_holding_the_writer_role_finish_waits_for_the_worker(session):
-    worker = search_index().__class__(search_index().path)
+    worker = SearchIndex(search_index().path)  # another process's view of the same folder
     worker.acquire_writer()
     try:
         with IndexingAlongside(search_index(), db.engine, store=raw_store(), timeout=0.5) as indexing:
