@@ -435,7 +435,8 @@ def run_size(n: int, corpus: list[bytes], parsed: list, args, work: Path, say) -
     result["command"] = time_command(root, args.repeat)
     c = result["command"]
     say(f"  flask search: p50 {c['search']['p50_ms']} ms; Python importing the stack's libraries alone "
-        f"{c['libraries']['p50_ms']} ms, the application (libraries included) {c['application']['p50_ms']} ms")
+        f"{c['libraries']['p50_ms']} ms, the application (libraries included) "
+        f"{c['application']['p50_ms']} ms")
     if not args.no_notmuch:
         run, notmuch = notmuch_runner(ensure_maildir(root, corpus, parsed, n, say), root, say)
         result["notmuch"] = notmuch
