@@ -4,6 +4,8 @@ readable text, and PDF through pypdf; a broken PDF is archived and indexed witho
 
 from __future__ import annotations
 
+import logging
+import re
 from email.message import EmailMessage
 
 import pytest
@@ -95,7 +97,40 @@ def test_a_broken_pdf_gives_no_text_and_a_note_never_an_exception(data):
                            ("notes.txt", "text/plain", "the rest is still read", "utf-8"))
     found = attachment_text(raw)
     assert found.text.strip() == "the rest is still read"
-    assert len(found.notes) == 1 and found.notes[0].startswith("broken.pdf: the PDF cannot be read")
+    assert found.notes[0].startswith("broken.pdf: the PDF cannot be read")
+    assert all(note.startswith("broken.pdf: pypdf warned") for note in found.notes[1:])
+
+
+def test_what_pypdf_warns_of_a_damaged_pdf_is_one_note_naming_it_not_lines_in_the_log():
+    good = pdf_with_text("Quarterly flamingo report")
+    # Every object's offset in the cross-reference table one byte off: pypdf finds the
+    # objects anyway, warning about each one.
+    damaged = re.sub(rb"(\d{10}) 00000 n", lambda m: b"%010d 00000 n" % (int(m.group(1)) + 1), good)
+    logged = RootRecords()
+    root = logging.getLogger()
+    root.addHandler(logged)
+    try:
+        found = attachment_text(with_attachments(1, ("report.pdf", "application/pdf", damaged, None)))
+        assert logged.messages == []
+        logging.getLogger("pypdf._reader").warning("read outside an extraction")
+        assert logged.messages == ["read outside an extraction"]  # logged as before
+    finally:
+        root.removeHandler(logged)
+    assert found.text.strip() == "Quarterly flamingo report"
+    assert len(found.notes) == 1
+    assert re.fullmatch(r"report\.pdf: pypdf warned \d+ times while reading it, first: .+", found.notes[0])
+
+
+class RootRecords(logging.Handler):
+    """What the process's log handlers receive (pytest's own capture aside)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.name.startswith("pypdf"):
+            self.messages.append(record.getMessage())
 
 
 def test_the_text_of_all_attachments_together_is_capped():
