@@ -119,10 +119,15 @@ def load_corpus(folder: Path) -> list[bytes]:
 _DATE = re.compile(rb"^Date:[^\r\n]*(\r?\n[ \t][^\r\n]*)*", re.M | re.I)
 _FROM = re.compile(rb"^From:([^\r\n]*?)([A-Za-z0-9._%+-]+)@", re.M | re.I)
 _TO = re.compile(rb"^To:([^\r\n]*?)([A-Za-z0-9._%+-]+)@", re.M | re.I)
+_MESSAGE_ID = re.compile(rb"^(Message-ID:\s*<)", re.M | re.I)
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
 
 
 def varied(raw: bytes, copy: int, parsed_date) -> bytes:
-    """Return copy number ``copy`` of a message: its date moved, its addresses marked."""
+    """Return copy number ``copy`` of a message: its date moved, its addresses and its
+    Message-ID marked. notmuch keeps one message per Message-ID, whatever number of files
+    carry it: copies that kept the original's would be one message to notmuch, and its
+    database would hold the corpus's 6,000 messages at every N."""
     if copy == 0:
         return raw
     if parsed_date is not None:
@@ -130,7 +135,11 @@ def varied(raw: bytes, copy: int, parsed_date) -> bytes:
         raw = _DATE.sub(b"Date: " + when, raw, count=1)
     marker = f"copy{copy}.".encode()
     raw = _FROM.sub(lambda m: b"From:" + m.group(1) + marker + m.group(2) + b"@", raw, count=1)
-    return _TO.sub(lambda m: b"To:" + m.group(1) + marker + m.group(2) + b"@", raw, count=1)
+    raw = _TO.sub(lambda m: b"To:" + m.group(1) + marker + m.group(2) + b"@", raw, count=1)
+    end = _HEADER_END.search(raw)
+    header_end = end.start() if end else len(raw)
+    header = _MESSAGE_ID.sub(lambda m: m.group(1) + marker, raw[:header_end], count=1)
+    return header + raw[header_end:]
 
 
 def parsed_corpus(corpus: list[bytes]) -> list:
@@ -249,7 +258,8 @@ def ensure_maildir(root: Path, corpus: list[bytes], parsed: list, n: int, say) -
     earlier run did. It is kept apart from the index, so that a change to the index schema
     rebuilds the index alone and notmuch's database is reused."""
     mail, written = root / "mail", root / "mail.json"
-    if written.exists():
+    # Maildirs written before copies got Message-IDs of their own are written again.
+    if written.exists() and json.loads(written.read_text()).get("own_message_ids"):
         return mail
     shutil.rmtree(mail, ignore_errors=True)
     (root / "notmuch.json").unlink(missing_ok=True)  # its database went with the folder
@@ -258,7 +268,7 @@ def ensure_maildir(root: Path, corpus: list[bytes], parsed: list, n: int, say) -
     for message_id, raw, _doc in messages(corpus, parsed, n):
         (mail / "cur" / f"{message_id}.bench:2,").write_bytes(raw)
     say(f"  wrote {n:,} messages to {mail}")
-    written.write_text(json.dumps({"messages": n}))
+    written.write_text(json.dumps({"messages": n, "own_message_ids": True}))
     return mail
 
 
@@ -415,8 +425,12 @@ def notmuch_runner(maildir_root: Path, work: Path, say) -> tuple:
         t = time.perf_counter()
         subprocess.run(["notmuch", "count", "*"], env=env, capture_output=True)
         floor.append(time.perf_counter() - t)
-    say(f"  notmuch new: {seconds:.1f} s")
-    return run, {"notmuch_new_s": seconds, "process_floor": percentiles(floor)}
+    held = int(subprocess.run(["notmuch", "count", "*"], env=env, capture_output=True, text=True,
+                              check=True).stdout)
+    size = sum(f.stat().st_size for f in (maildir_root / ".notmuch").rglob("*") if f.is_file())
+    say(f"  notmuch new: {seconds:.1f} s; its database holds {held:,} messages in {size / 2**20:.1f} MiB")
+    return run, {"notmuch_new_s": seconds, "messages": held, "database_mib": round(size / 2**20, 1),
+                 "process_floor": percentiles(floor)}
 
 
 def memory_probe(path: Path) -> dict:
