@@ -74,6 +74,10 @@ class Config:
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'desk.db'}"
     )
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    # Database connections each process keeps open (PostgreSQL): one per request or job
+    # running at once, and as many again in a burst, closed once it passes. Every web
+    # and worker process together must stay within the server's max_connections.
+    DATABASE_POOL_SIZE = _env_int("DATABASE_POOL_SIZE", 10, minimum=1)
     RAW_STORE_PATH = os.environ.get("RAW_STORE_PATH", str(INSTANCE_DIR / "raw"))
     INDEX_PATH = os.environ.get("INDEX_PATH", str(INSTANCE_DIR / "index"))
     # fsync every stored raw message before its checkpoint moves; switch off only

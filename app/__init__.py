@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask
+from sqlalchemy.engine import make_url
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import cli, errors, logs, models, requestlog, runtime, security  # noqa: F401 (models registers every table)
@@ -41,6 +42,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
         proxies = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=0, x_port=0)
     Path(app.config["INSTANCE_PATH"]).mkdir(parents=True, exist_ok=True)
+    _size_the_pool(app.config)
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
     requestlog.init_app(app)
@@ -63,3 +65,12 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     app.register_blueprint(admin_bp)
     app.register_blueprint(search_bp)
     return app
+
+
+def _size_the_pool(config) -> None:
+    # SQLite keeps SQLAlchemy's own pools (an in-memory database allows no other).
+    if make_url(config["SQLALCHEMY_DATABASE_URI"]).get_backend_name() == "sqlite":
+        return
+    size = config["DATABASE_POOL_SIZE"]
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_size": size, "max_overflow": size,
+                                           **config["SQLALCHEMY_ENGINE_OPTIONS"]}

@@ -20,9 +20,11 @@ from app.models.time import utcnow
 
 
 def init_app(app: Flask) -> None:
-    # Registered before the other extensions' hooks, so requests they refuse are timed too.
+    # Registered before the other extensions' hooks, so requests they refuse are timed too,
+    # and its teardown runs after theirs.
     app.before_request(_start_clock)
-    app.after_request(_write_entry)
+    app.after_request(_time_response)
+    app.teardown_request(_write_entry)
 
 
 def note_account(account_id: int) -> None:
@@ -34,11 +36,11 @@ def _start_clock() -> None:
     g.request_started = perf_counter()
 
 
-def _write_entry(response: Response) -> Response:
+def _time_response(response: Response) -> Response:
     if request.endpoint == "static":  # page furniture, not usage
         return response
     started = g.get("request_started")
-    entry = {
+    g.request_log_entry = {
         "at": utcnow(),
         "route": request.url_rule.rule[:200] if request.url_rule else None,
         "method": request.method[:10],
@@ -46,13 +48,24 @@ def _write_entry(response: Response) -> Response:
         "duration_ms": round((perf_counter() - started) * 1000, 3) if started else 0.0,
         "account_id": g.get("request_account_id"),
     }
-    _insert(entry)
     return response
 
 
-def _insert(entry: dict) -> None:
-    # A connection of its own: the view's session may hold work it means to roll back,
-    # and a log that cannot be written must never cost the person their response.
+def _write_entry(error: BaseException | None) -> None:
+    """Write the entry once the view's session has given its connection back.
+
+    The view's session is ended first (Flask-SQLAlchemy would end it a moment later, when
+    the application context ends, rolling back whatever it left uncommitted), so that a
+    request never holds two of the pool's connections: with a connection for the page
+    and one for its log, 15 requests at once could each hold the first while waiting for
+    the second, and the threaded server stalled until the pool's timeout.
+    """
+    entry = g.pop("request_log_entry", None)
+    if entry is None:
+        return
+    db.session.remove()
+    # A connection of its own, used after the page's: a log that cannot be written must
+    # never cost the person their response.
     try:
         with db.engine.begin() as connection:
             connection.execute(insert(RequestLog), entry)
