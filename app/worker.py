@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
-from app.access.notices import send, send_new_links
+from app.access.notices import WAITING, send, send_new_links
 from app.extensions import db
 from app.runtime import now, poll_settings, raw_store, search_index
 from app.search.index import WriterBusy
@@ -68,10 +68,16 @@ def tidy_access() -> None:
     Access itself never waits for this job: the policy checks the clock at each request.
     """
     due = expire_due(db.session, now())
-    send(due)  # the notices are sent before the commit, so a failed send is tried again
-    db.session.commit()
-    if due:
-        log.info("sent %d access notice(s)", len(due))
+    try:
+        send(due)  # before the commit, so that notices that could not be sent are tried again
+    except ServiceError as exc:
+        db.session.rollback()
+        WAITING.note("access notices", exc)
+    else:
+        db.session.commit()
+        if due:
+            WAITING.sent("access notices")
+            log.info("sent %d access notice(s)", len(due))
     _send_new_links()
 
 
@@ -102,6 +108,8 @@ def run_worker(app: Flask) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: scheduler.shutdown(wait=False))
     log.info("worker started: %s", ", ".join(j.id for j in JOBS))
+    if not app.config["SMTP_URL"]:
+        log.warning("SMTP_URL is not set: access notices wait until it is, and replies are refused")
     try:
         scheduler.start()
     finally:

@@ -58,6 +58,8 @@ def build(notice: Notice) -> bytes:
 
 def send(notices: list[Notice]) -> None:
     """Send each notice; raise ``ServiceError`` naming the first that could not be sent."""
+    if not notices:
+        return
     config = current_app.config
     transport = outbound_transport(config["SMTP_URL"], config["SMTP_TIMEOUT_SECONDS"])
     for notice in notices:
@@ -84,6 +86,34 @@ def send_new_links() -> int:
         db.session.commit()
     except ServiceError as exc:
         db.session.rollback()
-        current_app.logger.error("new links for leaked ones not sent yet: %s", exc)
+        WAITING.note("new links in place of leaked ones", exc)
         return 0
+    if due:
+        WAITING.sent("new links in place of leaked ones")
     return len(due)
+
+
+class Waiting:
+    """Says once why mail of one kind waits, not at every retry.
+
+    The worker retries unsent notices every minute; a mail server that stays down, or
+    ``SMTP_URL`` left unset, would otherwise write the same line each time. A kind's
+    reason is logged when it first appears or changes, and once more when that kind of
+    mail goes out again.
+    """
+
+    def __init__(self) -> None:
+        self._reasons: dict[str, str] = {}
+
+    def note(self, kind: str, problem: Exception) -> None:
+        reason = str(problem)
+        if self._reasons.get(kind) != reason:
+            self._reasons[kind] = reason
+            current_app.logger.warning("%s wait, and are tried again every minute: %s", kind, reason)
+
+    def sent(self, kind: str) -> None:
+        if self._reasons.pop(kind, None) is not None:
+            current_app.logger.info("%s are being sent again", kind)
+
+
+WAITING = Waiting()

@@ -6,6 +6,7 @@ by the clock alone, break-glass with a second manager, and a sweep of every reco
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import datetime, timedelta
 
@@ -250,6 +251,33 @@ def test_an_undecided_request_expires_as_denied_and_the_worker_job_tidies_it(web
         assert asked.status == "expired"
         actions = [e.action for e in audit.list_entries(db.session, limit=20)]
         assert actions.count("request expired") == 1
+
+
+def test_without_smtp_the_worker_says_once_that_notices_wait_and_sends_them_once_it_can(
+        web, world, agent, smtp_server, clock, caplog):
+    from app.worker import tidy_access
+
+    ask(agent, world)
+    (decide,) = links(smtp_server, 1)
+    approve(web.test_client(), decide, "1")  # the request and the approval: two emails
+    clock.advance(hours=1)
+    web.config["SMTP_URL"] = None
+    caplog.set_level(logging.INFO)
+    with web.app_context():
+        for _ in range(3):
+            tidy_access()  # every minute in the worker; never raises
+        noticed = db.session.scalar(select(AccessRequest.end_noticed_at))
+    waiting = [r.getMessage() for r in caplog.records if "wait" in r.getMessage()]
+    assert waiting == ["access notices wait, and are tried again every minute: outbound mail is not "
+                       "configured: set SMTP_URL (e.g. smtp://mail.example:25)"]
+    assert noticed is None  # the notice is still due
+
+    web.config["SMTP_URL"] = smtp_server.url
+    with web.app_context():
+        tidy_access()
+    ended = smtp_server.wait_for(3)
+    assert ended[2].message()["Subject"] == "Access to Leaky Widgets's records has ended"
+    assert "access notices are being sent again" in [r.getMessage() for r in caplog.records]
 
 
 def test_break_glass_needs_a_second_manager_lasts_an_hour_and_tells_the_approvers(web, world, smtp_server,
