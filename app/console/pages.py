@@ -27,17 +27,26 @@ class MessageView:
     has_html: bool
     blocked_remote: int
     remote_allowed: bool
+    # Shown for the first time: how it is shown was read from the raw message just now.
+    first_shown: bool = False
 
 
 def show_message(store: RawStore, message: Message, *, remote_allowed: bool) -> MessageView:
-    """Return how to show one archived message in a ticket's thread."""
-    html = None
-    if not message.quarantined:
-        html = parse_message(store.get(message.sha256)).html
-    if html is None:
-        return MessageView(message, False, 0, False)
-    blocked = 0 if remote_allowed else sanitise_html(html, allow_remote=False).blocked_remote
-    return MessageView(message, True, blocked, remote_allowed)
+    """Return how to show one archived message in a ticket's thread.
+
+    The first time a message is shown, its raw bytes are parsed to learn whether it has
+    HTML and how much remote content that would load; the answer is kept on the message
+    (the caller commits it), and later views read only the row.
+    """
+    first = message.shown_as_html is None
+    if first:
+        html = None if message.quarantined else parse_message(store.get(message.sha256)).html
+        message.shown_as_html = html is not None
+        message.remote_resources = sanitise_html(html, allow_remote=False).blocked_remote if html else 0
+    if not message.shown_as_html:
+        return MessageView(message, False, 0, False, first)
+    blocked = 0 if remote_allowed else message.remote_resources
+    return MessageView(message, True, blocked, remote_allowed, first)
 
 
 @dataclass(frozen=True)

@@ -126,12 +126,16 @@ def ticket(ticket_id: int):
         show_message(store, item, remote_allowed=item.id == remote) if isinstance(item, Message) else item
         for item in ticket_service.thread(db.session, ticket)
     ]
+    first_shown = any(getattr(item, "first_shown", False) for item in items)
     try:
         answering, cannot_reply = message_to_answer(db.session, ticket), None
     except ServiceError as exc:
         answering, cannot_reply = None, str(exc)
-    return render_template("console/ticket.html", ticket=ticket, items=items, answering=answering,
+    page = render_template("console/ticket.html", ticket=ticket, items=items, answering=answering,
                            cannot_reply=cannot_reply, **_ticket_forms(ticket))
+    if first_shown:  # how they are shown, learnt now: kept for the next view
+        db.session.commit()  # after rendering, which a commit would make load every row again
+    return page
 
 
 def _ticket_forms(ticket: Ticket) -> dict:

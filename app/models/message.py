@@ -46,6 +46,12 @@ class Message(db.Model):
     archived_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Null until the search index holds the message: the indexer's work queue.
     indexed_at: Mapped[datetime | None] = mapped_column(index=True)
+    # How the console shows the message, read from the raw message the first time it is
+    # shown and kept, so that a ticket's page does not parse every message on each view:
+    # null until then; true for HTML (in a sandboxed frame), false for text.
+    shown_as_html: Mapped[bool | None]
+    # Remote images and other remote content its HTML would load, blocked until allowed.
+    remote_resources: Mapped[int] = mapped_column(default=0, server_default="0")
 
     account = relationship("Account")
     ticket = relationship("Ticket", back_populates="messages")

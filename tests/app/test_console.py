@@ -11,6 +11,7 @@ import pytest
 
 from app.extensions import db
 from app.models import Message, Ticket
+from app.rawstore import RawStore
 from app.runtime import raw_store
 from tests import factories
 from tests.app import console_world
@@ -50,6 +51,29 @@ def test_the_ticket_shows_its_messages_with_why_they_were_linked_and_threaded(ag
     assert "new ticket: not a reply to archived mail" in page
     assert f'src="/messages/{world.message_id}/body"' in page and "sandbox" in page
     assert "export.csv" in page and "To boss@leaky.example" in page
+
+
+def test_the_ticket_page_reads_each_raw_message_only_the_first_time_it_is_shown(web, agent, world,
+                                                                              monkeypatch):
+    with web.app_context():  # a second HTML message in the thread, with two remote images
+        ticket = db.session.get(Ticket, world.ticket_id)
+        raw = factories.html_message(3, sender="boss@leaky.example",
+                                     html='<p>See <img src="https://track.example/a.png">'
+                                          '<img src="https://track.example/b.png"></p>')
+        factories.archived(db.session, b"In-Reply-To: <html-1@leaky.example>\r\n" + raw)
+        assert ticket.messages.count() == 2
+    reads = []
+    real_get = RawStore.get
+    monkeypatch.setattr(RawStore, "get", lambda store, key: reads.append(key) or real_get(store, key))
+
+    first = agent.get(f"/tickets/{world.ticket_id}").text
+    assert len(reads) == 2
+    second = agent.get(f"/tickets/{world.ticket_id}").text
+
+    assert len(reads) == 2  # nothing read again
+    for page in (first, second):
+        assert "2 remote images or other remote content blocked" in page
+        assert page.count('/body"') == 2
 
 
 def test_a_mail_body_is_a_sandboxed_document_that_runs_no_script(agent, world):
