@@ -18,8 +18,9 @@ query type this module does not know, so every query gets an answer.
 ``tests/search/agreement.py`` checks that both ways find the same documents, for every
 query of the query table and for real mail.
 
-Blocks and field lengths are read through attributes Whoosh keeps private (``_data``,
-``_read_data``, ``_next_block``, ``_perdoc``, ``_lenfield``), as Whoosh-Reloaded 2.7.5
+Blocks, field lengths and columns are read through attributes Whoosh keeps private
+(``_data``, ``_read_data``, ``_next_block``, ``_perdoc``, ``_lenfield``, and each column
+reader's ``_dbfile``, ``_basepos``, ``_lengths``, ``_offsets``, ``_count``), as Whoosh-Reloaded 2.7.5
 (pinned in requirements.txt) lays them out; those tests fail if an upgrade moves them.
 """
 
@@ -32,6 +33,7 @@ from collections import OrderedDict
 import numpy as np
 from whoosh import query as wq
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
+from whoosh.columns import NumericColumn, VarBytesColumn
 from whoosh.matching import FilterMatcher
 from whoosh.util.numeric import byte_to_length
 
@@ -107,19 +109,30 @@ def _live(count: int, deleted: list[int]) -> np.ndarray:
 def codes(reader, fieldname: str) -> tuple[list[str], np.ndarray]:
     """Return a text column as (its distinct values, each document's index into them)."""
     def read():
-        values = list(reader.column_reader(fieldname)) if reader.has_column(fieldname) else []
-        labels, index = np.unique(np.asarray(values, dtype=object), return_inverse=True)
-        if not values:  # an index written before the column existed: every value is blank
+        if not reader.has_column(fieldname):  # an index written before the column existed
             return [""], np.zeros(reader.doc_count_all(), dtype=np.int32)
-        return [str(label) for label in labels], index.astype(np.int32)
+        column = reader.column_reader(fieldname, translate=False)
+        values = _var_bytes(column) if type(column) is VarBytesColumn.Reader else list(column)
+        index: dict[bytes, int] = {}
+        numbers = np.fromiter((index.setdefault(v, len(index)) for v in values), dtype=np.int32,
+                              count=len(values))
+        translate = reader.schema[fieldname].from_column_value
+        return [str(translate(value)) for value in index], numbers
     return _cached(reader, ("codes", fieldname), read)
+
+
+def _var_bytes(column: VarBytesColumn.Reader) -> list[bytes]:
+    # The column's values lie end to end (``_basepos``, then each document's ``_lengths``):
+    # one read and a slice per document, instead of a seek and a read per document.
+    data = column._dbfile.get(column._basepos, sum(column._lengths))
+    return [data[start:start + size] for start, size in zip(column._offsets, column._lengths, strict=True)]
 
 
 def dates(reader, fieldname: str = "date") -> np.ndarray:
     """Return a numeric column as int64, with ``NO_DATE`` for documents without a value."""
     def read():
-        values = np.fromiter(reader.column_reader(fieldname, translate=False), dtype=np.uint64,
-                             count=reader.doc_count_all())
+        column = reader.column_reader(fieldname, translate=False)
+        values = _numbers(column, reader.doc_count_all(), np.uint64)
         missing = values == _NO_VALUE
         out = values.astype(np.int64)  # datetimes as 100-ns ticks since year 1 fit easily
         out[missing] = NO_DATE
@@ -133,9 +146,26 @@ def lengths(reader, fieldname: str) -> np.ndarray:
         column = reader._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
         if column is None:
             return np.zeros(reader.doc_count_all(), dtype=np.float32)
-        codes = np.fromiter(column, dtype=np.uint8, count=reader.doc_count_all())
-        return _BYTE_TO_LENGTH[codes]
+        return _BYTE_TO_LENGTH[_numbers(column, reader.doc_count_all(), np.uint8)]
     return _cached(reader, ("lengths", fieldname), read)
+
+
+# Whoosh's type codes of unsigned numeric columns, as numpy's big-endian types.
+_BIG_ENDIAN = {"B": ">u1", "H": ">u2", "I": ">u4", "Q": ">u8"}
+
+
+def _numbers(column, count: int, dtype) -> np.ndarray:
+    """Return the ``count`` values of a numeric column as an array of ``dtype``."""
+    code = getattr(column, "_typecode", None)
+    if type(column) is not NumericColumn.Reader or code not in _BIG_ENDIAN:
+        return np.fromiter(column, dtype=dtype, count=count)
+    # The first ``_count`` documents' values lie end to end, big-endian (the layout of
+    # ``NumericColumn.Writer``); the documents after them have the column's default.
+    values = np.full(count, column._default, dtype=dtype)
+    written = min(column._count, count)
+    raw = column._dbfile.get(column._basepos, written * column._fixedlen)
+    values[:written] = np.frombuffer(raw, dtype=_BIG_ENDIAN[code])
+    return values
 
 
 # Whoosh keeps each field length as one byte, on a scale that is exact for short fields.
