@@ -17,6 +17,7 @@ import hashlib
 import os
 import tempfile
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -28,6 +29,10 @@ _SYNC_THREADS = 16
 # this bounds the descriptors a batch of any size keeps open (well under the usual
 # limit of 1024), while a poller batch (200 by default) never waits on it.
 _MAX_PENDING = 256
+# The prefix of a file being written; it is renamed to its hash once flushed.
+_TEMPORARY = ".incoming-"
+# A temporary file this old was left by a write that was killed (see remove_leftovers).
+LEFTOVER_SECONDS = 3600
 
 
 class RawStoreError(Exception):
@@ -72,7 +77,7 @@ class RawStore:
     def _write_temporary(self, path: Path, data: bytes) -> tuple[int, str]:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_TEMPORARY)
         except OSError as exc:
             raise _write_error(path, exc) from exc
         try:
@@ -128,6 +133,26 @@ class RawStore:
         except RawStoreError as exc:
             return str(exc)
         return None if actual == sha256 else f"raw message {sha256} now hashes to {actual}"
+
+    def remove_leftovers(self, older_than: float = LEFTOVER_SECONDS) -> int:
+        """Remove temporary files that a write killed before its rename left; return how many.
+
+        Only files older than ``older_than`` seconds go: another process (an import
+        beside the worker) may be writing the newer ones right now. A leftover never
+        holds anything needed: its message was not archived, so its source still has it.
+        """
+        if not self.root.exists():
+            return 0
+        removed = 0
+        cutoff = time.time() - older_than
+        for path in self.root.glob(f"??/??/{_TEMPORARY}*"):
+            try:
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+            except FileNotFoundError:  # renamed or removed meanwhile
+                continue
+        return removed
 
     def __iter__(self) -> Iterator[str]:
         self._wait_for()

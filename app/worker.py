@@ -97,6 +97,10 @@ def run_worker(app: Flask) -> None:
         raise ServiceError(
             f"another worker is already running (it holds the index lock in {index.path})"
         ) from None
+    with app.app_context():
+        removed = raw_store().remove_leftovers()
+    if removed:
+        log.info("removed %d half-written raw file(s) left by an interrupted write", removed)
     scheduler = BlockingScheduler(timezone=UTC)
     for job in JOBS:
         scheduler.add_job(_in_context(app, job.run), "interval", id=job.id, name=job.id,

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import time
 
 import pytest
 
-from app.runtime import search_index
+from app.runtime import raw_store, search_index
 from app.search.query import search_messages
 from tests import factories
 from tests.parts import REPO
@@ -81,3 +83,18 @@ def test_a_one_off_poll_leaves_indexing_to_the_running_worker(dovecot, start_wor
     found = subprocess.run([sys.executable, "-m", "flask", "search", "quokka", "--json"],
                            cwd=REPO, env=subprocess_env, capture_output=True, text=True)
     assert json.loads(found.stdout)["total"] == 3
+
+
+def test_the_worker_removes_what_a_killed_write_left_in_the_raw_store_and_nothing_newer(start_worker):
+    folder = raw_store().root / "ab" / "cd"
+    folder.mkdir(parents=True, exist_ok=True)
+    left, fresh = folder / ".incoming-left", folder / ".incoming-fresh"
+    left.write_bytes(b"From: half a messa")
+    fresh.write_bytes(b"being written by an import")
+    two_hours_ago = time.time() - 7200
+    os.utime(left, (two_hours_ago, two_hours_ago))
+
+    _proc, output = start_worker(IMAP_IDLE="0")
+
+    assert "removed 1 half-written raw file(s) left by an interrupted write" in output.text
+    assert not left.exists() and fresh.exists()
