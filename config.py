@@ -91,6 +91,9 @@ class Config:
     IMAP_CA_FILE = os.environ.get("IMAP_CA_FILE") or None
     IMAP_FETCH_BATCH = _env_int("IMAP_FETCH_BATCH", 200, minimum=1)
     IMAP_IDLE = os.environ.get("IMAP_IDLE", "1") != "0"
+    # How long a folder's lease lasts unless its poller renews it: after a worker dies
+    # on another machine, its folders wait this long for the next worker.
+    LEASE_SECONDS = _env_int("LEASE_SECONDS", 60, minimum=6)
     # The tag put in outbound subjects, e.g. "[SD-42]"; inbound mail carrying it
     # threads into ticket 42 when the sender belongs to that ticket's account.
     TICKET_TAG_PREFIX = os.environ.get("TICKET_TAG_PREFIX", "SD")

@@ -5,7 +5,7 @@ applications never share them.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import Flask, current_app
 
@@ -73,4 +73,5 @@ def poll_settings() -> PollSettings:
         timeout=config["IMAP_TIMEOUT_SECONDS"],
         ca_file=config["IMAP_CA_FILE"],
         read_password=read_secret,
+        lease=timedelta(seconds=config["LEASE_SECONDS"]),
     )

@@ -1,7 +1,8 @@
 """The poller: fetch, store raw, parse, link, thread, archive, advance the checkpoint.
 
 For each folder it takes the folder's lease (so pollers on several machines never
-work one folder at once), examines the folder read-only, resynchronises when
+work one folder at once; a thread renews it while the folder is polled, so a lease
+outlives its poller by at most its length), examines the folder read-only, resynchronises when
 UIDVALIDITY changed, and fetches the UIDs above the checkpoint in batches bounded
 by count and bytes.  Each batch is stored in the raw store first, then its rows and
 the new checkpoint are committed in one transaction: a process killed at any moment
@@ -11,14 +12,17 @@ the retry archive nothing twice.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app.models import Mailbox, MailboxFolder, utcnow
@@ -27,7 +31,10 @@ from mailbox.errors import ConfigurationError, ConnectionFailed, MailboxError
 from mailbox.imap import Endpoint, ImapConnection
 from mailbox.ingest import Archiver, BatchResult, Seen
 
-LEASE = timedelta(minutes=5)
+log = logging.getLogger("desk.poller")
+# How long a folder's lease lasts unless renewed (LEASE_SECONDS): the longest a folder
+# waits for another machine after the poller holding it died.
+LEASE = timedelta(seconds=60)
 MAX_BATCH_BYTES = 64 * 1024 * 1024
 OWNER = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
@@ -40,6 +47,7 @@ class PollSettings:
     timeout: float = 30.0
     ca_file: str | None = None
     read_password: Callable[[str], str | None] = os.environ.get
+    lease: timedelta = LEASE
 
 
 @dataclass
@@ -105,11 +113,12 @@ def poll_mailbox(session: Session, mailbox: Mailbox, settings: PollSettings,
 def _poll_folder_safely(session: Session, conn: ImapConnection, folder: MailboxFolder,
                         report: FolderReport, settings: PollSettings,
                         progress: Progress | None) -> None:
-    if not _take_lease(session, folder):
-        report.notes.append("skipped: another poller is working on this folder")
+    if not _take_lease(session, folder, settings.lease):
+        report.notes.append(f"skipped: another poller ({folder.lease_owner}) is working on this folder")
         return
     try:
-        poll_folder(session, conn, folder, report, settings, progress)
+        with _Renewing(session, folder.id, settings.lease):
+            poll_folder(session, conn, folder, report, settings, progress)
     except (MailboxError, RawStoreError) as exc:
         session.rollback()
         report.errors.append(str(exc))
@@ -144,7 +153,6 @@ def poll_folder(session: Session, conn: ImapConnection, folder: MailboxFolder,
         )
         # UIDs missing from the answer were expunged meanwhile: nothing left to archive.
         folder.checkpoint_uid = batch[-1]
-        folder.lease_until = utcnow() + LEASE
         session.commit()
         report.count(result, len(raw))
         if progress:
@@ -177,7 +185,7 @@ def _record_error(session: Session, folder: MailboxFolder, text: str) -> None:
     session.commit()
 
 
-def _take_lease(session: Session, folder: MailboxFolder) -> bool:
+def _take_lease(session: Session, folder: MailboxFolder, lease: timedelta = LEASE) -> bool:
     """Take the folder's lease unless a live poller holds it; take it over from a dead one."""
     session.refresh(folder)
     owner, until = folder.lease_owner, folder.lease_until
@@ -188,12 +196,49 @@ def _take_lease(session: Session, folder: MailboxFolder) -> bool:
         update(MailboxFolder)
         .where(MailboxFolder.id == folder.id, _equals(MailboxFolder.lease_owner, owner),
                _equals(MailboxFolder.lease_until, until))
-        .values(lease_owner=OWNER, lease_until=utcnow() + LEASE)
+        .values(lease_owner=OWNER, lease_until=utcnow() + lease)
         .execution_options(synchronize_session=False)
     ).rowcount
     session.commit()
     session.refresh(folder)
     return taken == 1
+
+
+class _Renewing:
+    """Renews a folder's lease every third of its length while a poll runs.
+
+    One fetch may take longer than the lease (a slow server, a large batch), and the
+    poll's own session is busy with it, so a thread renews the lease through a
+    connection of its own. It renews only a lease this process holds; a renewal that
+    fails (the database busy for a moment) is tried again at the next tick, well before
+    the lease ends.
+    """
+
+    def __init__(self, session: Session, folder_id: int, lease: timedelta) -> None:
+        self._engine = session.get_bind()
+        self._folder_id = folder_id
+        self._lease = lease
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"lease-{folder_id}", daemon=True)
+
+    def __enter__(self) -> _Renewing:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._lease.total_seconds() / 3):
+            try:
+                with self._engine.begin() as connection:
+                    connection.execute(
+                        update(MailboxFolder)
+                        .where(MailboxFolder.id == self._folder_id, MailboxFolder.lease_owner == OWNER)
+                        .values(lease_until=utcnow() + self._lease))
+            except SQLAlchemyError as exc:
+                log.warning("the lease of folder %d was not renewed this time: %s", self._folder_id, exc)
 
 
 def _equals(column, value):

@@ -111,13 +111,14 @@ def _send_new_links() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--no-server", is_flag=True, help="Do not connect to count what waits on the server.")
 def status(as_json, no_server):
-    """Show each folder's last success, last error, UIDVALIDITY, checkpoint and backlog."""
+    """Show each folder's last success, last error, UIDVALIDITY, checkpoint, backlog and the
+    poller working on it now, if one is."""
     rows = mailbox_status(db.session, poll_settings(), check_server=not no_server)
     if as_json:
         echo_json(rows)
         return
     echo_table(rows, ["mailbox", "folder", "last_success", "uidvalidity", "checkpoint",
-                      "not_yet_archived", "last_error", "server_check"])
+                      "not_yet_archived", "last_error", "server_check", "lease"])
 
 
 @group.command("import")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import Mailbox, MailboxFolder
+from app.models import Mailbox, MailboxFolder, utcnow
 from app.models.mailbox import SECURITY_CHOICES
 from app.services.errors import ServiceError
 from mailbox.errors import MailboxError
@@ -111,7 +112,7 @@ def poll_mailboxes(session: Session, names: list[str] | None, settings: PollSett
 def mailbox_status(session: Session, settings: PollSettings,
                    check_server: bool = True) -> list[dict]:
     """Return each folder's health; with ``check_server``, count what waits on the server."""
-    rows = []
+    rows, now = [], utcnow()
     for mailbox in mailboxes_named(session, None):
         waiting, problem = _waiting_on_server(mailbox, settings) if check_server else ({}, None)
         for folder in mailbox.folders:
@@ -125,6 +126,7 @@ def mailbox_status(session: Session, settings: PollSettings,
                 "checkpoint": folder.checkpoint_uid,
                 "not_yet_archived": waiting.get(folder.name),
                 "server_check": problem or ("ok" if check_server else "skipped"),
+                "lease": _lease(folder, now),
             })
     return rows
 
@@ -140,6 +142,13 @@ def _waiting_on_server(mailbox: Mailbox, settings: PollSettings) -> tuple[dict, 
     except MailboxError as exc:
         return waiting, str(exc)
     return waiting, None
+
+
+def _lease(folder: MailboxFolder, now: datetime) -> str | None:
+    """Name the poller working on the folder (host:pid:tag) and until when, if one is."""
+    if folder.lease_owner is None or folder.lease_until is None or folder.lease_until < now:
+        return None
+    return f"{folder.lease_owner} until {_iso(folder.lease_until)}"
 
 
 def _iso(value) -> str | None:
