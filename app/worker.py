@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -32,6 +33,8 @@ from mailbox.poller import endpoint_for
 
 log = logging.getLogger("desk.worker")
 IDLE_SECONDS = 300  # RFC 2177 asks clients to re-issue IDLE at least every 29 minutes
+# Set by SIGTERM or SIGINT: running jobs end after the batch they are on (see run_worker).
+STOPPING = threading.Event()
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,8 @@ class Job:
 
 def poll_all() -> None:
     """Poll every configured mailbox once and log one line per folder."""
-    for report in poll_mailboxes(db.session, None, poll_settings()):
+    settings = replace(poll_settings(), should_stop=STOPPING.is_set)
+    for report in poll_mailboxes(db.session, None, settings):
         level = logging.WARNING if report.errors else logging.INFO
         log.log(level, "%s", report.line())
     _send_new_links()
@@ -57,7 +61,7 @@ def _send_new_links() -> None:
 
 def index_new_mail() -> None:
     """Index archived messages that the index does not hold yet."""
-    count = index_pending(db.session, search_index(), store=raw_store())
+    count = index_pending(db.session, search_index(), store=raw_store(), should_stop=STOPPING.is_set)
     if count:
         log.info("indexed %d message(s)", count)
 
@@ -109,14 +113,26 @@ def run_worker(app: Flask) -> None:
     stop = threading.Event()
     if app.config["IMAP_IDLE"]:
         _start_idle_watchers(app, scheduler, stop)
+    STOPPING.clear()
+
+    def on_signal(*_) -> None:
+        if not STOPPING.is_set():
+            STOPPING.set()
+            log.info("stopping: running jobs end after their current batch")
+            scheduler.shutdown(wait=False)
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: scheduler.shutdown(wait=False))
+        signal.signal(sig, on_signal)
     log.info("worker started: %s", ", ".join(j.id for j in JOBS))
     if not app.config["SMTP_URL"]:
         log.warning("SMTP_URL is not set: access notices wait until it is, and replies are refused")
     try:
         scheduler.start()
     finally:
+        # Every batch is committed whole, with its checkpoint; the writer role is given up
+        # only once the running jobs have ended after theirs, so no other worker writes
+        # the index while this one still does.
+        RUNNING.wait_until_none()
         stop.set()
         index.release_writer()
         log.info("worker stopped")
@@ -124,13 +140,41 @@ def run_worker(app: Flask) -> None:
 
 def _in_context(app: Flask, func: Callable[[], None]) -> Callable[[], None]:
     def run() -> None:
-        with app.app_context():
+        with RUNNING.one(), app.app_context():
+            if STOPPING.is_set():  # started as the worker stops: leave it to the next worker
+                return
             try:
                 func()
             except Exception:  # a failed run is logged; the next run tries again
                 log.exception("job %s failed", func.__name__)
                 db.session.rollback()
     return run
+
+
+class _RunningJobs:
+    """Counts the jobs running now, so that stopping can wait for them to end."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._changed = threading.Condition()
+
+    @contextmanager
+    def one(self) -> Iterator[None]:
+        with self._changed:
+            self._count += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._count -= 1
+                self._changed.notify_all()
+
+    def wait_until_none(self) -> None:
+        with self._changed:
+            self._changed.wait_for(lambda: self._count == 0)
+
+
+RUNNING = _RunningJobs()
 
 
 def _start_idle_watchers(app: Flask, scheduler: BlockingScheduler, stop: threading.Event) -> None:

@@ -48,6 +48,9 @@ class PollSettings:
     ca_file: str | None = None
     read_password: Callable[[str], str | None] = os.environ.get
     lease: timedelta = LEASE
+    # Asked between batches: true once the worker is stopping (SIGTERM), so that a poll
+    # ends after the batch it is archiving and the rest waits for the next poll.
+    should_stop: Callable[[], bool] = lambda: False
 
 
 @dataclass
@@ -101,6 +104,9 @@ def poll_mailbox(session: Session, mailbox: Mailbox, settings: PollSettings,
     try:
         with ImapConnection(endpoint_for(mailbox, settings)) as conn:
             for folder, report in zip(mailbox.folders, reports, strict=False):
+                if settings.should_stop():
+                    report.notes.append("not polled: the worker is stopping")
+                    continue
                 _poll_folder_safely(session, conn, folder, report, settings, progress)
     except MailboxError as exc:
         for folder, report in zip(mailbox.folders, reports, strict=False):
@@ -147,6 +153,10 @@ def poll_folder(session: Session, conn: ImapConnection, folder: MailboxFolder,
     uids = conn.uids_after(folder.checkpoint_uid)
     archiver = Archiver(session, settings.store, tag_prefix=settings.tag_prefix)
     for batch in _batches(uids, conn.sizes(uids), settings.batch_size):
+        if settings.should_stop():
+            report.notes.append("stopped early: the worker is stopping; the rest waits for the next poll")
+            session.commit()
+            return
         raw = conn.fetch_raw(batch)
         result = archiver.archive(
             [(raw[uid], Seen(folder.id, status.uidvalidity, uid)) for uid in batch if uid in raw]

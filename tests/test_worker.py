@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
 
 import pytest
+from sqlalchemy import func, select
 
+from app.models import MailboxFolder, Message
 from app.runtime import raw_store, search_index
 from app.search.query import search_messages
 from tests import factories
@@ -98,3 +101,39 @@ def test_the_worker_removes_what_a_killed_write_left_in_the_raw_store_and_nothin
 
     assert "removed 1 half-written raw file(s) left by an interrupted write" in output.text
     assert not left.exists() and fresh.exists()
+
+
+def test_a_worker_stopped_mid_poll_ends_after_its_batch_and_the_next_poll_archives_the_rest(
+        session, dovecot, subprocess_env, cli):
+    dovecot.append([factories.message(n) for n in range(400)])
+    factories.imap_mailbox(session, dovecot)
+    env = {**subprocess_env, "IMAP_FETCH_BATCH": "2", "IMAP_IDLE": "0", "POLL_INTERVAL_SECONDS": "3600"}
+    proc = subprocess.Popen([sys.executable, "-m", "flask", "worker"], cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output = OutputLines(proc)
+    try:
+        assert until(lambda: archived(session) >= 10, WORKER_START_SECONDS), output.text
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(WORKER_START_SECONDS) == 0
+    finally:
+        proc.kill()
+    output.wait_for("worker stopped", WORKER_START_SECONDS)
+
+    assert "stopping: running jobs end after their current batch" in output.text
+    assert "stopped early: the worker is stopping; the rest waits for the next poll" in output.text
+    assert "Traceback" not in output.text
+    folder = session.scalar(select(MailboxFolder))
+    session.refresh(folder)
+    stopped_at = archived(session)
+    assert 10 <= stopped_at < 400
+    assert folder.checkpoint_uid == stopped_at  # the checkpoint covers exactly what was archived
+    assert folder.lease_owner is None  # given back, not left to expire
+
+    rest = cli("mailbox", "poll", "--once")
+    assert f"fetched {400 - stopped_at}, archived {400 - stopped_at}, duplicates 0" in rest.output
+    assert archived(session) == 400
+
+
+def archived(session) -> int:
+    session.rollback()  # see the worker's commits
+    return session.scalar(select(func.count(Message.id)))

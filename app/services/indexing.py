@@ -49,13 +49,15 @@ def pending_count(session: Session) -> int:
 
 
 def index_pending(session: Session, index: SearchIndex, limit: int | None = None,
-                  progress: Callable[[int], None] | None = None, *, store: RawStore | None = None) -> int:
+                  progress: Callable[[int], None] | None = None, *, store: RawStore | None = None,
+                  should_stop: Callable[[], bool] = lambda: False) -> int:
     """Index messages waiting for the index, in batches; return how many were indexed.
 
     Attachment text is read from ``store``; without one, attachments are indexed by name only.
+    ``should_stop`` is asked between batches: the rest stays in the queue.
     """
     done = 0
-    while limit is None or done < limit:
+    while (limit is None or done < limit) and not should_stop():
         ids = session.scalars(
             select(Message.id).where(Message.indexed_at.is_(None)).order_by(Message.id)
             .limit(CHUNK if limit is None else min(CHUNK, limit - done))
