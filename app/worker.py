@@ -35,6 +35,8 @@ log = logging.getLogger("desk.worker")
 IDLE_SECONDS = 300  # RFC 2177 asks clients to re-issue IDLE at least every 29 minutes
 # Set by SIGTERM or SIGINT: running jobs end after the batch they are on (see run_worker).
 STOPPING = threading.Event()
+# Set when IMAP IDLE reports a change: the poll running now, if one is, polls once more.
+POLL_AGAIN = threading.Event()
 
 
 @dataclass(frozen=True)
@@ -45,12 +47,28 @@ class Job:
 
 
 def poll_all() -> None:
-    """Poll every configured mailbox once and log one line per folder."""
+    """Poll every configured mailbox, again while IDLE reported changes meanwhile; log one
+    line per folder and poll."""
     settings = replace(poll_settings(), should_stop=STOPPING.is_set)
-    for report in poll_mailboxes(db.session, None, settings):
-        level = logging.WARNING if report.errors else logging.INFO
-        log.log(level, "%s", report.line())
-    _send_new_links()
+    while True:
+        POLL_AGAIN.clear()
+        for report in poll_mailboxes(db.session, None, settings):
+            level = logging.WARNING if report.errors else logging.INFO
+            log.log(level, "%s", report.line())
+        _send_new_links()
+        if not POLL_AGAIN.is_set() or STOPPING.is_set():
+            return
+
+
+def _poll_soon(scheduler: BlockingScheduler) -> None:
+    """Bring the next poll forward to now; a poll running now polls once more when done.
+
+    The scheduler runs one poll at a time and skips a run asked for while one runs, so
+    mail that arrived after a running poll had listed the folder would wait for the next
+    interval without the flag.
+    """
+    POLL_AGAIN.set()
+    scheduler.modify_job("poll-mailboxes", next_run_time=datetime.now(UTC))
 
 
 def _send_new_links() -> None:
@@ -198,12 +216,14 @@ def _idle_loop(endpoint, folder: str, scheduler: BlockingScheduler,
                     log.info("%s offers no IDLE; polling on the interval only", endpoint.name)
                     return
                 conn.examine(folder)
-                # Mail that arrives from here on is reported when IDLE begins, or during it.
+                # Mail that arrives from here on is reported when IDLE begins, or during it;
+                # mail that arrived since the last poll listed the folder (before this
+                # connection, or while it was down) is polled now.
+                _poll_soon(scheduler)
                 log.info("IDLE on %s/%s: new mail is polled at once", endpoint.name, folder)
                 while not stop.is_set():
                     if conn.wait_for_change(IDLE_SECONDS):
-                        scheduler.modify_job("poll-mailboxes",
-                                             next_run_time=datetime.now(UTC))
+                        _poll_soon(scheduler)
         except MailboxError as exc:
             log.warning("IDLE on %s/%s: %s; retrying in 30 s", endpoint.name, folder, exc)
             stop.wait(30)
