@@ -39,7 +39,7 @@ from whoosh.util.numeric import byte_to_length
 
 from app.search.schema import PAIR_SEPARATOR, PAIRS, paired_words, positions_field
 
-__all__ = ["NO_DATE", "Postings", "codes", "dates", "lengths", "live", "matching", "positioned"]
+__all__ = ["NO_DATE", "Postings", "codes", "dates", "lengths", "live", "matching", "numbers", "positioned"]
 
 _DOCNUM = np.int64
 _EMPTY = np.zeros(0, dtype=_DOCNUM)
@@ -132,7 +132,7 @@ def dates(reader, fieldname: str = "date") -> np.ndarray:
     """Return a numeric column as int64, with ``NO_DATE`` for documents without a value."""
     def read():
         column = reader.column_reader(fieldname, translate=False)
-        values = _numbers(column, reader.doc_count_all(), np.uint64)
+        values = numbers(column, reader.doc_count_all(), np.uint64)
         missing = values == _NO_VALUE
         out = values.astype(np.int64)  # datetimes as 100-ns ticks since year 1 fit easily
         out[missing] = NO_DATE
@@ -146,7 +146,7 @@ def lengths(reader, fieldname: str) -> np.ndarray:
         column = reader._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
         if column is None:
             return np.zeros(reader.doc_count_all(), dtype=np.float32)
-        return _BYTE_TO_LENGTH[_numbers(column, reader.doc_count_all(), np.uint8)]
+        return _BYTE_TO_LENGTH[numbers(column, reader.doc_count_all(), np.uint8)]
     return _cached(reader, ("lengths", fieldname), read)
 
 
@@ -154,8 +154,11 @@ def lengths(reader, fieldname: str) -> np.ndarray:
 _BIG_ENDIAN = {"B": ">u1", "H": ">u2", "I": ">u4", "Q": ">u8"}
 
 
-def _numbers(column, count: int, dtype) -> np.ndarray:
-    """Return the ``count`` values of a numeric column as an array of ``dtype``."""
+def numbers(column, count: int, dtype) -> np.ndarray:
+    """Return the ``count`` values of a numeric column as an array of ``dtype``, read whole.
+
+    The searches' dates and field lengths, and the writer's field lengths
+    (``app.search.index``), are read through this one function."""
     code = getattr(column, "_typecode", None)
     if type(column) is not NumericColumn.Reader or code not in _BIG_ENDIAN:
         return np.fromiter(column, dtype=dtype, count=count)

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 from whoosh import index as whoosh_index
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3PerDocReader, _lenfield
 from whoosh.filedb.filestore import FileStorage
@@ -45,6 +46,7 @@ from whoosh.util.numeric import byte_to_length
 from whoosh.writing import MERGE_SMALL, AsyncWriter
 
 from app.search import mapped
+from app.search.docsets import numbers
 from app.search.schema import PAIRS, POSITIONS, POSITIONS_APART, TEXT_FIELDS, build_schema, domains
 from app.services.errors import ServiceError
 
@@ -529,7 +531,8 @@ def _lengths_read_whole() -> None:
         column = columns.get(fieldname)
         if column is None:
             stored = reader._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
-            column = columns[fieldname] = False if stored is None else bytes(stored)
+            column = columns[fieldname] = (False if stored is None
+                                           else numbers(stored, reader._doccount, np.uint8).tobytes())
         if column is False:  # the field has no lengths in this segment
             return default
         length_byte = column[docnum] if docnum < len(column) else 0
