@@ -161,18 +161,23 @@ def messages(corpus: list[bytes], parsed: list, n: int):
     """Yield (id, raw bytes, index document) for N messages made from the corpus."""
     from datetime import UTC
 
-    for i in range(n):
-        copy, k = divmod(i, len(corpus))
+    for message_id, k, copy in _copies(len(corpus), n):
         p = parsed[k]
         date = p.date_utc.replace(tzinfo=UTC) if p is not None and p.date_utc else None
-        yield i + 1, varied(corpus[k], copy, date), document(i + 1, p, copy)
+        yield message_id, varied(corpus[k], copy, date), document(message_id, p, copy)
 
 
 def documents(corpus: list[bytes], parsed: list, n: int):
     """Yield the index documents of ``messages`` alone (without varying the raw bytes)."""
+    for message_id, k, copy in _copies(len(corpus), n):
+        yield document(message_id, parsed[k], copy)
+
+
+def _copies(corpus_size: int, n: int):
+    """Yield (message id, corpus index, copy number) for N messages made from the corpus."""
     for i in range(n):
-        copy, k = divmod(i, len(corpus))
-        yield document(i + 1, parsed[k], copy)
+        copy, k = divmod(i, corpus_size)
+        yield i + 1, k, copy
 
 
 def _marked(address: str, copy: int) -> str:
