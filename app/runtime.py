@@ -11,7 +11,8 @@ from flask import Flask, current_app
 
 from app.models.time import utcnow
 from app.rawstore import RawStore
-from app.search import SearchIndex
+from app.search.backend import SearchBackend
+from app.search.index import SearchIndex
 from app.secretbox import SecretBox
 from app.services.access import AccessSettings
 from app.services.outbound import ReplySettings, outbound_transport
@@ -36,7 +37,7 @@ def raw_store() -> RawStore:
     return current_app.extensions["raw_store"]
 
 
-def search_index() -> SearchIndex:
+def search_index() -> SearchBackend:
     """Return the current application's search index."""
     return current_app.extensions["search_index"]
 

@@ -33,7 +33,7 @@ def reindex():
     index = search_index()
     with progressbar(archived_count(db.session), "Rebuilding the index") as bar:
         result = rebuild_index(db.session, index, raw_store(), progress=bar.update)
-    click.echo(f"Rebuilt the index in {index.path / result.generation} from {result.messages} message(s); "
+    click.echo(f"Rebuilt the index in {result.where} from {result.messages} message(s); "
                "searches use it now.")
     click.echo(f"Written again at the end: {result.caught_up} message(s) archived, changed or indexed "
                "while it ran or just before.")

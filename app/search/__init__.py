@@ -1,4 +1,5 @@
-"""The search index of the archive (Whoosh): schema, the single writer, and queries.
+"""The search index of the archive: the query language, its analysis, and two backends
+(Whoosh, the embedded default, and PostgreSQL full-text search; see ``backend``).
 
 Only this package imports Whoosh.  The database is the source of truth: a message
 whose ``indexed_at`` is null is waiting for the index, so the index can always be

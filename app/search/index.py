@@ -45,7 +45,7 @@ from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 from whoosh.writing import MERGE_SMALL, AsyncWriter
 
-from app.search import mapped
+from app.search import mapped, whoosh_query
 from app.search.docsets import numbers
 from app.search.schema import PAIRS, POSITIONS, POSITIONS_APART, TEXT_FIELDS, build_schema, domains
 from app.services.errors import ServiceError
@@ -107,6 +107,11 @@ class RebuildBusy(ServiceError):
 
 
 class SearchIndex:
+    """The Whoosh index in a folder of this machine: the embedded default search backend."""
+
+    name = "whoosh"
+    single_writer = True
+
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
         self._lock_fd: int | None = None
@@ -133,6 +138,19 @@ class SearchIndex:
         """Name the live generation, for reports."""
         live = self.live_path()
         return live.name if live != self.path else "generation 0"
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
+    def search(self, text: str, **how):
+        """Run a query (see ``app.search.query.search_messages``)."""
+        with self.lent_searcher() as searcher:
+            return whoosh_query.search(searcher, text, **how)
+
+    def matching_ids(self, text: str, *, sort: str) -> list[int]:
+        with self.lent_searcher() as searcher:
+            return whoosh_query.matching_ids(searcher, text, sort=sort)
 
     def open(self):
         """Return the live Whoosh index, creating the folder and an empty index if needed.
@@ -212,11 +230,11 @@ class SearchIndex:
     def is_writer(self) -> bool:
         return self._lock_fd is not None
 
-    def write(self, documents: Iterable[IndexDocument], expected: int = 0) -> int:
+    def write(self, documents: Iterable[IndexDocument], expected: int = 0, *, session=None) -> int:
         """Add or replace documents; only the writer may call this.
 
         ``expected`` is how many documents are coming; a large batch is spread over
-        helper processes.
+        helper processes.  The database's ``session`` plays no part in a Whoosh write.
         """
         if not self.is_writer:
             raise WriterBusy("this process is not the index writer")
@@ -310,6 +328,8 @@ class Generation:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.name = path.name
+        self.where = str(path)
         path.mkdir(parents=True)
         whoosh_index.create_in(path, build_schema())
 

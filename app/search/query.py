@@ -1,11 +1,11 @@
-"""Searching the archive: one page of ranked hits with highlighted snippets, the exact
-number of matches, and counts of all matches by account and by month.
+"""Searching the archive, whatever the backend: one page of ranked hits with highlighted
+snippets, the exact number of matches, and counts of all matches by account and by month.
 
-The query text is read by ``app.search.language``.  This module stays free of Flask and
-of the database: the full text of the hits, for their snippets, comes from a callable
-the caller passes in.  Every match is found (``app.search.docsets``), so the total is
-exact and the facets count all matches; all of them are then scored
-(``app.search.scoring``) or ordered by date, and the page is cut from the top.
+The query text is read by ``app.search.language`` and run by the index's backend
+(``app.search.backend``): Whoosh's in ``app.search.whoosh_query``, PostgreSQL's in
+``app.search.postgres``.  What is shared lives here: the results, the order of the
+facets, and the snippets.  This module stays free of Flask and of the database: the
+full text of the hits, for their snippets, comes from a callable the caller passes in.
 """
 
 from __future__ import annotations
@@ -17,15 +17,18 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-import numpy as np
 from whoosh import highlight
 from whoosh import query as wq
 from whoosh.support.charset import accent_map
 
-from app.search import docsets, scoring
-from app.search.index import SearchIndex
-from app.search.language import QueryError, parse_query
+from app.search import scoring
+from app.search.language import QueryError
+from app.search.schema import text_analyzer
+
+if TYPE_CHECKING:
+    from app.search.backend import SearchBackend
 
 __all__ = ["SORTS", "UNMATCHED", "Facet", "Hit", "QueryError", "Results", "matching_ids", "search_messages"]
 
@@ -66,7 +69,7 @@ class Results:
     facets: dict[str, list[Facet]]
 
 
-def search_messages(index: SearchIndex, text: str, *, page: int = 1, pagelen: int = 20,
+def search_messages(index: SearchBackend, text: str, *, page: int = 1, pagelen: int = 20,
                     sort: str = "relevance",
                     texts: Callable[[list[int]], dict[int, str]] | None = None,
                     snippets: bool = True) -> Results:
@@ -78,30 +81,13 @@ def search_messages(index: SearchIndex, text: str, *, page: int = 1, pagelen: in
     highlighting is about half the time of a search, wasted where nobody reads them.
     """
     _check(sort, pagelen)
-    with _searcher(index) as searcher:
-        query = parse_query(text, searcher.schema)
-        matches = _scan(searcher, query)
-        pages = max(1, math.ceil(matches.total / pagelen))
-        page = min(max(page, 1), pages)
-        ranked = _ranked(searcher, query, matches, sort, page * pagelen)[(page - 1) * pagelen:]
-        hits = _hits(searcher, query, ranked, texts, snippets)
-    return Results(total=matches.total, hits=hits, page=page, pages=pages, facets=matches.facets())
+    return index.search(text, page=page, pagelen=pagelen, sort=sort, texts=texts, snippets=snippets)
 
 
-def matching_ids(index: SearchIndex, text: str, *, sort: str = "date") -> list[int]:
+def matching_ids(index: SearchBackend, text: str, *, sort: str = "date") -> list[int]:
     """Return the id of every matching message, newest first or best first."""
     _check(sort, 1)
-    with _searcher(index) as searcher:
-        query = parse_query(text, searcher.schema)
-        matches = _scan(searcher, query)
-        ranked = _ranked(searcher, query, matches, sort, None)
-        # Only the id is read from each stored document; no hit, snippet or facet is built.
-        return [searcher.stored_fields(docnum)["id"] for docnum, _ in ranked]
-
-
-def _searcher(index: SearchIndex):
-    # A kept searcher, brought up to the writer's latest commit (see ``lent_searcher``).
-    return index.lent_searcher()
+    return index.matching_ids(text, sort=sort)
 
 
 def _check(sort: str, pagelen: int) -> None:
@@ -111,90 +97,32 @@ def _check(sort: str, pagelen: int) -> None:
         raise ValueError("pagelen must be at least 1")
 
 
-# Every match: the exact total, the facets, and the dates for sorting -----------------
-
-class _Matches:
-    """Every matching document, per segment, counted by account and month."""
-
-    def __init__(self, postings: docsets.Postings) -> None:
-        self.postings = postings  # what matching read, for scoring to use again
-        self.total = 0
-        self.accounts: Counter[str] = Counter()
-        self.months: Counter[str] = Counter()
-        self.segments: list[tuple[object, int, np.ndarray]] = []  # (searcher, first docnum, docnums)
-
-    def facets(self) -> dict[str, list[Facet]]:
-        accounts = sorted(self.accounts.items(), key=lambda item: (-item[1], not item[0], item[0].lower()))
-        months = sorted(self.months.items(), key=lambda item: (item[0] == "", item[0]))
-        return {
-            "account": [Facet(value or UNMATCHED, count) for value, count in accounts],
-            "month": [Facet(value or NO_DATE, count) for value, count in months],
-        }
+def clamped(total: int, page: int, pagelen: int) -> tuple[int, int]:
+    """Return the page (clamped into range) and the number of pages of ``total`` matches."""
+    pages = max(1, math.ceil(total / pagelen))
+    return min(max(page, 1), pages), pages
 
 
-def _scan(searcher, query: wq.Query) -> _Matches:
-    matches = _Matches(docsets.Postings())
-    for sub, offset in searcher.leaf_searchers():
-        reader = sub.reader()
-        if not reader.doc_count_all():  # an empty index has no segment to read columns from
-            continue
-        docs = docsets.matching(query, sub, matches.postings)
-        matches.total += len(docs)
-        matches.segments.append((sub, offset, docs))
-        _count(reader, "account", docs, matches.accounts)
-        _count(reader, "month", docs, matches.months)
-    return matches
+def facets(accounts: Counter[str], months: Counter[str]) -> dict[str, list[Facet]]:
+    """Order the counts of all matches by account (most first) and by month (oldest first)."""
+    by_account = sorted(accounts.items(), key=lambda item: (-item[1], not item[0], item[0].lower()))
+    by_month = sorted(months.items(), key=lambda item: (item[0] == "", item[0]))
+    return {
+        "account": [Facet(value or UNMATCHED, count) for value, count in by_account],
+        "month": [Facet(value or NO_DATE, count) for value, count in by_month],
+    }
 
 
-def _count(reader, fieldname: str, docs: np.ndarray, counter: Counter[str]) -> None:
-    labels, codes = docsets.codes(reader, fieldname)
-    counts = np.bincount(codes[docs], minlength=len(labels))
-    for code in np.flatnonzero(counts):
-        counter[labels[code]] += int(counts[code])
-
-
-def _ranked(searcher, query: wq.Query, matches: _Matches, sort: str,
-            limit: int | None) -> list[tuple[int, float]]:
-    """Return (docnum, score) of the best ``limit`` matches (all when None) in order.
-
-    By date: newest first, undated last. By relevance: highest BM25F score first. Equal
-    keys keep index order, so that pages follow on from each other.
-    """
-    if not matches.segments:
-        return []
-    docnums = np.concatenate([docs + offset for _, offset, docs in matches.segments])
-    if sort == "date":
-        keys = np.concatenate([docsets.dates(sub.reader())[docs] for sub, _, docs in matches.segments])
-        scores = np.zeros(len(docnums))
-    else:
-        terms = scoring.scored_terms(query, searcher.schema)
-        scores = np.concatenate([scoring.scores(searcher, sub, docs, terms, matches.postings)
-                                 for sub, _, docs in matches.segments])
-        keys = scores
-    best = np.lexsort((docnums, -keys))[:limit]
-    return [(int(d), float(s)) for d, s in zip(docnums[best], scores[best], strict=True)]
-
-
-# Hits and snippets --------------------------------------------------------------------
-
-def _hits(searcher, query: wq.Query, ranked: list[tuple[int, float]],
-          texts: Callable[[list[int]], dict[int, str]] | None, snippets: bool) -> list[Hit]:
-    stored = [(searcher.stored_fields(docnum), score) for docnum, score in ranked]
-    full_texts = texts([fields["id"] for fields, _ in stored]) if texts and stored and snippets else {}
+def hit_snippets(query, found: list[tuple[int, str]],
+                 texts: Callable[[list[int]], dict[int, str]] | None, snippets: bool) -> dict[int, str]:
+    """Return each hit's snippet by message id, from ``found``: (id, stored beginning of its body)."""
+    if not snippets:
+        return {message_id: "" for message_id, _ in found}
+    full_texts = texts([message_id for message_id, _ in found]) if texts and found else {}
     terms = highlight_terms(query)
-    analyzer = searcher.schema["body"].analyzer
-
-    def shown(fields: dict) -> str:
-        if not snippets:
-            return ""
-        return snippet(full_texts.get(fields["id"]) or fields.get("snippet") or "", terms, analyzer)
-
-    return [
-        Hit(message_id=fields["id"], score=score, subject=fields.get("subject", ""),
-            sender=fields.get("sender", ""), date=fields.get("date"), account=fields.get("account", ""),
-            ticket=fields.get("ticket"), status=fields.get("status", ""), snippet=shown(fields))
-        for fields, score in stored
-    ]
+    analyzer = text_analyzer()
+    return {message_id: snippet(full_texts.get(message_id) or stored or "", terms, analyzer)
+            for message_id, stored in found}
 
 
 def highlight_terms(query: wq.Query) -> frozenset[str]:

@@ -26,8 +26,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.models import Account, Mailbox, MailboxFolder, Message, MessageLocation, utcnow
 from app.rawstore import RawStore, RawStoreError
+from app.search.backend import Rebuilding, SearchBackend
 from app.search.extract import attachment_text, text_kind
-from app.search.index import Generation, IndexDocument, SearchIndex, WriterBusy
+from app.search.index import IndexDocument, WriterBusy
 
 log = logging.getLogger("desk.indexing")
 
@@ -48,7 +49,7 @@ def pending_count(session: Session) -> int:
     return session.scalar(select(func.count()).where(Message.indexed_at.is_(None)))
 
 
-def index_pending(session: Session, index: SearchIndex, limit: int | None = None,
+def index_pending(session: Session, index: SearchBackend, limit: int | None = None,
                   progress: Callable[[int], None] | None = None, *, store: RawStore | None = None,
                   should_stop: Callable[[], bool] = lambda: False) -> int:
     """Index messages waiting for the index, in batches; return how many were indexed.
@@ -138,7 +139,7 @@ def _mailbox_names(session: Session, ids: list[int]) -> dict[int, set[str]]:
     return names
 
 
-def index_now_or_wait(session: Session, index: SearchIndex, message_ids: list[int],
+def index_now_or_wait(session: Session, index: SearchBackend, message_ids: list[int],
                       timeout: float = 120.0, *, store: RawStore | None = None) -> str:
     """Make messages searchable: index them if no worker is the writer, else wait for it."""
     try:
@@ -188,7 +189,7 @@ class IndexingAlongside:
     run archived waits in the queue for the next writer.
     """
 
-    def __init__(self, index: SearchIndex, engine: Engine, *, store: RawStore | None = None,
+    def __init__(self, index: SearchBackend, engine: Engine, *, store: RawStore | None = None,
                  timeout: float = 120.0) -> None:
         self._index, self._engine, self._store, self._timeout = index, engine, store, timeout
         self._wake, self._done = threading.Event(), threading.Event()
@@ -251,6 +252,7 @@ class IndexingAlongside:
 @dataclass(frozen=True)
 class Rebuild:
     generation: str
+    where: str  # the rebuilt index's folder, or the database's search tables
     messages: int  # written by the full pass
     # Written again at the end: archived, re-queued or indexed around the time of the full
     # pass (a minute's margin on either side, so this counts recent mail too).
@@ -262,7 +264,7 @@ def archived_count(session: Session) -> int:
     return session.scalar(select(func.count(Message.id)))
 
 
-def rebuild_index(session: Session, index: SearchIndex, store: RawStore | None,
+def rebuild_index(session: Session, index: SearchBackend, store: RawStore | None,
                   progress: Callable[[int], None] | None = None) -> Rebuild:
     """Rebuild the whole index from the database into a new generation, then make it live.
 
@@ -284,7 +286,7 @@ def rebuild_index(session: Session, index: SearchIndex, store: RawStore | None,
             caught_up.update(_catch_up(session, generation, store, top, since)[0])
 
         index.publish(generation, last_step)
-        return Rebuild(generation.path.name, written, len(caught_up))
+        return Rebuild(generation.name, generation.where, written, len(caught_up))
 
 
 def _documents_up_to(session: Session, top: int, store: RawStore | None,
@@ -303,7 +305,7 @@ def _documents_up_to(session: Session, top: int, store: RawStore | None,
             progress(len(ids))
 
 
-def _catch_up(session: Session, generation: Generation, store: RawStore | None,
+def _catch_up(session: Session, generation: Rebuilding, store: RawStore | None,
               top: int, since: datetime) -> tuple[set[int], int, datetime]:
     """Write messages archived after ``top``, waiting for the index, or indexed since ``since``."""
     started = utcnow() - CATCH_UP_MARGIN
@@ -330,7 +332,7 @@ class IndexCheck:
         return not (self.missing_from_index or self.not_in_database or self.held_twice)
 
 
-def check_index(session: Session, index: SearchIndex) -> IndexCheck:
+def check_index(session: Session, index: SearchBackend) -> IndexCheck:
     """Compare the message ids in the index with the messages the database marks indexed."""
     # The database first: the writer commits to the index before it marks messages
     # indexed, so every message marked now is in the index by the time it is read.
@@ -357,7 +359,7 @@ def _existing(session: Session, ids: list[int]) -> set[int]:
     return found
 
 
-def index_queue_unless_worker(session: Session, index: SearchIndex, store: RawStore | None) -> int | None:
+def index_queue_unless_worker(session: Session, index: SearchBackend, store: RawStore | None) -> int | None:
     """Index the queue if no worker is the writer; return how many, or None when the worker is."""
     try:
         index.acquire_writer()

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from app.models import Account, Agent, Message, SavedSearch
 from app.rawstore import RawStore
-from app.search import SearchIndex
 from app.search import query as search_query
+from app.search.backend import SearchBackend
 from app.search.query import QueryError
 from app.services import audit
 from app.services.errors import ServiceError
@@ -24,7 +24,7 @@ SORTS = ("relevance", "date")
 EXPORT_BATCH = 500
 
 
-def run_search(session: Session, index: SearchIndex, text: str, *, page: int, pagelen: int,
+def run_search(session: Session, index: SearchBackend, text: str, *, page: int, pagelen: int,
                sort: str, snippets: bool = True) -> search_query.Results:
     """Return one page of results, with snippets cut from the messages' text (or none)."""
     if sort not in SORTS:
@@ -69,7 +69,7 @@ def delete_saved_search(session: Session, agent: Agent, saved_id: int) -> None:
     session.flush()
 
 
-def export_ids(session: Session, index: SearchIndex, agent: Agent, text: str, kind: str,
+def export_ids(session: Session, index: SearchBackend, agent: Agent, text: str, kind: str,
                now: datetime) -> list[int]:
     """Return every message a query matches, and write the export to the audit log."""
     ids = search_query.matching_ids(index, text)
