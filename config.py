@@ -46,6 +46,9 @@ DEFAULT_AUDIT_KEY = "dev-only-audit-key"
 DEFAULT_ENCRYPTION_KEY = "dev-only-encryption-key"
 
 
+SEARCH_BACKENDS = ("whoosh", "postgresql")
+
+
 class ConfigError(RuntimeError):
     """The configuration cannot run the application; the message says what to set."""
 
@@ -80,6 +83,9 @@ class Config:
     DATABASE_POOL_SIZE = _env_int("DATABASE_POOL_SIZE", 10, minimum=1)
     RAW_STORE_PATH = os.environ.get("RAW_STORE_PATH", str(INSTANCE_DIR / "raw"))
     INDEX_PATH = os.environ.get("INDEX_PATH", str(INSTANCE_DIR / "index"))
+    # Where the search index lives: "whoosh" (a folder, INDEX_PATH, on this machine) or
+    # "postgresql" (in the database, shared by every machine; needs DATABASE_URL on PostgreSQL).
+    SEARCH_BACKEND = os.environ.get("SEARCH_BACKEND", "whoosh").strip().lower()
     # fsync every stored raw message before its checkpoint moves; switch off only
     # for throwaway benchmarks on a disk you do not care about.
     RAW_STORE_FSYNC = os.environ.get("RAW_STORE_FSYNC", "1") != "0"
@@ -176,6 +182,13 @@ def check_settings(settings: Mapping) -> None:
     for value in settings.values():
         if isinstance(value, Unreadable):
             raise ConfigError(value.problem)
+    backend = settings.get("SEARCH_BACKEND", "whoosh")
+    if backend not in SEARCH_BACKENDS:
+        raise ConfigError(f"SEARCH_BACKEND must be whoosh or postgresql, not {backend!r}")
+    database = str(settings.get("SQLALCHEMY_DATABASE_URI", ""))
+    if backend == "postgresql" and not database.startswith("postgresql"):
+        raise ConfigError("SEARCH_BACKEND=postgresql keeps the index in the database, so DATABASE_URL "
+                          "must name a PostgreSQL database")
     if not settings.get("REQUIRE_SECRET_KEY"):
         return
     for name, default in (("SECRET_KEY", DEFAULT_SECRET_KEY), ("AUDIT_KEY", DEFAULT_AUDIT_KEY),

@@ -23,8 +23,20 @@ from mailbox.poller import PollSettings
 def init_app(app: Flask) -> None:
     app.extensions["raw_store"] = RawStore(app.config["RAW_STORE_PATH"],
                                            fsync=app.config["RAW_STORE_FSYNC"])
-    app.extensions["search_index"] = SearchIndex(app.config["INDEX_PATH"])
+    app.extensions["search_index"] = _search_backend(app)
     app.extensions["secret_box"] = SecretBox(app.config["ENCRYPTION_KEY"])
+
+
+def _search_backend(app: Flask) -> SearchBackend:
+    if app.config["SEARCH_BACKEND"] == "postgresql":
+        from app.extensions import db
+        from app.search.postgres import PostgresIndex
+        from app.services.indexing import index_archived_on_commit
+
+        index_archived_on_commit(db.session)
+        with app.app_context():
+            return PostgresIndex(db.engine)
+    return SearchIndex(app.config["INDEX_PATH"])
 
 
 def now() -> datetime:

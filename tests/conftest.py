@@ -22,6 +22,10 @@ from tests.parts import chromium_binary, dovecot_binary, postgres_url, sync_play
 from tests.smtp import SmtpServer
 
 BACKENDS = ["sqlite", "postgresql"]
+# The search backends over the databases they run on: Whoosh on either, PostgreSQL's own
+# full-text search on PostgreSQL. Tests of what a query finds run on all three.
+SEARCHES = [("sqlite", "whoosh"), ("postgresql", "whoosh"), ("postgresql", "postgresql")]
+SEARCH_IDS = ["sqlite-whoosh", "postgresql-whoosh", "postgresql-search"]
 BROWSER_TIMEOUT_MS = 10_000  # Playwright's default of 30 s only slows a failing test down
 
 
@@ -51,10 +55,11 @@ def postgres_schema_url():
     engine.dispose()
 
 
-def app_settings(url: str, tmp_path: Path) -> dict:
+def app_settings(url: str, tmp_path: Path, search: str = "whoosh") -> dict:
     """Return the settings of a test application whose files live under ``tmp_path``."""
     return {
         "TESTING": True,
+        "SEARCH_BACKEND": search,
         "SQLALCHEMY_DATABASE_URI": url,
         "INSTANCE_PATH": str(tmp_path / "instance"),
         "RAW_STORE_PATH": str(tmp_path / "instance" / "raw"),
@@ -72,6 +77,8 @@ def fresh_schema(app) -> None:
         db.drop_all()
         with db.engine.begin() as conn:
             conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+            if db.engine.dialect.name == "postgresql":  # the search tables, outside the models
+                conn.execute(text("DROP TABLE IF EXISTS search_chunk, search_document"))
         upgrade(directory=MIGRATIONS)
 
 

@@ -34,6 +34,9 @@ FIELDS = ("from", "to", "cc", "subject", "account", "mailbox", "ticket", "status
           "has", "is", "after", "before", "date")
 STATUSES = ("open", "pending", "closed")
 DATE_FORMATS = "use YYYY, YYYY-MM or YYYY-MM-DD"
+# The most places a phrase may span, first word to last. The PostgreSQL backend keeps long
+# texts in stretches that overlap by this much (app.search.postgres).
+PHRASE_SPAN = 200
 
 class QueryError(ValueError):
     """The query cannot be understood; the message says what is wrong and where.
@@ -179,7 +182,7 @@ def parse_query(text: str, schema: Schema | None = None) -> wq.Query:
     """Turn query text into a Whoosh query, or raise ``QueryError`` saying what is wrong."""
     if not text.strip():
         raise QueryError("the query is empty: give at least one word")
-    parser = _Parser(tokenize(text), schema or _default_schema())
+    parser = _Parser(tokenize(text), schema or default_schema())
     query = parser.parse()
     if query is None:
         raise QueryError(_nothing_left(parser.ignored))
@@ -193,7 +196,7 @@ def _nothing_left(ignored: list[str]) -> str:
 
 
 @lru_cache(maxsize=1)
-def _default_schema() -> Schema:
+def default_schema() -> Schema:
     return build_schema()
 
 
@@ -301,6 +304,9 @@ class _Parser:
             words, offsets = [w for w, _ in placed], [p - placed[0][1] for _, p in placed]
             if not words:
                 continue
+            if offsets[-1] > PHRASE_SPAN:
+                raise QueryError(f"the phrase {_shortened(text)} is too long: a phrase can span at most "
+                                 f"{PHRASE_SPAN} words")
             if len(words) == 1:
                 queries.append(wq.Term(fieldname, words[0]))
             elif offsets == list(range(len(words))):  # "e-mail", "ann@acme.example": side by side
@@ -315,6 +321,10 @@ class _Parser:
         """Note a value with no indexable word in it (a stop word, a lone letter)."""
         self.ignored.append(text)
         return None
+
+
+def _shortened(text: str) -> str:
+    return f"'{text[:40]}…'" if len(text) > 40 else f"'{text}'"
 
 
 def _stray_parenthesis(token: Token) -> QueryError:

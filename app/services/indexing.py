@@ -21,7 +21,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, func, or_, select, update
+from flask import current_app, has_app_context
+from sqlalchemy import Engine, event, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from app.models import Account, Mailbox, MailboxFolder, Message, MessageLocation, utcnow
@@ -65,7 +66,7 @@ def index_pending(session: Session, index: SearchBackend, limit: int | None = No
         ).all()
         if not ids:
             break
-        index.write(_stream_documents(session, ids, store), expected=len(ids))
+        index.write(_stream_documents(session, ids, store), expected=len(ids), session=session)
         now = utcnow()
         for start in range(0, len(ids), BATCH):
             chunk = ids[start:start + BATCH]
@@ -137,6 +138,55 @@ def _mailbox_names(session: Session, ids: list[int]) -> dict[int, set[str]]:
     for message_id, name in rows:
         names.setdefault(message_id, set()).add(name)
     return names
+
+
+# Archived in a session's transaction and not yet indexed (``index_archived_on_commit``).
+_ARCHIVED = "desk.archived"
+
+
+def index_archived_on_commit(sessions) -> None:
+    """Index the messages a transaction archives in that same transaction, when the index
+    lives in the database (``SearchBackend.single_writer`` false): a message is searchable
+    from the moment it is archived, with no queue in between.
+
+    ``sessions`` is the scoped session whose sessions get the hooks. If indexing fails,
+    the archiving still commits (indexing runs in a savepoint) and the messages wait in
+    the queue for the worker, which reports the error.
+    """
+    if not event.contains(sessions, "before_commit", _index_archived):
+        event.listen(sessions, "after_flush", _note_archived)
+        event.listen(sessions, "before_commit", _index_archived)
+        event.listen(sessions, "after_soft_rollback", _forget_archived)
+
+
+def _note_archived(session: Session, flush_context) -> None:
+    archived = [obj.id for obj in session.new if isinstance(obj, Message)]
+    if archived:
+        session.info.setdefault(_ARCHIVED, set()).update(archived)
+
+
+def _forget_archived(session: Session, previous_transaction) -> None:
+    session.info.pop(_ARCHIVED, None)
+
+
+def _index_archived(session: Session) -> None:
+    if not has_app_context():
+        return
+    index = current_app.extensions["search_index"]
+    if index.single_writer:
+        return
+    session.flush()
+    ids = sorted(session.info.pop(_ARCHIVED, ()))
+    if not ids:
+        return
+    try:
+        with session.begin_nested():
+            index.write(documents_for(session, ids, current_app.extensions["raw_store"]), session=session)
+            for start in range(0, len(ids), BATCH):
+                session.execute(update(Message).where(Message.id.in_(ids[start:start + BATCH]))
+                                .values(indexed_at=utcnow()))
+    except Exception:
+        log.exception("%d archived message(s) wait for the worker to index them", len(ids))
 
 
 def index_now_or_wait(session: Session, index: SearchBackend, message_ids: list[int],

@@ -125,10 +125,11 @@ class Archive:
         return {by_id[i] for i in ids}
 
 
-def build(backend: str, tmp_path: Path, request, specs: dict[str, Spec] | None = None) -> Archive:
-    """Create an application on ``backend``, archive and index ``specs`` (by default ``SPECS``),
-    and return the archive."""
-    app = _application(backend, tmp_path, request)
+def build(backend: str, tmp_path: Path, request, specs: dict[str, Spec] | None = None,
+          search: str = "whoosh") -> Archive:
+    """Create an application on the database ``backend`` with the ``search`` backend, archive
+    and index ``specs`` (by default ``SPECS``), and return the archive."""
+    app = _application(backend, tmp_path, request, search)
     with app.app_context():
         try:
             return _fill(db.session, app.extensions["search_index"], SPECS if specs is None else specs)
@@ -137,10 +138,10 @@ def build(backend: str, tmp_path: Path, request, specs: dict[str, Spec] | None =
             db.engine.dispose()
 
 
-def _application(backend: str, tmp_path: Path, request):
+def _application(backend: str, tmp_path: Path, request, search: str):
     from app import create_app
 
-    app = create_app(app_settings(database_url(backend, tmp_path, request), tmp_path))
+    app = create_app(app_settings(database_url(backend, tmp_path, request), tmp_path, search))
     fresh_schema(app)
     return app
 

@@ -13,7 +13,7 @@ from datetime import datetime
 import pytest
 
 from app.search.query import Facet, QueryError, matching_ids, search_messages
-from tests.conftest import BACKENDS
+from tests.conftest import SEARCH_IDS, SEARCHES
 from tests.search.agreement import disagreements
 from tests.search.query_archive import ALL, build
 
@@ -151,9 +151,10 @@ MALFORMED = {
 }
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
+@pytest.fixture(scope="module", params=SEARCHES, ids=SEARCH_IDS)
 def archive(request, tmp_path_factory):
-    return build(request.param, tmp_path_factory.mktemp(f"archive-{request.param}"), request)
+    database, search = request.param
+    return build(database, tmp_path_factory.mktemp(f"archive-{database}-{search}"), request, search=search)
 
 
 def ids_of(results) -> list[int]:
@@ -172,6 +173,7 @@ def test_each_query_finds_exactly_its_messages_with_the_exact_total(archive, tex
     assert sorted(exported) == sorted(ids_of(results))
 
 
+@pytest.mark.parametrize("archive", SEARCHES[:2], ids=SEARCH_IDS[:2], indirect=True)
 def test_the_fast_matching_finds_what_whooshs_matchers_find_for_every_query(archive):
     found = [d for text in TABLE for d in disagreements(archive.index, text.format(**archive.tickets))]
     assert found == []

@@ -16,17 +16,21 @@ from __future__ import annotations
 import tempfile
 import unicodedata
 from base64 import b64encode
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import create_engine
 from whoosh.analysis import STOP_WORDS
 from whoosh.lang.porter import stem
 
 from app.models import Message
+from app.search import postgres
 from app.search.index import SearchIndex
 from app.search.query import matching_ids
 from app.services.indexing import document_of
@@ -248,25 +252,54 @@ def _searchable(text: str) -> bool:
     return True
 
 
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(archives())
-def test_search_finds_what_a_plain_reading_of_the_messages_finds(archive):
-    messages, queries = archive
+@contextmanager
+def whoosh_index():
     with tempfile.TemporaryDirectory() as folder:
         index = SearchIndex(folder)
         index.acquire_writer()
         try:
-            documents = []
-            for n, m in enumerate(messages, start=1):
-                parsed = parse_message(raw_message(n, m))
-                assert (parsed.to, parsed.cc, parsed.subject) == (m.to, m.cc, m.subject)
-                row = Message(id=n)
-                fill_fields(row, parsed)
-                documents.append(document_of(row))
-            index.write(documents)
-            for text, predicate in plain_queries(queries):
-                expected = {n for n, m in enumerate(messages, start=1) if predicate(m)}
-                assert set(matching_ids(index, text)) == expected, text
+            yield index
         finally:
             index.release_writer()
+
+
+@pytest.fixture(scope="module")
+def postgres_search(postgres_schema_url):
+    """The PostgreSQL search tables in this run's own schema, emptied for each example."""
+    engine = create_engine(postgres_schema_url)
+    postgres.metadata.create_all(engine)
+
+    @contextmanager
+    def empty_index():
+        index = postgres.PostgresIndex(engine)
+        index.clear()
+        yield index
+
+    yield empty_index
+    postgres.metadata.drop_all(engine)
+    engine.dispose()
+
+
+@pytest.fixture(params=["whoosh", "postgresql"])
+def empty_index(request):
+    return whoosh_index if request.param == "whoosh" else request.getfixturevalue("postgres_search")
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                 HealthCheck.function_scoped_fixture])
+@given(archive=archives())
+def test_search_finds_what_a_plain_reading_of_the_messages_finds(empty_index, archive):
+    messages, queries = archive
+    with empty_index() as index:
+        documents = []
+        for n, m in enumerate(messages, start=1):
+            parsed = parse_message(raw_message(n, m))
+            assert (parsed.to, parsed.cc, parsed.subject) == (m.to, m.cc, m.subject)
+            row = Message(id=n)
+            fill_fields(row, parsed)
+            documents.append(document_of(row))
+        index.write(documents)
+        for text, predicate in plain_queries(queries):
+            expected = {n for n, m in enumerate(messages, start=1) if predicate(m)}
+            assert set(matching_ids(index, text)) == expected, text
