@@ -17,9 +17,11 @@ import email
 from email import policy
 
 import pytest
+from sqlalchemy import create_engine
 from whoosh.analysis import STOP_WORDS
 
 from app.models import Message
+from app.search import postgres
 from app.search.index import SearchIndex
 from app.search.query import matching_ids, search_messages
 from app.services.indexing import document_of
@@ -60,7 +62,21 @@ def corpus(tmp_path_factory):
         index.write(documents, expected=len(documents))
     finally:
         index.release_writer()
+    index.documents = documents  # for the PostgreSQL backend's copy (``postgres_corpus``)
     return index, raws
+
+
+@pytest.fixture(scope="module")
+def postgres_corpus(corpus, postgres_schema_url):
+    """The same documents in the PostgreSQL backend."""
+    engine = create_engine(postgres_schema_url)
+    postgres.metadata.create_all(engine)
+    index = postgres.PostgresIndex(engine)
+    index.clear()
+    index.write(corpus[0].documents)
+    yield index
+    postgres.metadata.drop_all(engine)
+    engine.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -96,6 +112,16 @@ def test_the_fast_matching_finds_what_whooshs_matchers_find_on_real_mail(corpus_
                '"spamassassin talk"', '"razor users"', '"linux kernel"']
     texts = [*QUERIES, *(text for _, text, *_ in BENCH_QUERIES), *phrases]
     assert [d for text in texts for d in disagreements(index, text)] == []
+
+
+@pytest.mark.slow
+def test_postgresql_search_finds_what_whoosh_finds_on_real_mail(corpus, postgres_corpus):
+    index, raws = corpus
+    for text in QUERIES + tuple(query[1] for query in BENCH_QUERIES):
+        whoosh = search_messages(index, text, pagelen=5)
+        found = search_messages(postgres_corpus, text, pagelen=5)
+        assert (found.total, found.facets) == (whoosh.total, whoosh.facets), text
+        assert sorted(matching_ids(postgres_corpus, text)) == sorted(matching_ids(index, text)), text
 
 
 def plain_addresses(raw: bytes, name: str) -> list[str]:
