@@ -1,7 +1,11 @@
 """The worker: one APScheduler process that polls mailboxes and keeps the index current.
 
-Jobs are declared as data in ``JOBS``.  The worker holds the index writer role for its
-whole life, so the index never has two writers; a second worker refuses to start.
+Jobs are declared as data in ``JOBS``.  With the Whoosh index, the worker holds the index
+writer role for its whole life, so the index never has two writers; a second worker on
+the same machine refuses to start.  With the index in PostgreSQL, workers on several
+machines run side by side: each folder is polled by whichever holds its lease, and a job
+that must run once across them all (``Job.once``) runs in the worker that takes its
+lock in the database, while the others skip that run.
 Where the server offers IMAP IDLE, one thread per folder waits for new mail and
 brings the next poll forward, so mail is archived and searchable within seconds.
 """
@@ -11,6 +15,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -18,6 +23,7 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
+from sqlalchemy import func, select
 
 from app.access.notices import WAITING, send, send_new_links
 from app.extensions import db
@@ -44,6 +50,9 @@ class Job:
     id: str
     run: Callable[[], None]
     seconds_setting: str
+    # "all": one run at a time across every worker on the database; "index": so too, where
+    # the index is shared (in the database), but each machine's own where it is Whoosh's.
+    once: str = ""
 
 
 def poll_all() -> None:
@@ -104,9 +113,12 @@ def tidy_access() -> None:
 
 
 JOBS = (
+    # Folders are polled under leases, each by one worker at a time (mailbox.poller).
     Job("poll-mailboxes", poll_all, "POLL_INTERVAL_SECONDS"),
-    Job("index-new-mail", index_new_mail, "INDEX_INTERVAL_SECONDS"),
-    Job("tidy-access", tidy_access, "ACCESS_TIDY_INTERVAL_SECONDS"),
+    Job("index-new-mail", index_new_mail, "INDEX_INTERVAL_SECONDS", once="index"),
+    # Notices are marked sent in the transaction that sends them: one worker at a time
+    # means one notice.
+    Job("tidy-access", tidy_access, "ACCESS_TIDY_INTERVAL_SECONDS", once="all"),
 )
 
 
@@ -124,8 +136,11 @@ def run_worker(app: Flask) -> None:
     if removed:
         log.info("removed %d half-written raw file(s) left by an interrupted write", removed)
     scheduler = BlockingScheduler(timezone=UTC)
+    shared_index = not index.single_writer
     for job in JOBS:
-        scheduler.add_job(_in_context(app, job.run), "interval", id=job.id, name=job.id,
+        once = job.once == "all" or (job.once == "index" and shared_index)
+        scheduler.add_job(_in_context(app, job.run, job.id if once else None), "interval",
+                          id=job.id, name=job.id,
                           seconds=app.config[job.seconds_setting], max_instances=1,
                           coalesce=True, next_run_time=datetime.now(UTC))
     stop = threading.Event()
@@ -156,17 +171,43 @@ def run_worker(app: Flask) -> None:
         log.info("worker stopped")
 
 
-def _in_context(app: Flask, func: Callable[[], None]) -> Callable[[], None]:
+def _in_context(app: Flask, func: Callable[[], None], once: str | None = None) -> Callable[[], None]:
+    """Wrap a job for the scheduler; with ``once``, the name of the job's lock across workers."""
     def run() -> None:
         with RUNNING.one(), app.app_context():
             if STOPPING.is_set():  # started as the worker stops: leave it to the next worker
                 return
             try:
-                func()
+                with once_across_workers(once) as mine:
+                    if mine:
+                        func()
             except Exception:  # a failed run is logged; the next run tries again
                 log.exception("job %s failed", func.__name__)
                 db.session.rollback()
     return run
+
+
+@contextmanager
+def once_across_workers(name: str | None) -> Iterator[bool]:
+    """Hold the database's lock for the job ``name``; yield False when another worker holds it.
+
+    On PostgreSQL the lock is an advisory lock of the session of a connection kept for the
+    run, so a worker that dies lets go of it with its connection. SQLite is one machine
+    with one worker (the index lock sees to it): there is nothing to share.
+    """
+    if name is None or db.engine.dialect.name != "postgresql":
+        yield True
+        return
+    key = zlib.crc32(f"desk-job:{name}".encode())
+    with db.engine.connect() as connection:
+        mine = bool(connection.scalar(select(func.pg_try_advisory_lock(key))))
+        connection.commit()
+        try:
+            yield mine
+        finally:
+            if mine:
+                connection.scalar(select(func.pg_advisory_unlock(key)))
+                connection.commit()
 
 
 class _RunningJobs:

@@ -27,6 +27,10 @@ messages are alike), and reports in one run, per N:
 (e) in a fresh process (``bench.memory``): the first search after start, the first after
     a commit, and the process's memory at rest, after one search and after 8 searches
     at once (resident, and anonymous: what the process holds alone);
+(g) with ``--postgresql URL``: the PostgreSQL search backend over the same documents, in a
+    schema of its own per N (``desk_bench_n<N>``, kept and reused while it holds N
+    documents): its build rate (one write, as ``flask search reindex``), the size of its
+    tables with their indexes, and the function's p50/p95 with and without snippets;
 (f) ``flask search WORDS`` as a user runs it (a new process each time, on the page's
     database and the index), beside the time Python takes to import the libraries any
     search command of this stack needs, and to import the application.
@@ -37,6 +41,7 @@ Usage, from the repository root::
     .venv/bin/python -m bench.search --sizes 10000 --json
     .venv/bin/python -m bench.search --no-notmuch --repeat 3
     .venv/bin/python -m bench.search --work /var/tmp/desk-bench   # keep what it builds, reuse it next time
+    .venv/bin/python -m bench.search --postgresql postgresql://postgres@127.0.0.1/test
 
 The corpus is read where it lies (default ``../shared/corpora/spamassassin/cur``) and
 never copied into the repository; the archive is built in a temporary folder, or with
@@ -105,6 +110,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-notmuch", action="store_true", help="skip the notmuch comparison")
     parser.add_argument("--batches", action="store_true",
                         help="build in commits of 2,000, as the worker indexes new mail, not in one write")
+    parser.add_argument("--postgresql", metavar="URL",
+                        help="also measure the PostgreSQL search backend in this database")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folders")
     parser.add_argument("--work", type=Path, help="build in this folder and keep it; a later run with the "
@@ -300,11 +307,11 @@ def time_queries(run, repeat: int, queries=QUERIES) -> tuple[dict, dict]:
     return percentiles(samples), per_query
 
 
-def function_runner(path: Path, snippets: bool = True):
+def function_runner(path: Path, snippets: bool = True, index=None):
     from app.search.index import SearchIndex
     from app.search.query import search_messages
 
-    index = SearchIndex(path)
+    index = index or SearchIndex(path)
 
     def run(text: str, sort: str) -> int:
         return search_messages(index, text, page=1, pagelen=20, sort=sort, snippets=snippets).total
@@ -372,6 +379,37 @@ COMMAND_WORDS = ("money", "free software", "from:yahoo.com")
 # loads the commands of Flask-Migrate (Alembic) and Flask-Limiter, a search needs
 # SQLAlchemy, Whoosh and numpy.
 STACK_IMPORTS = "import flask, flask_migrate, flask_limiter, flask_sqlalchemy, numpy, whoosh.index"
+
+
+def postgres_index(url: str, corpus: list[bytes], parsed: list, n: int, say) -> tuple:
+    """Build (or reuse) the PostgreSQL backend's tables of N documents; return the index and its build."""
+    from sqlalchemy import create_engine, text
+
+    from app.search import postgres
+
+    schema = f"desk_bench_n{n}"
+    with create_engine(url).begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA IF NOT EXISTS {schema}"))
+    separator = "&" if "?" in url else "?"
+    engine = create_engine(f"{url}{separator}options=-csearch_path%3D{schema}")
+    postgres.metadata.create_all(engine)
+    index = postgres.PostgresIndex(engine)
+    built_at = Path(tempfile.gettempdir()) / f"desk-bench-{schema}.json"
+    if built_at.exists() and len(index.stored_ids()) == n:
+        say(f"  reusing the PostgreSQL search tables in schema {schema}")
+        return index, json.loads(built_at.read_text())
+    index.clear()
+    started = time.perf_counter()
+    written = index.write(documents(corpus, parsed, n))
+    seconds = time.perf_counter() - started
+    with engine.begin() as connection:
+        connection.execute(text("ANALYZE search_document"))
+        size = connection.scalar(text("SELECT pg_total_relation_size('search_document') "
+                                      "+ pg_total_relation_size('search_chunk')"))
+    build = {"documents": written, "seconds": round(seconds, 1), "docs_per_s": round(written / seconds),
+             "tables_mib": round(size / 2**20, 1)}
+    built_at.write_text(json.dumps(build))
+    return index, build
 
 
 def time_command(root: Path, repeat: int) -> dict:
@@ -463,6 +501,17 @@ def run_size(n: int, corpus: list[bytes], parsed: list, args, work: Path, say) -
     result["function_bare"], _ = time_queries(function_runner(root / "index", snippets=False), args.repeat)
     say(f"  function without snippets: p50 {result['function_bare']['p50_ms']} ms, "
         f"p95 {result['function_bare']['p95_ms']} ms")
+    if args.postgresql:
+        pg, result["postgresql_build"] = postgres_index(args.postgresql, corpus, parsed, n, say)
+        b = result["postgresql_build"]
+        say(f"  PostgreSQL search: built {b['docs_per_s']:,} docs/s, tables {b['tables_mib']} MiB")
+        result["postgresql"], result["postgresql_queries"] = time_queries(
+            function_runner(root, index=pg), args.repeat)
+        result["postgresql_bare"], _ = time_queries(
+            function_runner(root, snippets=False, index=pg), args.repeat)
+        full, bare = result["postgresql"], result["postgresql_bare"]
+        say(f"  PostgreSQL search function: p50 {full['p50_ms']} ms, p95 {full['p95_ms']} ms; "
+            f"without snippets p50 {bare['p50_ms']} ms, p95 {bare['p95_ms']} ms")
     result["memory"] = memory_probe(root / "index")
     m = result["memory"]
     say(f"  fresh process: first search {m['first_search_ms']} ms, first after a commit "
