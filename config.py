@@ -47,6 +47,7 @@ DEFAULT_ENCRYPTION_KEY = "dev-only-encryption-key"
 
 
 SEARCH_BACKENDS = ("whoosh", "postgresql")
+RAW_STORES = ("files", "database")
 
 
 class ConfigError(RuntimeError):
@@ -81,6 +82,9 @@ class Config:
     # running at once, and as many again in a burst, closed once it passes. Every web
     # and worker process together must stay within the server's max_connections.
     DATABASE_POOL_SIZE = _env_int("DATABASE_POOL_SIZE", 10, minimum=1)
+    # Where raw messages live: "files" (under RAW_STORE_PATH, on this machine) or "database"
+    # (rows every machine reads); `flask archive migrate-store` moves them from one to the other.
+    RAW_STORE = os.environ.get("RAW_STORE", "files").strip().lower()
     RAW_STORE_PATH = os.environ.get("RAW_STORE_PATH", str(INSTANCE_DIR / "raw"))
     INDEX_PATH = os.environ.get("INDEX_PATH", str(INSTANCE_DIR / "index"))
     # Where the search index lives: "whoosh" (a folder, INDEX_PATH, on this machine) or
@@ -182,6 +186,8 @@ def check_settings(settings: Mapping) -> None:
     for value in settings.values():
         if isinstance(value, Unreadable):
             raise ConfigError(value.problem)
+    if settings.get("RAW_STORE", "files") not in RAW_STORES:
+        raise ConfigError(f"RAW_STORE must be files or database, not {settings.get('RAW_STORE')!r}")
     backend = settings.get("SEARCH_BACKEND", "whoosh")
     if backend not in SEARCH_BACKENDS:
         raise ConfigError(f"SEARCH_BACKEND must be whoosh or postgresql, not {backend!r}")

@@ -1,12 +1,13 @@
-"""The raw store: every archived message's bytes, exactly as received, in a file named
-by their sha256.
+"""The raw store: every archived message's bytes, exactly as received, named by their
+sha256: in a file (``RawStore``, the embedded default) or in a database row
+(``DatabaseRawStore``, ``RAW_STORE=database``, which every machine reads).
 
 Content addressing makes writing idempotent (the same bytes land in the same file)
 and verification simple (re-hash and compare with the name).  A file is written to a
 temporary name, flushed to disk and only then renamed, so a reader or a crash never
 sees a partial message.  The flush and rename run in background threads, many at
 once, because a journaling file system commits concurrent fsyncs together: one at a
-time, the fsyncs were the raw store's whole cost.  ``sync_directories`` waits for
+time, the fsyncs were the raw store's whole cost.  ``make_durable`` waits for
 them and flushes the directories; the poller calls it before it moves any checkpoint,
 so bytes are durable before the checkpoint that covers them.
 """
@@ -21,6 +22,14 @@ import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+
+from sqlalchemy import Engine, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.models.raw import RawBlob
+from app.models.time import utcnow
 
 # Threads flushing files and directories; fsync releases the GIL, and past about
 # this many concurrent fsyncs a journal commit gains nothing more.
@@ -45,6 +54,10 @@ def sha256_hex(data: bytes) -> str:
 
 
 class RawStore:
+    """Raw messages in files under a folder of this machine."""
+
+    kind = "files"
+
     def __init__(self, root: str | os.PathLike, *, fsync: bool = True) -> None:
         self.root = Path(root)
         self.fsync = fsync
@@ -60,7 +73,7 @@ class RawStore:
         """Store ``data`` under its hash unless it is there already; return its path.
 
         With fsync on, the file reaches its path once flushed to disk, in the
-        background; ``sync_directories`` (and ``get``) wait for it.
+        background; ``make_durable`` (and ``get``) wait for it.
         """
         path = self.path_for(sha256)
         if path in self._pending or path.exists():
@@ -108,7 +121,7 @@ class RawStore:
         for future in futures:
             future.result()  # raises the RawStoreError of a file that could not be stored
 
-    def sync_directories(self, paths: list[Path]) -> None:
+    def make_durable(self, paths: list[Path]) -> None:
         """Make stored files durable: wait for their flush and rename, then flush the
         directory entries (POSIX needs this for a rename to survive a crash)."""
         self._wait_for()
@@ -128,11 +141,16 @@ class RawStore:
 
     def verify(self, sha256: str) -> str | None:
         """Re-hash stored bytes; return a description of the problem, or None when intact."""
-        try:
-            actual = sha256_hex(self.get(sha256))
-        except RawStoreError as exc:
-            return str(exc)
-        return None if actual == sha256 else f"raw message {sha256} now hashes to {actual}"
+        return _verify(self, sha256)
+
+    def missing(self, hashes: list[str]) -> list[str]:
+        """Return those of ``hashes`` that the store does not hold."""
+        self._wait_for()
+        return [sha for sha in hashes if not self.path_for(sha).exists()]
+
+    @property
+    def location(self) -> str:
+        return str(self.root)
 
     def remove_leftovers(self, older_than: float = LEFTOVER_SECONDS) -> int:
         """Remove temporary files that a write killed before its rename left; return how many.
@@ -161,6 +179,103 @@ class RawStore:
         for path in self.root.glob("??/??/*"):
             if not path.name.startswith("."):
                 yield path.name
+
+
+class DatabaseRawStore:
+    """Raw messages in the database's ``raw_blob`` table, one row per sha256.
+
+    ``put`` keeps the bytes in memory; ``make_durable`` writes what was put in one
+    transaction of its own and commits it, so the bytes are durable before the archive's
+    transaction (with the checkpoint that covers them) commits, as with files. Nothing is
+    ever half-written: a row is in whole or not at all.
+    """
+
+    kind = "database"
+    location = "the database (raw_blob)"
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._pending: dict[str, bytes] = {}
+        self._lock = threading.Lock()
+
+    def put(self, sha256: str, data: bytes) -> str:
+        with self._lock:
+            self._pending[sha256] = data
+            size = sum(map(len, self._pending.values()))
+        if size > _MAX_PENDING_BYTES:
+            self.make_durable([])
+        return sha256
+
+    def make_durable(self, written: list[str]) -> None:
+        """Write every put message that is not yet written, and commit."""
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        if not pending:
+            return
+        table = RawBlob.__table__
+        rows = [{"sha256": sha, "size": len(data), "data": data, "stored_at": utcnow()}
+                for sha, data in pending.items()]
+        statement = _insert_for(self.engine)(table).on_conflict_do_nothing(index_elements=["sha256"])
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(statement, rows)
+        except SQLAlchemyError as exc:
+            raise RawStoreError(f"cannot write {len(rows)} raw message(s) to the database: "
+                                f"{type(exc.orig or exc).__name__}") from exc
+
+    def get(self, sha256: str) -> bytes:
+        with self._lock:
+            if sha256 in self._pending:
+                return self._pending[sha256]
+        table = RawBlob.__table__
+        try:
+            with self.engine.connect() as connection:
+                data = connection.scalar(select(table.c.data).where(table.c.sha256 == sha256))
+        except SQLAlchemyError as exc:
+            raise RawStoreError(f"raw message {sha256} cannot be read from the database: "
+                                f"{type(exc.orig or exc).__name__}") from exc
+        if data is None:
+            raise RawStoreError(f"raw message {sha256} is missing from the database")
+        return bytes(data)
+
+    def verify(self, sha256: str) -> str | None:
+        return _verify(self, sha256)
+
+    def missing(self, hashes: list[str]) -> list[str]:
+        table = RawBlob.__table__
+        held: set[str] = set()
+        with self.engine.connect() as connection:
+            for start in range(0, len(hashes), 500):
+                chunk = hashes[start:start + 500]
+                held.update(connection.scalars(select(table.c.sha256).where(table.c.sha256.in_(chunk))))
+        return [sha for sha in hashes if sha not in held]
+
+    def remove_leftovers(self, older_than: float = LEFTOVER_SECONDS) -> int:
+        """Nothing is left by an interrupted write: a transaction commits whole or not at all."""
+        return 0
+
+    def __iter__(self) -> Iterator[str]:
+        self.make_durable([])
+        column = RawBlob.__table__.c.sha256
+        with self.engine.connect() as connection:
+            yield from connection.scalars(select(column).order_by(column))
+
+
+# Bytes a database store holds in memory before writing them without waiting for
+# make_durable (a poller batch of 200 large messages).
+_MAX_PENDING_BYTES = 64 * 2**20
+
+
+def _insert_for(engine: Engine):
+    return postgresql_insert if engine.dialect.name == "postgresql" else sqlite_insert
+
+
+def _verify(store, sha256: str) -> str | None:
+    try:
+        actual = sha256_hex(store.get(sha256))
+    except RawStoreError as exc:
+        return str(exc)
+    return None if actual == sha256 else f"raw message {sha256} now hashes to {actual}"
 
 
 def _flush_and_rename(fd: int, tmp: str, path: Path) -> None:

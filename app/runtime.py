@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from flask import Flask, current_app
 
 from app.models.time import utcnow
-from app.rawstore import RawStore
+from app.rawstore import DatabaseRawStore, RawStore
 from app.search.backend import SearchBackend
 from app.search.index import SearchIndex
 from app.secretbox import SecretBox
@@ -21,10 +21,19 @@ from mailbox.poller import PollSettings
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["raw_store"] = RawStore(app.config["RAW_STORE_PATH"],
-                                           fsync=app.config["RAW_STORE_FSYNC"])
+    app.extensions["raw_store"] = raw_store_of_kind(app, app.config["RAW_STORE"])
     app.extensions["search_index"] = _search_backend(app)
     app.extensions["secret_box"] = SecretBox(app.config["ENCRYPTION_KEY"])
+
+
+def raw_store_of_kind(app: Flask, kind: str) -> RawStore | DatabaseRawStore:
+    """Return the raw store of that kind ("files" or "database") for the application."""
+    if kind == "database":
+        from app.extensions import db
+
+        with app.app_context():
+            return DatabaseRawStore(db.engine)
+    return RawStore(app.config["RAW_STORE_PATH"], fsync=app.config["RAW_STORE_FSYNC"])
 
 
 def _search_backend(app: Flask) -> SearchBackend:
@@ -44,7 +53,7 @@ def now() -> datetime:
     return current_app.extensions.get("clock", utcnow)()
 
 
-def raw_store() -> RawStore:
+def raw_store() -> RawStore | DatabaseRawStore:
     """Return the current application's raw store."""
     return current_app.extensions["raw_store"]
 

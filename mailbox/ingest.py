@@ -120,7 +120,7 @@ class Archiver:
             else:
                 result.duplicates += 1
             self.session.add(_location(message, seen))
-        self.store.sync_directories(written)
+        self.store.make_durable(written)
         self.session.flush()
         self._unflushed_ids.clear()
         burn_leaked_links(self.session, self._token_candidates)

@@ -1,14 +1,15 @@
 """``flask archive``: counts, listings and verification of the archived mail."""
 
 import click
+from flask import current_app
 
 from app.cli import DeskGroup
 from app.cli.output import echo_json, echo_table, progressbar
 from app.extensions import db
-from app.runtime import raw_store
-from app.services.archive import archive_stats, list_messages, verify_raw
+from app.runtime import raw_store, raw_store_of_kind
+from app.services.archive import archive_stats, list_messages, move_raw, verify_raw
 
-group = DeskGroup("archive", help="The archive of every message: stats, list, verify.")
+group = DeskGroup("archive", help="The archive of every message: stats, list, verify, migrate-store.")
 
 
 @group.command("stats")
@@ -50,3 +51,30 @@ def verify():
     if problems:
         raise click.ClickException(f"{len(problems)} of {total} raw messages failed verification.")
     click.echo(f"All {total} raw messages match their sha256.")
+
+
+@group.command("migrate-store")
+@click.option("--to", "kind", type=click.Choice(["database", "files"]), required=True,
+              help="Where raw messages go: database rows, or files under RAW_STORE_PATH.")
+def migrate_store(kind):
+    """Copy every raw message into the other raw store, checking each hash; resumable.
+
+    Copies only what the destination lacks: run it again after an interruption, and once
+    more after switching RAW_STORE, to copy mail archived meanwhile. Nothing is removed.
+    """
+    app = current_app._get_current_object()
+    source = raw_store_of_kind(app, "files" if kind == "database" else "database")
+    destination = raw_store_of_kind(app, kind)
+    total = archive_stats(db.session)["messages"]
+    with progressbar(total, f"Copying to {destination.location}") as bar:
+        moved = move_raw(db.session, source, destination, progress=bar.update)
+    click.echo(f"Copied {moved.copied} raw message(s) from {source.location} to {destination.location}; "
+               f"{moved.already} were there already. Every copy was read back and matches its sha256.")
+    for sha, problem in moved.problems:
+        click.echo(f"{sha}: {problem}", err=True)
+    if moved.problems:
+        raise click.ClickException(f"{len(moved.problems)} raw message(s) could not be copied; "
+                                   "`flask archive verify` says which messages they belong to.")
+    if app.config["RAW_STORE"] != kind:
+        click.echo(f"Set RAW_STORE={kind} and restart the web and worker processes; then run this "
+                   "command once more to copy what arrived in the meantime.")

@@ -6,6 +6,7 @@ from app.models.audit import AuditEntry
 from app.models.grant import AccessRequest, AccessToken
 from app.models.mailbox import Mailbox, MailboxFolder
 from app.models.message import Attachment, Message, MessageLocation
+from app.models.raw import RawBlob
 from app.models.record import Employee, Job, Task, Todo
 from app.models.request_log import RequestLog
 from app.models.saved_search import SavedSearch
@@ -27,6 +28,7 @@ __all__ = [
     "MailboxFolder",
     "Message",
     "MessageLocation",
+    "RawBlob",
     "RecoveryCode",
     "RequestLog",
     "SavedSearch",

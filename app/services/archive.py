@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.models import Attachment, Mailbox, MailboxFolder, Message, MessageLocation, Ticket
-from app.rawstore import RawStore
+from app.rawstore import RawStore, RawStoreError, sha256_hex
 
 
 def archive_stats(session: Session) -> dict[str, int]:
@@ -84,3 +85,64 @@ def verify_raw(session: Session, store: RawStore,
             progress(1)
         if problem:
             yield message_id, problem
+
+
+@dataclass
+class StoreMove:
+    copied: int = 0
+    already: int = 0  # held by the destination before: copied by an earlier, interrupted run
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (sha256, what is wrong)
+
+
+MOVE_BATCH = 200
+
+
+def move_raw(session: Session, source: RawStore, destination: RawStore,
+             progress: Callable[[int], None] | None = None) -> StoreMove:
+    """Copy every archived message's raw bytes that ``destination`` lacks from ``source``.
+
+    Bytes are copied only when they hash to their name, and each copy is read back and
+    hashed again. Running it again copies only what is still missing, so an interrupted
+    move resumes, and a move run again after the switch catches up with mail the old
+    store received meanwhile. Nothing is removed from ``source``.
+    """
+    first_seen = func.min(Message.id)
+    hashes = list(session.scalars(select(Message.sha256).group_by(Message.sha256).order_by(first_seen)))
+    session.commit()  # a long move holds no read transaction open
+    moved = StoreMove()
+    for start in range(0, len(hashes), MOVE_BATCH):
+        batch = hashes[start:start + MOVE_BATCH]
+        lacking = destination.missing(batch)
+        moved.already += len(batch) - len(lacking)
+        copied = []
+        for sha in lacking:
+            problem = _copy(source, destination, sha)
+            if problem:
+                moved.problems.append((sha, problem))
+            else:
+                copied.append(sha)
+        destination.make_durable(copied)
+        for sha in copied:
+            problem = destination.verify(sha)
+            if problem:
+                moved.problems.append((sha, f"copied, but {problem}"))
+            else:
+                moved.copied += 1
+        if progress:
+            progress(len(batch))
+    return moved
+
+
+def _copy(source: RawStore, destination: RawStore, sha: str) -> str | None:
+    try:
+        data = source.get(sha)
+    except RawStoreError as exc:
+        return str(exc)
+    actual = sha256_hex(data)
+    if actual != sha:
+        return f"raw message {sha} hashes to {actual} in {source.location}; not copied"
+    try:
+        destination.put(sha, data)
+    except RawStoreError as exc:
+        return str(exc)
+    return None
