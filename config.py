@@ -138,6 +138,8 @@ class Config:
     # Rate limits live in memory per process by default; several web processes share
     # them through e.g. redis://host:6379 (a `limits` storage URI; needs the redis package).
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # The start of this desk's keys in that store, so that several desks can share one Redis.
+    RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "desk")
     # Set explicitly: Flask-Limiter would otherwise carry one app's setting to the next.
     RATELIMIT_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = True

@@ -53,6 +53,14 @@ def postgres_url() -> str:
     return url
 
 
+def redis_url() -> str:
+    """Return TEST_REDIS_URL, or skip/fail when it is not set."""
+    url = os.environ.get("TEST_REDIS_URL", "")
+    if not url.startswith("redis://"):
+        missing("TEST_REDIS_URL does not name a Redis server")
+    return url
+
+
 def chromium_binary() -> str:
     """Return the path of Debian's Chromium, or skip/fail when it is not installed.
 
