@@ -39,7 +39,8 @@ def upgrade():
         sa.Column('snippet', sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint('message_id', name=op.f('pk_search_document')),
     )
-    op.create_index('ix_search_document_words', 'search_document', ['words'], postgresql_using='gin')
+    op.create_index('ix_search_document_words', 'search_document', ['words'], postgresql_using='gin',
+                    postgresql_with={'gin_pending_list_limit': 1024})
     op.create_index('ix_search_document_date', 'search_document', ['date'])
     op.create_index('ix_search_document_chunked', 'search_document', ['message_id'],
                     postgresql_where=sa.text('chunked'))
@@ -50,7 +51,8 @@ def upgrade():
         sa.Column('words', postgresql.TSVECTOR(), nullable=False),
         sa.PrimaryKeyConstraint('message_id', 'seq', name=op.f('pk_search_chunk')),
     )
-    op.create_index('ix_search_chunk_words', 'search_chunk', ['words'], postgresql_using='gin')
+    op.create_index('ix_search_chunk_words', 'search_chunk', ['words'], postgresql_using='gin',
+                    postgresql_with={'gin_pending_list_limit': 1024})
 
 
 def downgrade():

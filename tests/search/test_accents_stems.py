@@ -8,9 +8,10 @@ from datetime import datetime
 
 import pytest
 
-from app.search.index import IndexDocument, SearchIndex
+from app.search.index import IndexDocument
 from app.search.query import search_messages
 from tests import factories
+from tests.search.backends import SEARCH_BACKENDS, filled_index
 
 TEXTS = {
     1: ("Café crème", "The CAFÉ serves crème brûlée on the façade terrace."),
@@ -63,15 +64,12 @@ ACROSS_ACCENTS = {
 }
 
 
-@pytest.fixture(scope="module")
-def index(tmp_path_factory):
-    index = SearchIndex(tmp_path_factory.mktemp("accents"))
-    index.acquire_writer()
-    try:
+@pytest.fixture(scope="module", params=SEARCH_BACKENDS)
+def index(request, tmp_path_factory):
+    def fill(index):
         index.write([document(n, subject, body) for n, (subject, body) in TEXTS.items()])
-    finally:
-        index.release_writer()
-    return index
+
+    yield from filled_index(request, tmp_path_factory.mktemp("accents"), fill)
 
 
 def document(n: int, subject: str, body: str) -> IndexDocument:

@@ -10,9 +10,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from app.search.index import IndexDocument, SearchIndex
+from app.search.index import IndexDocument
 from app.search.query import matching_ids, search_messages
 from tests import factories
+from tests.search.backends import SEARCH_BACKENDS, filled_index
 
 WORDS = ("invoice", "export", "refund", "delay", "order", "paper")
 N = 1500
@@ -45,21 +46,19 @@ def document(n: int, words: set[str]) -> IndexDocument:
         date=datetime(2024, 1, 1) + timedelta(hours=n), unmatched=n % 3 == 2)
 
 
-@pytest.fixture(scope="module")
-def index(tmp_path_factory):
+@pytest.fixture(scope="module", params=SEARCH_BACKENDS)
+def index(request, tmp_path_factory):
     rng = random.Random(5)
     first = {n: {rng.choice(WORDS) for _ in range(rng.randint(1, 12))} for n in range(1, N + 1)}
-    index = SearchIndex(tmp_path_factory.mktemp("totals"))
-    index.acquire_writer()
-    try:
+
+    def fill(index):
         for start in range(1, N + 1, 250):  # several commits: several segments
             index.write([document(n, first[n]) for n in range(start, min(start + 250, N + 1))])
         final = bodies()
         index.write([document(n, final[n]) for n in sorted(REWRITTEN)])
-    finally:
-        index.release_writer()
-    index.delete(sorted(DELETED))
-    return index
+        index.delete(sorted(DELETED))
+
+    yield from filled_index(request, tmp_path_factory.mktemp("totals"), fill)
 
 
 @pytest.mark.parametrize("text", QUERIES)

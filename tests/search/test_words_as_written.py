@@ -11,7 +11,7 @@ from datetime import datetime
 import pytest
 
 from app.search.query import search_messages
-from tests.conftest import BACKENDS
+from tests.conftest import SEARCH_IDS, SEARCHES
 from tests.search.agreement import disagreements
 from tests.search.query_archive import Spec, _msg, build
 
@@ -67,9 +67,10 @@ TABLE = {
 }
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
+@pytest.fixture(scope="module", params=SEARCHES, ids=SEARCH_IDS)
 def archive(request, tmp_path_factory):
-    return build(request.param, tmp_path_factory.mktemp(f"words-{request.param}"), request, SPECS)
+    database, search = request.param
+    return build(database, tmp_path_factory.mktemp(f"words-{database}-{search}"), request, SPECS, search)
 
 
 @pytest.mark.parametrize(("text", "expected"), TABLE.items(), ids=TABLE.keys())
@@ -78,7 +79,8 @@ def test_each_query_finds_exactly_its_messages(archive, text, expected):
 
     assert archive.labels(hit.message_id for hit in results.hits) == expected
     assert results.total == len(expected)
-    assert disagreements(archive.index, text) == []
+    if archive.index.name == "whoosh":  # its own two ways of matching agree
+        assert disagreements(archive.index, text) == []
 
 
 def test_the_database_keeps_every_recipient_of_a_long_header(archive):
