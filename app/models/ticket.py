@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -20,6 +20,12 @@ EVENT_KINDS = ("status", "assign", "note", "reply", "move_in", "move_out", "link
 
 
 class Ticket(db.Model):
+    __table_args__ = (
+        # Each queue, in its order (most recent activity first), and an account's tickets.
+        Index("ix_ticket_queue", "status", "last_activity_at", "id"),
+        Index("ix_ticket_account_activity", "account_id", "last_activity_at", "id"),
+    )
+
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"), index=True)
     subject: Mapped[str] = mapped_column(Text, default="")

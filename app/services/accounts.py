@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from app.models import Account, AccountDomain, Contact
 from app.services.errors import ServiceError
@@ -64,7 +64,10 @@ def _unique(values) -> list[str]:
 
 def list_accounts(session: Session) -> list[dict]:
     """Return every account with its domains and contacts, ready for printing or JSON."""
-    accounts = session.scalars(select(Account).order_by(Account.name)).all()
+    # Domains and contacts in one query each, not two per account (the ticket page, the
+    # audit log and the account list all list every account).
+    accounts = session.scalars(select(Account).order_by(Account.name)
+                               .options(selectinload(Account.domains), selectinload(Account.contacts))).all()
     return [
         {
             "id": a.id,

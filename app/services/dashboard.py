@@ -139,7 +139,7 @@ def first_week(now: datetime) -> date:
 
 
 def _when(message=Message):
-    return func.coalesce(message.date_utc, message.archived_at)
+    return Message.when(message)
 
 
 def message_volume(session: Session, now: datetime) -> tuple[list[Volume], list[Volume]]:
@@ -200,10 +200,16 @@ def first_responses(session: Session, now: datetime) -> tuple[list[ResponseWeek]
     yet are counted apart, not as a time.
     """
     monday = first_week(now)
+    since = _day_start(monday)
+    earlier = aliased(Message)
+    # Customer messages of these weeks, of tickets with none before them: read through
+    # ix_message_when and ix_message_ticket_direction_when, not over the whole archive.
     first_in = (select(Message.ticket_id.label("ticket_id"), func.min(_when()).label("at"))
-                .where(Message.direction == "inbound", Message.ticket_id.is_not(None))
-                .group_by(Message.ticket_id)
-                .having(func.min(_when()) >= _day_start(monday)).subquery())
+                .where(Message.direction == "inbound", Message.ticket_id.is_not(None), _when() >= since,
+                       ~select(earlier.id).where(earlier.ticket_id == Message.ticket_id,
+                                                 earlier.direction == "inbound", _when(earlier) < since)
+                       .exists())
+                .group_by(Message.ticket_id).subquery())
     reply = aliased(Message)
     rows = session.execute(
         select(first_in.c.at, func.min(_when(reply)))
