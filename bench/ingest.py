@@ -91,6 +91,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def postgres_schema(url: str, schema: str) -> str:
+    """Create ``schema`` in the PostgreSQL database at ``url`` if needed; return a URL whose
+    connections work in it (through their search_path), so that benchmarks keep apart."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA IF NOT EXISTS {schema}"))
+    engine.dispose()
+    separator = "&" if "?" in url else "?"
+    return f"{url}{separator}options=-csearch_path%3D{schema}"
+
+
 def machine() -> dict:
     """Describe the machine the figures come from."""
     cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""

@@ -31,7 +31,7 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from bench.ingest import machine
+from bench.ingest import machine, postgres_schema
 
 PASSWORD = "bench-password-123"
 ACCOUNTS = 200
@@ -170,13 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     databases = [] if args.no_sqlite else [("sqlite", f"sqlite:///{work / f'pages-{args.messages}.db'}")]
     if args.postgresql:
-        from sqlalchemy import create_engine, text
-
         schema = f"desk_bench_pages_{args.messages}"
-        with create_engine(args.postgresql).begin() as connection:
-            connection.execute(text(f"CREATE SCHEMA IF NOT EXISTS {schema}"))
-        separator = "&" if "?" in args.postgresql else "?"
-        databases.append(("postgresql", f"{args.postgresql}{separator}options=-csearch_path%3D{schema}"))
+        databases.append(("postgresql", postgres_schema(args.postgresql, schema)))
     report = {"machine": machine(), "python": platform.python_version(), "messages": args.messages,
               "repeat": args.repeat, "databases": {}}
     try:

@@ -71,7 +71,7 @@ from email.utils import format_datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
-from bench.ingest import CORPORA, REPO, machine
+from bench.ingest import CORPORA, REPO, machine, postgres_schema
 
 DEFAULT_CORPUS = CORPORA / "spamassassin" / "cur"
 SIZES = (10_000, 100_000, 300_000)
@@ -388,10 +388,7 @@ def postgres_index(url: str, corpus: list[bytes], parsed: list, n: int, say) -> 
     from app.search import postgres
 
     schema = f"desk_bench_n{n}"
-    with create_engine(url).begin() as connection:
-        connection.execute(text(f"CREATE SCHEMA IF NOT EXISTS {schema}"))
-    separator = "&" if "?" in url else "?"
-    engine = create_engine(f"{url}{separator}options=-csearch_path%3D{schema}")
+    engine = create_engine(postgres_schema(url, schema))
     postgres.metadata.create_all(engine)
     index = postgres.PostgresIndex(engine)
     built_at = Path(tempfile.gettempdir()) / f"desk-bench-{schema}.json"
