@@ -28,6 +28,7 @@ def upgrade():
         'search_document',
         sa.Column('message_id', sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column('words', postgresql.TSVECTOR(), nullable=False),
+        sa.Column('head', postgresql.TSVECTOR(), nullable=False),
         sa.Column('chunked', sa.Boolean(), nullable=False),
         sa.Column('date', sa.DateTime(), nullable=True),
         sa.Column('month', sa.String(length=7), nullable=False),
