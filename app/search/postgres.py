@@ -223,6 +223,9 @@ class PostgresIndex:
         with self.engine.connect() as lock:
             if not lock.scalar(select(func.pg_try_advisory_lock(_REBUILD_LOCK))):
                 raise RebuildBusy("another `flask search reindex` is running; let it finish")
+            # The lock outlives the transaction; an open one would keep VACUUM (in publish)
+            # from clearing the documents the rebuild replaced.
+            lock.commit()
             try:
                 yield Rewrite(self)
             finally:

@@ -113,3 +113,12 @@ def test_a_search_backend_that_cannot_run_is_refused_in_one_sentence(tmp_path, s
     with pytest.raises(ConfigError) as refused:
         create_app(app_settings("sqlite://", tmp_path) | settings)
     assert str(refused.value) == sentence
+
+
+def test_a_second_reindex_anywhere_is_refused_while_one_runs(machines):
+    one, two = machines
+    with one.app_context(), one.extensions["search_index"].rebuilding():  # a rebuild on machine one
+        refused = two.test_cli_runner().invoke(args=["search", "reindex"])
+    assert refused.exit_code == 1
+    assert "Error: Another `flask search reindex` is running; let it finish." in refused.output
+    assert two.test_cli_runner().invoke(args=["search", "reindex"]).exit_code == 0  # and once it ended
