@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 
 from app import create_app
 from app.extensions import db
-from app.models import AccessRequest, Message, MessageLocation, utcnow
+from app.models import AccessRequest, Attachment, Message, MessageLocation, utcnow
 from tests import factories
 from tests.app import console_world
 from tests.conftest import app_settings, fresh_schema
@@ -117,6 +117,16 @@ def test_two_machines_share_the_archive_the_search_the_decisions_and_the_jobs(ma
         downloads = [c.get(f"/messages/{message_id}/raw") for c in (agent_one, agent_two)]
         assert [d.status_code for d in downloads] == [200, 200]
         assert downloads[0].data == downloads[1].data and downloads[0].data in sent
+    # An attachment, read out of the raw message in the database, downloads on both machines.
+    drawing = b"%PDF-1.4 pump station layout"
+    dovecot.append([factories.html_message(9, html="<p>The layout, attached.</p>",
+                                           attachments=(("layout.pdf", "application/pdf", drawing),))])
+    assert until(lambda: found(agent_two, "filename:layout") == 1, DEADLINE), two.output.text
+    with one.web.app_context():
+        attachment = db.session.scalar(select(Attachment).where(Attachment.filename == "layout.pdf"))
+    for client in (agent_one, agent_two):
+        download = client.get(f"/messages/{attachment.message_id}/attachments/{attachment.id}")
+        assert (download.status_code, download.data) == (200, drawing)
     for machine in (one, two):
         for check in (("archive", "verify"), ("search", "check")):
             result = machine.cli(*check)
@@ -156,6 +166,6 @@ def test_two_machines_share_the_archive_the_search_the_decisions_and_the_jobs(ma
         assert db.session.scalar(select(func.count(Message.id)).where(Message.subject.contains("Pump"))) == 5
         places = db.session.execute(select(MessageLocation.uid).where(MessageLocation.uid.is_not(None)))
         uids = [uid for (uid,) in places]
-    assert sorted(uids) == [1, 2, 3, 4, 5]  # each message of the folder archived once
+    assert sorted(uids) == [1, 2, 3, 4, 5, 6]  # each message of the folder archived once
     assert len(ended) == 1
     assert len([m for m in smtp_server.wait_for(0) if "has ended" in m.message()["Subject"]]) == 1
