@@ -151,20 +151,21 @@ class Agent:
         return (time.perf_counter() - started) * 1000, ok
 
 
-def next_path(rng: random.Random, visits: dict) -> str:
+def next_request(rng: random.Random, visits: dict) -> tuple[str, str]:
+    """Return the kind of page and the path of an agent's next request."""
     kind = rng.choices([k for k, _ in MIX], [w for _, w in MIX])[0]
     if kind == "queue":
-        return rng.choice(["/tickets", "/tickets?queue=unassigned", "/tickets?status=pending",
-                           f"/tickets?status=closed&page={rng.randint(1, 20)}"])
+        return kind, rng.choice(["/tickets", "/tickets?queue=unassigned", "/tickets?status=pending",
+                                 f"/tickets?status=closed&page={rng.randint(1, 20)}"])
     if kind == "ticket":
-        return f"/tickets/{rng.randint(1, visits['tickets'])}"
+        return kind, f"/tickets/{rng.randint(1, visits['tickets'])}"
     if kind == "account":
-        return f"/accounts/{rng.randint(1, ACCOUNTS)}"
-    return "/search?" + urlencode({"q": rng.choice(SEARCHES)})
+        return kind, f"/accounts/{rng.randint(1, ACCOUNTS)}"
+    return kind, "/search?" + urlencode({"q": rng.choice(SEARCHES)})
 
 
 def phase(agents: list[Agent], visits: dict, seconds: float, think: float | None) -> dict:
-    samples: list[float] = []
+    samples: list[tuple[str, float]] = []
     errors = 0
     lock = threading.Lock()
     stop_at = time.monotonic() + seconds
@@ -175,9 +176,10 @@ def phase(agents: list[Agent], visits: dict, seconds: float, think: float | None
         if think:
             time.sleep(rng.uniform(0, think))  # agents do not all start at once
         while time.monotonic() < stop_at:
-            took, ok = agent.get(next_path(rng, visits))
+            kind, path = next_request(rng, visits)
+            took, ok = agent.get(path)
             with lock:
-                samples.append(took)
+                samples.append((kind, took))
                 errors += not ok
             if think:
                 time.sleep(min(rng.expovariate(1 / think), max(0.0, stop_at - time.monotonic())))
@@ -189,13 +191,18 @@ def phase(agents: list[Agent], visits: dict, seconds: float, think: float | None
     for thread in threads:
         thread.join()
     elapsed = time.monotonic() - started
+    by_kind = {kind: percentiles([took for k, took in samples if k == kind]) for kind, _ in MIX}
+    return {"requests": len(samples), "errors": errors, "requests_per_s": round(len(samples) / elapsed, 1),
+            **percentiles([took for _, took in samples]), "by_page": by_kind}
+
+
+def percentiles(samples: list[float]) -> dict:
     ordered = sorted(samples)
 
     def pct(p: float) -> float:
         return round(ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))], 1) if ordered else 0.0
 
-    return {"requests": len(samples), "errors": errors, "requests_per_s": round(len(samples) / elapsed, 1),
-            "p50_ms": round(statistics.median(ordered), 1) if ordered else 0.0, "p95_ms": pct(95),
+    return {"p50_ms": round(statistics.median(ordered), 1) if ordered else 0.0, "p95_ms": pct(95),
             "p99_ms": pct(99)}
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from app.models import Account, Agent, Message, Ticket, TicketEvent, utcnow
 from app.models.agent import QUEUES
@@ -74,6 +74,7 @@ def list_queue(session: Session, agent: Agent, view: QueueView, page: int) -> Qu
     page = min(max(page, 1), pages)
     tickets = session.scalars(
         base.order_by(Ticket.last_activity_at.desc(), Ticket.id.desc()).limit(size).offset((page - 1) * size)
+        .options(selectinload(Ticket.account), selectinload(Ticket.assignee))  # not one query per row
     ).all()
     return QueuePage(list(tickets), total, page, pages, _status_counts(session, agent, view),
                      _scope_counts(session, agent, view))
@@ -103,7 +104,8 @@ def get_ticket(session: Session, ticket_id: int) -> Ticket:
 
 def thread(session: Session, ticket: Ticket) -> list[Message | TicketEvent]:
     """Return the ticket's messages and notes, oldest first."""
-    messages = session.scalars(select(Message).where(Message.ticket_id == ticket.id)).all()
+    messages = session.scalars(select(Message).where(Message.ticket_id == ticket.id)
+                               .options(selectinload(Message.attachments))).all()
     notes = [e for e in ticket.events if e.kind == "note"]
     return sorted([*messages, *notes], key=_when)
 
