@@ -68,6 +68,11 @@ def _write_entry(error: BaseException | None) -> None:
     # never cost the person their response.
     try:
         with db.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # Usage figures, not records: the commit need not wait for the disk. A crash
+                # may lose the last fraction of a second of entries, never anything archived;
+                # at 70 requests a second the flushes cost as much CPU as the pages did.
+                connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
             connection.execute(insert(RequestLog), entry)
     except SQLAlchemyError:
         current_app.logger.exception("the request log entry could not be written")
