@@ -36,7 +36,7 @@ from app.requestlog import note_account
 from app.runtime import access_settings, now, raw_store, reply_settings
 from app.services import access
 from app.services import tickets as ticket_service
-from app.services.accounts import list_accounts
+from app.services.accounts import account_names, list_accounts
 from app.services.agents import update_settings
 from app.services.errors import ServiceError
 from app.services.outbound import message_to_answer, send_reply
@@ -142,7 +142,7 @@ def _ticket_forms(ticket: Ticket) -> dict:
     assign = forms.AssignForm(assignee=str(ticket.assignee_id or ""))
     assign.assignee.choices = forms.agent_choices(ticket_service.enabled_agents(db.session))
     link = forms.LinkForm()
-    link.account.choices = forms.account_choices(list_accounts(db.session))
+    link.account.choices = forms.account_choices(account_names(db.session))
     return {"reply_form": forms.ReplyForm(), "note_form": forms.NoteForm(), "assign_form": assign,
             "status_form": forms.StatusForm(status=ticket.status), "move_form": forms.MoveForm(),
             "link_form": link}
@@ -211,7 +211,7 @@ def move_message(message_id: int):
 def link_message(message_id: int):
     message = _message_or_404(message_id)
     form = forms.LinkForm()
-    form.account.choices = forms.account_choices(list_accounts(db.session))
+    form.account.choices = forms.account_choices(account_names(db.session))
     if not form.validate_on_submit():
         return _refused(form, message.ticket_id)
     account_id = int(form.account.data)

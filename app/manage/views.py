@@ -19,7 +19,7 @@ from app.manage.forms import AuditFilterForm
 from app.requestlog import note_account
 from app.runtime import now
 from app.services import audit
-from app.services.accounts import list_accounts
+from app.services.accounts import account_names
 from app.services.agents import list_agents
 from app.services.dashboard import build_dashboard
 
@@ -52,7 +52,7 @@ def dashboard():
 
 def _filter_form() -> AuditFilterForm:
     form = AuditFilterForm(formdata=request.args)
-    form.fill_choices(list_accounts(db.session), list_agents(db.session), audit_log.actions(db.session))
+    form.fill_choices(account_names(db.session), list_agents(db.session), audit_log.actions(db.session))
     return form
 
 

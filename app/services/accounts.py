@@ -62,6 +62,12 @@ def _unique(values) -> list[str]:
     return [v for v in dict.fromkeys(values) if v]
 
 
+def account_names(session: Session) -> list[dict]:
+    """Return every account's id and name, by name: what a choice of account shows."""
+    return [{"id": i, "name": name} for i, name in session.execute(select(Account.id, Account.name)
+                                                                   .order_by(Account.name))]
+
+
 def list_accounts(session: Session) -> list[dict]:
     """Return every account with its domains and contacts, ready for printing or JSON."""
     # Domains and contacts in one query each, not two per account (the ticket page, the
