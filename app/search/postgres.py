@@ -52,6 +52,7 @@ from sqlalchemy import (
     func,
     literal,
     not_,
+    null,
     or_,
     select,
     text,
@@ -254,16 +255,20 @@ class PostgresIndex:
         with self._reading() as connection:
             accounts: Counter[str] = Counter()
             months: Counter[str] = Counter()
-            matches = _matches(query, d.account, d.month)
-            counted = select(matches.c.account, matches.c.month, func.count()).group_by(
-                matches.c.account, matches.c.month)
-            for account, month, count in connection.execute(counted):
-                accounts[account] += count
-                months[month] += count
+            ranked: list[tuple[int, float]] = []
+            for kind, account, month, count, message_id, score in connection.execute(
+                    _counted_and_ranked(query, sort, pagelen, max(page - 1, 0) * pagelen)):
+                if kind == "count":
+                    accounts[account] += count
+                    months[month] += count
+                else:
+                    ranked.append((message_id, score))
             total = sum(accounts.values())
-            page, pages = clamped(total, page, pagelen)
-            ranked = connection.execute(
-                _ordered(query, sort).limit(pagelen).offset((page - 1) * pagelen)).all()
+            clamped_page, pages = clamped(total, page, pagelen)
+            if clamped_page != page:  # past the last page (or before the first): show the nearest
+                page = clamped_page
+                ranked = connection.execute(
+                    _ordered(query, sort).limit(pagelen).offset((page - 1) * pagelen)).all()
             scores = {message_id: float(score) for message_id, score in ranked}
             rows = {row.message_id: row for row in connection.execute(
                 select(d.message_id, d.date, d.account, d.ticket, d.status, d.subject, d.sender, d.snippet)
@@ -483,17 +488,43 @@ def _matches(query: wq.Query, *columns):
 def _ordered(query: wq.Query, sort: str):
     """Return (message id, score) of every match: newest first (undated last), or best
     first; ties by message id."""
+    matches = _matches(query, *_ranking(query, sort))
+    return select(matches.c.message_id, matches.c.score).order_by(*_order(matches, sort))
+
+
+def _ranking(query: wq.Query, sort: str) -> tuple:
+    """The columns a sort needs: the message id, its date, and its score (0 by date)."""
     d = document_table.c
-    if sort == "date":
-        matches = _matches(query, d.message_id, d.date)
-        return select(matches.c.message_id, literal(0.0)).order_by(
-            matches.c.date.desc().nulls_last(), matches.c.message_id)
-    wanted = [_leaf(found) for found, _ in scoring.wanted_text(query)]
+    wanted = [_leaf(found) for found, _ in scoring.wanted_text(query)] if sort != "date" else []
     score = (func.ts_rank(text(f"'{RANK_WEIGHTS}'::float4[]"), d.head, _tsquery(" | ".join(wanted)))
              if wanted else literal(0.0))
-    matches = _matches(query, d.message_id, score.label("score"))
-    return select(matches.c.message_id, matches.c.score).order_by(matches.c.score.desc(),
-                                                                   matches.c.message_id)
+    return d.message_id, d.date, score.label("score")
+
+
+def _order(matches, sort: str) -> tuple:
+    if sort == "date":
+        return matches.c.date.desc().nulls_last(), matches.c.message_id
+    return matches.c.score.desc(), matches.c.message_id
+
+
+def _counted_and_ranked(query: wq.Query, sort: str, limit: int, offset: int):
+    """Count all matches by account and month, and rank one page of them, in one statement.
+
+    The matches are found once (a materialised CTE) and read twice: a query matching a
+    tenth of the archive spends most of its time finding its matches and reading their
+    rows. Rows are ("count", account, month, n, None, None) and ("hit", None, None, None,
+    message id, score).
+    """
+    d = document_table.c
+    matches = _matches(query, d.account, d.month, *_ranking(query, sort)).element.cte("matches")
+    matches = matches.prefix_with("MATERIALIZED")
+    none = null()
+    counts = select(literal("count"), matches.c.account, matches.c.month, func.count(),
+                    none, none).group_by(matches.c.account, matches.c.month)
+    page = (select(matches.c.message_id, matches.c.score).order_by(*_order(matches, sort))
+            .limit(limit).offset(offset).subquery("page"))
+    hits = select(literal("hit"), none, none, none, page.c.message_id, page.c.score)
+    return union_all(counts, hits)
 
 
 def _where(compiled):
