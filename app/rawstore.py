@@ -196,20 +196,23 @@ class DatabaseRawStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._pending: dict[str, bytes] = {}
+        self._pending_bytes = 0
         self._lock = threading.Lock()
 
     def put(self, sha256: str, data: bytes) -> str:
         with self._lock:
-            self._pending[sha256] = data
-            size = sum(map(len, self._pending.values()))
-        if size > _MAX_PENDING_BYTES:
+            if sha256 not in self._pending:
+                self._pending[sha256] = data
+                self._pending_bytes += len(data)
+            full = self._pending_bytes > _MAX_PENDING_BYTES
+        if full:
             self.make_durable([])
         return sha256
 
     def make_durable(self, written: list[str]) -> None:
         """Write every put message that is not yet written, and commit."""
         with self._lock:
-            pending, self._pending = self._pending, {}
+            pending, self._pending, self._pending_bytes = self._pending, {}, 0
         if not pending:
             return
         table = RawBlob.__table__

@@ -300,31 +300,28 @@ class Rewrite:
 
     def update(self, documents: Iterable[IndexDocument]) -> int:
         count = 0
-        batch: list[IndexDocument] = []
-        for document in documents:  # a transaction per batch: a rebuild never holds one for long
-            batch.append(document)
-            if len(batch) == BATCH:
-                count += self._write(batch)
-                batch = []
-        return count + (self._write(batch) if batch else 0)
-
-    def _write(self, batch: list[IndexDocument]) -> int:
-        written = self._index.write(batch)
-        self.written.update(d.id for d in batch)
-        return written
+        for batch in _batches(documents):  # a transaction per batch: a rebuild never holds one for long
+            count += self._index.write(batch)
+            self.written.update(d.id for d in batch)
+        return count
 
 
 # Documents -------------------------------------------------------------------------
 
 def _write(connection: Connection, documents: Iterable[IndexDocument]) -> int:
-    count = 0
+    return sum(_write_batch(connection, batch) for batch in _batches(documents))
+
+
+def _batches(documents: Iterable[IndexDocument]) -> Iterator[list[IndexDocument]]:
+    """Yield the documents in lists of ``BATCH``, the last one shorter."""
     batch: list[IndexDocument] = []
     for document in documents:
         batch.append(document)
         if len(batch) == BATCH:
-            count += _write_batch(connection, batch)
+            yield batch
             batch = []
-    return count + (_write_batch(connection, batch) if batch else 0)
+    if batch:
+        yield batch
 
 
 def _write_batch(connection: Connection, documents: list[IndexDocument]) -> int:

@@ -67,15 +67,20 @@ def index_pending(session: Session, index: SearchBackend, limit: int | None = No
         if not ids:
             break
         index.write(_stream_documents(session, ids, store), expected=len(ids), session=session)
-        now = utcnow()
-        for start in range(0, len(ids), BATCH):
-            chunk = ids[start:start + BATCH]
-            session.execute(update(Message).where(Message.id.in_(chunk)).values(indexed_at=now))
+        _mark_indexed(session, ids)
         session.commit()
         done += len(ids)
         if progress:
             progress(len(ids))
     return done
+
+
+def _mark_indexed(session: Session, ids: list[int]) -> None:
+    """Take messages out of the index queue, in the session's transaction."""
+    now = utcnow()
+    for start in range(0, len(ids), BATCH):
+        chunk = ids[start:start + BATCH]
+        session.execute(update(Message).where(Message.id.in_(chunk)).values(indexed_at=now))
 
 
 def _stream_documents(session: Session, ids: list[int], store: RawStore | None) -> Iterator[IndexDocument]:
@@ -182,9 +187,7 @@ def _index_archived(session: Session) -> None:
     try:
         with session.begin_nested():
             index.write(documents_for(session, ids, current_app.extensions["raw_store"]), session=session)
-            for start in range(0, len(ids), BATCH):
-                session.execute(update(Message).where(Message.id.in_(ids[start:start + BATCH]))
-                                .values(indexed_at=utcnow()))
+            _mark_indexed(session, ids)
     except Exception:
         log.exception("%d archived message(s) wait for the worker to index them", len(ids))
 
