@@ -40,6 +40,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -89,6 +91,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.limit is not None and args.limit < 4:
         parser.error("--limit must be at least 4 (the memory check also runs at N/4)")
     return args
+
+
+@contextmanager
+def work_folder(kept: Path | None, prefix: str, keep: bool = False) -> Iterator[Path]:
+    """Yield the benchmark's working folder: ``kept`` (``--work``), made if missing and left in
+    place, or a temporary one, removed at the end unless ``keep``."""
+    work = kept or Path(tempfile.mkdtemp(prefix=prefix))
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        yield work
+    finally:
+        if not (kept or keep):
+            shutil.rmtree(work, ignore_errors=True)
 
 
 def postgres_schema(url: str, schema: str) -> str:

@@ -32,12 +32,10 @@ import os
 import platform
 import random
 import re
-import shutil
 import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.error
@@ -45,7 +43,7 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlencode
 
-from bench.ingest import REPO, machine, postgres_schema
+from bench.ingest import REPO, machine, postgres_schema, work_folder
 from bench.pages import ACCOUNTS, PASSWORD, application, fill, word
 
 AGENTS = 50
@@ -229,19 +227,15 @@ def run_setup(setup: str, url: str, args, work: Path, say) -> dict:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     say = (lambda text: print(text, file=sys.stderr, flush=True)) if args.json else print
-    work = args.work or Path(tempfile.mkdtemp(prefix="desk-bench-load-"))
-    work.mkdir(parents=True, exist_ok=True)
-    setups = [] if args.no_sqlite else [("sqlite", f"sqlite:///{work / f'pages-{args.messages}.db'}")]
-    if args.postgresql:
-        setups.insert(0, ("postgresql", postgres_schema(args.postgresql, f"desk_bench_load_{args.messages}")))
     report = {"machine": machine(), "python": platform.python_version(), "messages": args.messages,
               "agents": args.agents, "seconds": args.seconds, "think_s": args.think, "setups": {}}
-    try:
+    with work_folder(args.work, "desk-bench-load-") as work:
+        setups = [] if args.no_sqlite else [("sqlite", f"sqlite:///{work / f'pages-{args.messages}.db'}")]
+        if args.postgresql:
+            schema = f"desk_bench_load_{args.messages}"
+            setups.insert(0, ("postgresql", postgres_schema(args.postgresql, schema)))
         for setup, url in setups:
             report["setups"][setup] = run_setup(setup, url, args, work, say)
-    finally:
-        if not args.work:
-            shutil.rmtree(work, ignore_errors=True)
     if args.json:
         print(json.dumps(report, indent=2))
     return 0

@@ -24,15 +24,13 @@ import argparse
 import json
 import platform
 import random
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from bench.ingest import machine, postgres_schema
+from bench.ingest import machine, postgres_schema, work_folder
 
 PASSWORD = "bench-password-123"
 ACCOUNTS = 200
@@ -189,15 +187,13 @@ def time_pages(app, visits: dict, repeat: int) -> dict:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     say = (lambda text: print(text, file=sys.stderr, flush=True)) if args.json else print
-    work = args.work or Path(tempfile.mkdtemp(prefix="desk-bench-pages-"))
-    work.mkdir(parents=True, exist_ok=True)
-    databases = [] if args.no_sqlite else [("sqlite", f"sqlite:///{work / f'pages-{args.messages}.db'}")]
-    if args.postgresql:
-        schema = f"desk_bench_pages_{args.messages}"
-        databases.append(("postgresql", postgres_schema(args.postgresql, schema)))
     report = {"machine": machine(), "python": platform.python_version(), "messages": args.messages,
               "repeat": args.repeat, "databases": {}}
-    try:
+    with work_folder(args.work, "desk-bench-pages-") as work:
+        databases = [] if args.no_sqlite else [("sqlite", f"sqlite:///{work / f'pages-{args.messages}.db'}")]
+        if args.postgresql:
+            schema = f"desk_bench_pages_{args.messages}"
+            databases.append(("postgresql", postgres_schema(args.postgresql, schema)))
         for name, url in databases:
             say(f"{name}: {args.messages:,} messages")
             app = application(url, work)
@@ -207,9 +203,6 @@ def main(argv: list[str] | None = None) -> int:
             report["databases"][name] = pages = time_pages(app, visits, args.repeat)
             for page, figures in pages.items():
                 say(f"  {page:<24} p50 {figures['p50_ms']:7.1f} ms   max {figures['max_ms']:7.1f} ms")
-    finally:
-        if not args.work:
-            shutil.rmtree(work, ignore_errors=True)
     if args.json:
         print(json.dumps(report, indent=2))
     return 0

@@ -71,7 +71,7 @@ from email.utils import format_datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
-from bench.ingest import CORPORA, REPO, machine, postgres_schema
+from bench.ingest import CORPORA, REPO, machine, postgres_schema, work_folder
 
 DEFAULT_CORPUS = CORPORA / "spamassassin" / "cur"
 SIZES = (10_000, 100_000, 300_000)
@@ -557,14 +557,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     say = (lambda text: print(text, file=sys.stderr, flush=True)) if args.json else print
     corpus = load_corpus(args.corpus)
-    work = args.work or Path(tempfile.mkdtemp(prefix="desk-bench-search-"))
-    work.mkdir(parents=True, exist_ok=True)
-    try:
+    with work_folder(args.work, "desk-bench-search-", keep=args.keep) as work:
         parsed = parsed_corpus(corpus)
         results = [run_size(n, corpus, parsed, args, work, say) for n in sorted(args.sizes)]
-    finally:
-        if not (args.keep or args.work):
-            shutil.rmtree(work, ignore_errors=True)
     report = {"machine": machine(), "python": platform.python_version(), "corpus": str(args.corpus),
               "corpus_messages": len(corpus), "repeat": args.repeat, "sizes": results,
               "growth": growth(results)}
