@@ -4,7 +4,7 @@ from app.models.account import Account, AccountDomain, Contact
 from app.models.agent import Agent, RecoveryCode
 from app.models.audit import AuditEntry
 from app.models.grant import AccessRequest, AccessToken
-from app.models.mailbox import Mailbox, MailboxFolder
+from app.models.mailbox import Mailbox, MailboxFolder, MailboxOAuth
 from app.models.message import Attachment, Message, MessageLocation
 from app.models.raw import RawBlob
 from app.models.record import Employee, Job, Task, Todo
@@ -26,6 +26,7 @@ __all__ = [
     "Job",
     "Mailbox",
     "MailboxFolder",
+    "MailboxOAuth",
     "Message",
     "MessageLocation",
     "RawBlob",
