@@ -34,8 +34,7 @@ from app.services.errors import ServiceError
 from app.services.indexing import index_pending
 from app.services.mailboxes import mailboxes_named, poll_mailboxes
 from mailbox.errors import MailboxError
-from mailbox.imap import ImapConnection
-from mailbox.poller import endpoint_for
+from mailbox.poller import open_source
 
 log = logging.getLogger("desk.worker")
 IDLE_SECONDS = 300  # RFC 2177 asks clients to re-issue IDLE at least every 29 minutes
@@ -239,32 +238,36 @@ RUNNING = _RunningJobs()
 def _start_idle_watchers(app: Flask, scheduler: BlockingScheduler, stop: threading.Event) -> None:
     with app.app_context():
         settings = poll_settings()
-        targets = [(m.name, f.name, endpoint_for(m, settings))
-                   for m in mailboxes_named(db.session, None) for f in m.folders
-                   if settings.read_password(m.password_env)]
-    for mailbox, folder, endpoint in targets:
-        thread = threading.Thread(target=_idle_loop, args=(endpoint, folder, scheduler, stop),
+        targets = []
+        for mailbox in mailboxes_named(db.session, None):
+            try:
+                source = open_source(mailbox, settings)
+            except MailboxError:
+                continue  # not configured enough to poll: the poll reports why
+            targets += [(mailbox.name, f.name, source) for f in mailbox.folders]
+    for mailbox, folder, source in targets:
+        thread = threading.Thread(target=_idle_loop, args=(source, mailbox, folder, scheduler, stop),
                                   name=f"idle-{mailbox}-{folder}", daemon=True)
         thread.start()
 
 
-def _idle_loop(endpoint, folder: str, scheduler: BlockingScheduler,
+def _idle_loop(source, mailbox: str, folder: str, scheduler: BlockingScheduler,
                stop: threading.Event) -> None:
     while not stop.is_set():
         try:
-            with ImapConnection(endpoint) as conn:
-                if not conn.supports_idle():
-                    log.info("%s offers no IDLE; polling on the interval only", endpoint.name)
+            with source:
+                if not source.can_wait():
+                    log.info("%s offers no IDLE; polling on the interval only", mailbox)
                     return
-                conn.examine(folder)
+                source.wait_for_change(folder, 0)  # opens the folder: watching starts here
                 # Mail that arrives from here on is reported when IDLE begins, or during it;
                 # mail that arrived since the last poll listed the folder (before this
                 # connection, or while it was down) is polled now.
                 _poll_soon(scheduler)
-                log.info("IDLE on %s/%s: new mail is polled at once", endpoint.name, folder)
+                log.info("IDLE on %s/%s: new mail is polled at once", mailbox, folder)
                 while not stop.is_set():
-                    if conn.wait_for_change(IDLE_SECONDS):
+                    if source.wait_for_change(folder, IDLE_SECONDS):
                         _poll_soon(scheduler)
         except MailboxError as exc:
-            log.warning("IDLE on %s/%s: %s; retrying in 30 s", endpoint.name, folder, exc)
+            log.warning("IDLE on %s/%s: %s; retrying in 30 s", mailbox, folder, exc)
             stop.wait(30)

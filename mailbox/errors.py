@@ -31,6 +31,12 @@ class LoginFailed(MailboxError):
     """The server refused the username and password."""
 
 
+class NeedsReconnecting(LoginFailed):
+    """The OAuth2 provider refused to refresh the mailbox's token (consent withdrawn, the
+    refresh token expired, the application's secret changed): only signing in at the
+    provider again, as an administrator, brings the mailbox back."""
+
+
 class FolderMissing(MailboxError):
     """The folder does not exist on the server."""
 

@@ -1,9 +1,14 @@
-"""IMAP transport, and the only importer of IMAPClient.
+"""IMAP transport, and the only importer of IMAPClient: the ``MailSource`` of IMAP servers.
 
 Folders are opened with EXAMINE (read-only) and bodies fetched with BODY.PEEK[], so
 polling never changes the server's mailbox: no flag is set, nothing is expunged.
 Every library or socket failure leaves this module as a ``mailbox.errors`` exception
 whose message says, in one sentence, what went wrong.
+
+It signs in with a password (LOGIN) or with an OAuth2 access token (SASL XOAUTH2 or
+OAUTHBEARER, RFC 7628). A token the server refuses is handed back to its provider and
+one fresh token is tried, since a token may be revoked or end between its refresh and
+its use.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
 
 from mailbox.errors import ConnectionFailed, FolderMissing, LoginFailed, MailboxError
+from mailbox.source import Changes, TokenProvider
 
 _BODY = b"BODY[]"
 
@@ -30,10 +36,16 @@ class Endpoint:
     port: int
     security: str  # "ssl", "starttls" or "none"
     username: str
-    password: str
+    password: str | None = None
     timeout: float = 30.0
     # A CA bundle to trust besides the system's, for servers with a private CA.
     ca_file: str | None = None
+    # For OAuth2 mailboxes, in place of the password: the access tokens and the SASL mechanism.
+    tokens: TokenProvider | None = None
+    mechanism: str = "XOAUTH2"
+
+    def __repr__(self) -> str:  # never a password in a log line or a traceback
+        return f"Endpoint({self.name!r}, {self.host}:{self.port}, {self.security}, {self.username!r})"
 
 
 @dataclass(frozen=True)
@@ -59,7 +71,7 @@ class ImapConnection:
         self.close()
 
     def open(self) -> None:
-        """Connect and log in."""
+        """Connect and sign in."""
         ep = self.endpoint
         with self._translating("cannot connect"):
             context = ssl.create_default_context(cafile=ep.ca_file)
@@ -68,7 +80,10 @@ class ImapConnection:
             if ep.security == "starttls":
                 self.client.starttls(context)
         try:
-            self.client.login(ep.username, ep.password)
+            if ep.tokens is None:
+                self.client.login(ep.username, ep.password)
+            else:
+                self._sign_in_with_token()
         except LoginError as exc:
             raise LoginFailed(
                 f"the server refused the login for {ep.username}: {_text(exc)}",
@@ -77,8 +92,38 @@ class ImapConnection:
         except (OSError, imaplib.IMAP4.error, IMAPClientError) as exc:
             raise self._connection_error("lost the connection while logging in", exc) from exc
 
+    def _sign_in_with_token(self) -> None:
+        ep = self.endpoint
+        for attempt in (1, 2):
+            token = ep.tokens.token()
+            try:
+                if ep.mechanism == "OAUTHBEARER":
+                    self.client.oauthbearer_login(ep.username, token)
+                else:
+                    self.client.oauth2_login(ep.username, token, mech=ep.mechanism)
+                return
+            except LoginError:
+                ep.tokens.refused(token)
+                if attempt == 2:
+                    raise
+
+    def folders(self) -> list[str]:
+        """Return the names of the folders that hold messages (not the \\Noselect ones)."""
+        with self._translating("cannot list the folders"):
+            listed = self.client.list_folders()
+        return sorted(name for flags, _, name in listed if b"\\Noselect" not in flags)
+
+    def changes(self, folder: str, uidvalidity: int | None, checkpoint: int) -> Changes:
+        """Examine ``folder`` and list the UIDs beyond the checkpoint, or all of them when the
+        folder's UIDVALIDITY is not the checkpoint's."""
+        status = self.examine(folder)
+        after = checkpoint if status.uidvalidity == uidvalidity else 0
+        return Changes(uidvalidity=status.uidvalidity, uids=self.uids_after(after),
+                       exists=status.exists)
+
     def close(self) -> None:
         """Log out, ignoring a connection that is already gone."""
+        self.folder = None
         if self.client is None:
             return
         try:
@@ -122,7 +167,7 @@ class ImapConnection:
             response = self.client.fetch(uids, [b"RFC822.SIZE"])
         return {uid: int(data.get(b"RFC822.SIZE", 0)) for uid, data in response.items()}
 
-    def fetch_raw(self, uids: list[int]) -> dict[int, bytes]:
+    def fetch(self, uids: list[int]) -> dict[int, bytes]:
         """Fetch the raw bytes of messages without setting \\Seen (BODY.PEEK[])."""
         if not uids:
             return {}
@@ -130,13 +175,15 @@ class ImapConnection:
             response = self.client.fetch(uids, [b"BODY.PEEK[]"])
         return {uid: data[_BODY] for uid, data in response.items() if _BODY in data}
 
-    def supports_idle(self) -> bool:
+    def can_wait(self) -> bool:
         """Tell whether the server offers IMAP IDLE (RFC 2177)."""
         with self._translating("cannot read the server's capabilities"):
             return self.client.has_capability("IDLE")
 
-    def wait_for_change(self, timeout: float) -> bool:
-        """IDLE on the open folder for up to ``timeout`` seconds; tell whether mail arrived."""
+    def wait_for_change(self, folder: str, timeout: float) -> bool:
+        """IDLE on ``folder`` for up to ``timeout`` seconds; tell whether mail arrived."""
+        if self.folder != folder:
+            self.examine(folder)
         with self._translating("lost the connection while idling", folder=self.folder):
             self.client.idle()
             try:

@@ -30,6 +30,7 @@ from app.rawstore import RawStore, RawStoreError
 from mailbox.errors import ConfigurationError, ConnectionFailed, MailboxError
 from mailbox.imap import Endpoint, ImapConnection
 from mailbox.ingest import Archiver, BatchResult, Seen
+from mailbox.source import MailSource, TokenProvider
 
 log = logging.getLogger("desk.poller")
 # How long a folder's lease lasts unless renewed (LEASE_SECONDS): the longest a folder
@@ -47,6 +48,8 @@ class PollSettings:
     timeout: float = 30.0
     ca_file: str | None = None
     read_password: Callable[[str], str | None] = os.environ.get
+    # The access tokens of an OAuth2 mailbox (``app.services.oauth.tokens_for``).
+    tokens_for: Callable[[Mailbox], TokenProvider] | None = None
     lease: timedelta = LEASE
     # Asked between batches: true once the worker is stopping (SIGTERM), so that a poll
     # ends after the batch it is archiving and the rest waits for the next poll.
@@ -86,15 +89,26 @@ Progress = Callable[[FolderReport, int], None]
 
 def endpoint_for(mailbox: Mailbox, settings: PollSettings) -> Endpoint:
     """Build the connection details of a mailbox, reading its password now."""
-    password = settings.read_password(mailbox.password_env)
+    common = dict(name=mailbox.name, host=mailbox.host, port=mailbox.port,
+                  security=mailbox.security, username=mailbox.username,
+                  timeout=settings.timeout, ca_file=settings.ca_file)
+    if mailbox.uses_oauth:
+        if settings.tokens_for is None or mailbox.oauth is None:
+            raise ConfigurationError("the mailbox signs in with OAuth2 but is not connected yet",
+                                     mailbox=mailbox.name)
+        return Endpoint(**common, tokens=settings.tokens_for(mailbox), mechanism=mailbox.oauth.mechanism)
+    password = settings.read_password(mailbox.password_env) if mailbox.password_env else None
     if not password:
         raise ConfigurationError(
             f"the environment variable {mailbox.password_env} holding the password is not set",
             mailbox=mailbox.name,
         )
-    return Endpoint(name=mailbox.name, host=mailbox.host, port=mailbox.port,
-                    security=mailbox.security, username=mailbox.username,
-                    password=password, timeout=settings.timeout, ca_file=settings.ca_file)
+    return Endpoint(**common, password=password)
+
+
+def open_source(mailbox: Mailbox, settings: PollSettings) -> MailSource:
+    """Return the mail source of a mailbox, not yet connected (use it with ``with``)."""
+    return ImapConnection(endpoint_for(mailbox, settings))
 
 
 def poll_mailbox(session: Session, mailbox: Mailbox, settings: PollSettings,
@@ -102,12 +116,12 @@ def poll_mailbox(session: Session, mailbox: Mailbox, settings: PollSettings,
     """Poll every folder of a mailbox once; errors are reported per folder, never raised."""
     reports = [FolderReport(mailbox.name, f.name) for f in mailbox.folders]
     try:
-        with ImapConnection(endpoint_for(mailbox, settings)) as conn:
+        with open_source(mailbox, settings) as source:
             for folder, report in zip(mailbox.folders, reports, strict=False):
                 if settings.should_stop():
                     report.notes.append("not polled: the worker is stopping")
                     continue
-                _poll_folder_safely(session, conn, folder, report, settings, progress)
+                _poll_folder_safely(session, source, folder, report, settings, progress)
     except MailboxError as exc:
         for folder, report in zip(mailbox.folders, reports, strict=False):
             if not report.errors and report.fetched == 0:
@@ -116,7 +130,7 @@ def poll_mailbox(session: Session, mailbox: Mailbox, settings: PollSettings,
     return reports
 
 
-def _poll_folder_safely(session: Session, conn: ImapConnection, folder: MailboxFolder,
+def _poll_folder_safely(session: Session, source: MailSource, folder: MailboxFolder,
                         report: FolderReport, settings: PollSettings,
                         progress: Progress | None) -> None:
     if not _take_lease(session, folder, settings.lease):
@@ -124,7 +138,7 @@ def _poll_folder_safely(session: Session, conn: ImapConnection, folder: MailboxF
         return
     try:
         with _Renewing(session, folder.id, settings.lease):
-            poll_folder(session, conn, folder, report, settings, progress)
+            poll_folder(session, source, folder, report, settings, progress)
     except (MailboxError, RawStoreError) as exc:
         session.rollback()
         report.errors.append(str(exc))
@@ -135,11 +149,11 @@ def _poll_folder_safely(session: Session, conn: ImapConnection, folder: MailboxF
         _release_lease(session, folder)
 
 
-def poll_folder(session: Session, conn: ImapConnection, folder: MailboxFolder,
+def poll_folder(session: Session, source: MailSource, folder: MailboxFolder,
                 report: FolderReport, settings: PollSettings,
                 progress: Progress | None = None) -> None:
     """Archive every message above the folder's checkpoint, committing batch by batch."""
-    status = conn.examine(folder.name)
+    status = source.changes(folder.name, folder.uidvalidity, folder.checkpoint_uid)
     folder.last_poll_at = utcnow()
     if folder.uidvalidity != status.uidvalidity:
         if folder.uidvalidity is not None:
@@ -150,14 +164,14 @@ def poll_folder(session: Session, conn: ImapConnection, folder: MailboxFolder,
         folder.uidvalidity = status.uidvalidity
         folder.checkpoint_uid = 0
     session.commit()
-    uids = conn.uids_after(folder.checkpoint_uid)
+    uids = status.uids
     archiver = Archiver(session, settings.store, tag_prefix=settings.tag_prefix)
-    for batch in _batches(uids, conn.sizes(uids), settings.batch_size):
+    for batch in _batches(uids, source.sizes(uids), settings.batch_size):
         if settings.should_stop():
             report.notes.append("stopped early: the worker is stopping; the rest waits for the next poll")
             session.commit()
             return
-        raw = conn.fetch_raw(batch)
+        raw = source.fetch(batch)
         result = archiver.archive(
             [(raw[uid], Seen(folder.id, status.uidvalidity, uid)) for uid in batch if uid in raw]
         )

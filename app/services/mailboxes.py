@@ -12,8 +12,7 @@ from app.models import Mailbox, MailboxFolder, utcnow
 from app.models.mailbox import SECURITY_CHOICES
 from app.services.errors import ServiceError
 from mailbox.errors import MailboxError
-from mailbox.imap import ImapConnection
-from mailbox.poller import FolderReport, PollSettings, Progress, endpoint_for, poll_mailbox
+from mailbox.poller import FolderReport, PollSettings, Progress, open_source, poll_mailbox
 
 _HOST = re.compile(r"^[A-Za-z0-9._:\[\]-]{1,253}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
@@ -67,9 +66,9 @@ def _check_length(what: str, value: str, limit: int) -> None:
 
 def check_connection(mailbox: Mailbox, settings: PollSettings) -> None:
     """Connect, sign in and examine each folder read-only; raise the ``MailboxError`` of what failed."""
-    with ImapConnection(endpoint_for(mailbox, settings)) as conn:
+    with open_source(mailbox, settings) as source:
         for folder in mailbox.folders:
-            conn.examine(folder.name)
+            source.changes(folder.name, folder.uidvalidity, folder.checkpoint_uid)
 
 
 def mailboxes_named(session: Session, names: list[str] | None) -> list[Mailbox]:
@@ -134,11 +133,10 @@ def mailbox_status(session: Session, settings: PollSettings,
 def _waiting_on_server(mailbox: Mailbox, settings: PollSettings) -> tuple[dict, str | None]:
     waiting: dict[str, int] = {}
     try:
-        with ImapConnection(endpoint_for(mailbox, settings)) as conn:
+        with open_source(mailbox, settings) as source:
             for folder in mailbox.folders:
-                status = conn.examine(folder.name)
-                after = folder.checkpoint_uid if folder.uidvalidity == status.uidvalidity else 0
-                waiting[folder.name] = len(conn.uids_after(after))
+                changes = source.changes(folder.name, folder.uidvalidity, folder.checkpoint_uid)
+                waiting[folder.name] = len(changes.uids)
     except MailboxError as exc:
         return waiting, str(exc)
     return waiting, None
