@@ -4,6 +4,10 @@ Each instance writes its own configuration into a temporary folder, listens on a
 loopback port, stores mail as Maildir under that folder, and is stopped afterwards.
 Dovecot will not deliver mail as root, so when the tests run as root the mail user is
 ``nobody``.
+
+Given an authorization server's introspection URL, it also signs users in with OAuth2
+access tokens (SASL XOAUTH2 and OAUTHBEARER) through its oauth2 passdb, as Microsoft 365
+and Gmail do; the password keeps working beside it, for the tests' own appends.
 """
 
 from __future__ import annotations
@@ -30,15 +34,15 @@ protocols = imap
 listen = 127.0.0.1
 {ssl}
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login{oauth2_mechanisms}
 first_valid_uid = 0
 mail_location = maildir:~/Maildir
 {users}
 passdb {{
   driver = passwd-file
-  args = scheme=PLAIN username_format=%u {root}/passwd
+{passwd_mechanisms}  args = scheme=PLAIN username_format=%u {root}/passwd
 }}
-userdb {{
+{oauth2_passdb}userdb {{
   driver = static
   args = uid={uid} gid={gid} home={root}/home/%u
 }}
@@ -55,7 +59,44 @@ service imap-login {{
 }}
 service anvil {{
   chroot =
+{anvil_listener}}}
+"""
+
+
+# With an authorization server: XOAUTH2 and OAUTHBEARER go to the oauth2 passdb, which asks
+# the introspection endpoint about the token at every login; PLAIN and LOGIN stay with the
+# password file, so a test still appends mail with the password. The auth cache is off (it
+# is by default; said here because a cached success would hide a revoked token). A refused
+# token is answered at once, without the failure delay and the per-address penalty that
+# doubles it up to 15 s: tests refuse tokens on purpose, many times from 127.0.0.1.
+_OAUTH2_PASSDB = """\
+auth_cache_size = 0
+auth_failure_delay = 0
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {root}/dovecot-oauth2.conf.ext
 }}
+"""
+
+_OAUTH2_PARTS = ("oauth2_mechanisms", "passwd_mechanisms", "oauth2_passdb", "anvil_listener")
+_NO_PENALTY = """\
+  unix_listener anvil-auth-penalty {
+    mode = 0
+  }
+"""
+
+# RFC 7662 introspection by POST, the client's credentials in the URL (Dovecot sends them
+# as HTTP Basic; it has no other way to authenticate to the endpoint). No tokeninfo_url:
+# introspection alone decides, and ``active`` must be true, so a revoked or expired token is
+# refused although its user is still known.
+_OAUTH2_ARGS = """\
+introspection_mode = post
+introspection_url = {url}
+username_attribute = username
+active_attribute = active
+active_value = true
+timeout_msecs = 10000
 """
 
 
@@ -71,8 +112,16 @@ def free_port() -> int:
 
 
 class Dovecot:
-    def __init__(self, root: Path, binary: str = "dovecot", tls: bool = False) -> None:
+    """Dovecot with the test user's password; with ``oauth2_introspection_url``, OAuth2 logins too.
+
+    The introspection URL is the authorization server's, with the credentials Dovecot
+    authenticates with in it (``OAuthServer.introspect_url_with_credentials``).
+    """
+
+    def __init__(self, root: Path, binary: str = "dovecot", tls: bool = False,
+                 oauth2_introspection_url: str | None = None) -> None:
         self.root = Path(root)
+        self.oauth2_introspection_url = oauth2_introspection_url
         self.binary = binary
         self.port = free_port()
         self.tls = tls
@@ -97,8 +146,21 @@ class Dovecot:
         ssl_setting = self._make_certificate() if self.tls else "ssl = no"
         (self.root / "dovecot.conf").write_text(_CONFIG.format(
             root=self.root, uid=uid, gid=gid, port=self.port, users=users, ssl=ssl_setting,
-            imaps_port=self.imaps_port,
+            imaps_port=self.imaps_port, **self._oauth2_settings(),
         ))
+
+    def _oauth2_settings(self) -> dict[str, str]:
+        """Return the configuration's OAuth2 parts: all empty without an introspection URL."""
+        if self.oauth2_introspection_url is None:
+            return dict.fromkeys(_OAUTH2_PARTS, "")
+        args = _OAUTH2_ARGS.format(url=self.oauth2_introspection_url)
+        (self.root / "dovecot-oauth2.conf.ext").write_text(args)
+        return {
+            "oauth2_mechanisms": " xoauth2 oauthbearer",
+            "passwd_mechanisms": "  mechanisms = plain login\n",
+            "oauth2_passdb": _OAUTH2_PASSDB.format(root=self.root),
+            "anvil_listener": _NO_PENALTY,
+        }
 
     def _make_certificate(self) -> str:
         """Write a self-signed certificate for 127.0.0.1; clients trust it as their CA file."""
