@@ -4,17 +4,30 @@ aiosmtpd listens on 127.0.0.1 on a port the kernel picks, in a thread of its own
 keeps every message it accepts as it came off the wire: the envelope sender, the
 recipients and the raw bytes (CRLF line endings, dot-stuffing undone). The application
 reaches it through ``SMTP_URL``, set to ``server.url``.
+
+Given an authorization server's introspection URL, it is instead a submission server like
+Microsoft 365's or Gmail's: it offers AUTH XOAUTH2 and OAUTHBEARER only (on plain loopback,
+where aiosmtpd would otherwise offer AUTH only after STARTTLS), refuses MAIL FROM before a
+successful AUTH, asks the authorization server about the bearer token over HTTP at every
+AUTH, accepts it only when it is active and its user is the SASL user, and records that user
+on each message it receives.
 """
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import binascii
 import email
+import json
 import threading
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
 
+import requests
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import MISSING, AuthResult
 
 HOST = "127.0.0.1"
 WAIT_SECONDS = 30.0  # a deadline a busy machine does not reach unless mail never comes
@@ -27,6 +40,7 @@ class Received:
     sender: str
     recipients: tuple[str, ...]
     raw: bytes
+    user: str | None = None  # the SASL user that signed in, when the server asks for OAuth2
 
     def message(self) -> EmailMessage:
         """Return the raw bytes parsed with the standard library's modern policy."""
@@ -40,8 +54,84 @@ class _Handler:
         self._keep = keep
 
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd's hook name)
-        self._keep(Received(envelope.mail_from, tuple(envelope.rcpt_tos), envelope.original_content))
+        self._keep(Received(envelope.mail_from, tuple(envelope.rcpt_tos), envelope.original_content,
+                            session.auth_data))
         return "250 OK"
+
+
+class _OAuth2Handler(_Handler):
+    """The handler of a server that signs senders in with OAuth2 bearer tokens.
+
+    aiosmtpd offers a handler's ``auth_<MECHANISM>`` methods as SASL mechanisms; what one
+    returns in ``auth_data`` becomes the session's, read again by ``handle_DATA``.
+    """
+
+    def __init__(self, keep, introspection_url: str) -> None:
+        super().__init__(keep)
+        self._introspection_url = introspection_url
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options) -> str:  # noqa: N802
+        # Here rather than aiosmtpd's auth_required, which warns at every connection that
+        # AUTH without TLS is unsafe: on loopback, for a test, it is what we mean.
+        if not session.authenticated:
+            return "530 5.7.0 Authentication required"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def auth_XOAUTH2(self, server, args) -> AuthResult:  # noqa: N802 (aiosmtpd's hook name)
+        return await self._sign_in(server, args, _xoauth2_fields)
+
+    async def auth_OAUTHBEARER(self, server, args) -> AuthResult:  # noqa: N802
+        return await self._sign_in(server, args, _oauthbearer_fields)
+
+    async def _sign_in(self, server, args, fields) -> AuthResult:
+        blob = await server.challenge_auth("") if len(args) == 1 else _decode(args[1])
+        if blob is MISSING:
+            return AuthResult(success=False, handled=True)
+        user, token = fields(blob or b"")
+        if user and token and await asyncio.to_thread(self._user_of, token) == user:
+            return AuthResult(success=True, auth_data=user)
+        # As Gmail does (and RFC 7628 for OAUTHBEARER): a JSON error as a challenge, which the
+        # client answers with anything, then the refusal.
+        error = json.dumps({"status": "401", "schemes": "bearer", "scope": ""})
+        if await server.challenge_auth(error) is MISSING:
+            return AuthResult(success=False, handled=True)
+        return AuthResult(success=False, handled=False, message="535 5.7.8 Username and token not accepted")
+
+    def _user_of(self, token: str) -> str | None:
+        """Return the user of an active token, as the authorization server says (RFC 7662)."""
+        answer = requests.post(self._introspection_url, data={"token": token}, timeout=10)
+        answer.raise_for_status()
+        found = answer.json()
+        return found.get("username") if found.get("active") is True else None
+
+
+def _decode(text: str) -> bytes | None:
+    try:
+        return base64.b64decode(text, validate=True)
+    except binascii.Error:
+        return None
+
+
+def _xoauth2_fields(blob: bytes) -> tuple[str | None, str | None]:
+    """Return the user and token of XOAUTH2's ``user=U^Aauth=Bearer T^A^A``."""
+    fields = dict(part.split("=", 1) for part in blob.decode(errors="replace").split("\x01") if "=" in part)
+    return fields.get("user"), _bearer(fields.get("auth", ""))
+
+
+def _oauthbearer_fields(blob: bytes) -> tuple[str | None, str | None]:
+    """Return the user and token of OAUTHBEARER's ``n,a=U,^Aauth=Bearer T^A^A`` (RFC 7628)."""
+    gs2, _, rest = blob.decode(errors="replace").partition("\x01")
+    user = next((p[2:] for p in gs2.split(",") if p.startswith("a=")), None)
+    user = user.replace("=2C", ",").replace("=3D", "=") if user else None
+    fields = dict(part.split("=", 1) for part in rest.split("\x01") if "=" in part)
+    return user, _bearer(fields.get("auth", ""))
+
+
+def _bearer(auth: str) -> str | None:
+    scheme, _, token = auth.partition(" ")
+    return token if scheme.lower() == "bearer" and token else None
 
 
 class _Controller(Controller):
@@ -64,14 +154,23 @@ class SmtpServer:
     """An SMTP server on loopback that keeps every message it receives.
 
     ``received`` may be read while the server runs: messages arrive on the server's
-    thread, so it returns a copy taken under the lock.
+    thread, so it returns a copy taken under the lock. With ``oauth2_introspection_url``
+    (the authorization server's, with the credentials in it:
+    ``OAuthServer.introspect_url_with_credentials``) senders must sign in with a token.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, oauth2_introspection_url: str | None = None) -> None:
         self._messages: list[Received] = []
         self._arrived = threading.Condition()
-        self._controller = _Controller(_Handler(self._keep), hostname=HOST, port=0,
-                                       enable_SMTPUTF8=True)
+        if oauth2_introspection_url is None:
+            self._controller = _Controller(_Handler(self._keep), hostname=HOST, port=0,
+                                           enable_SMTPUTF8=True)
+        else:
+            self._controller = _Controller(
+                _OAuth2Handler(self._keep, oauth2_introspection_url), hostname=HOST, port=0,
+                enable_SMTPUTF8=True, auth_require_tls=False,
+                auth_exclude_mechanism=["PLAIN", "LOGIN"],
+            )
 
     def start(self) -> None:
         self._controller.start()
