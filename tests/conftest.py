@@ -1,5 +1,7 @@
 """Fixtures: an application on SQLite and on PostgreSQL, a private Dovecot, a CLI runner,
-a loopback SMTP server, and the application on a live server with a headless Chromium.
+a loopback SMTP server, and the application on a live server with a headless Chromium;
+for OAuth2 mailboxes, an authorization server with a Dovecot and an SMTP server that take
+its tokens.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from app.extensions import db
 from tests import factories
 from tests.browser import CHROMIUM_ARGS, LiveServer, keep_on_loopback
 from tests.dovecot import PASSWORD, Dovecot
+from tests.oauth_server import OAuthServer
 from tests.parts import chromium_binary, dovecot_binary, postgres_url, sync_playwright
 from tests.smtp import SmtpServer
 
@@ -142,6 +145,43 @@ def dovecot(monkeypatch):
     yield server
     server.stop()
     shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def oauth_server():
+    """A loopback OAuth2 authorization server (tests.oauth_server.OAuthServer), tokens valid an hour.
+
+    Set ``oauth_server.access_token_seconds`` lower to have tokens expire during a test.
+    """
+    server = OAuthServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def oauth_dovecot(oauth_server, monkeypatch):
+    """A private Dovecot that signs in with ``oauth_server``'s tokens (XOAUTH2, OAUTHBEARER).
+
+    Its password login stays, for ``append`` and ``fetch_all``.
+    """
+    root = Path(tempfile.mkdtemp(prefix="desk-dovecot-oauth-"))
+    introspection = oauth_server.introspect_url_with_credentials
+    server = Dovecot(root, dovecot_binary(), oauth2_introspection_url=introspection)
+    server.start()
+    monkeypatch.setenv(factories.PASSWORD_ENV, PASSWORD)
+    yield server
+    server.stop()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def oauth_smtp_server(oauth_server):
+    """A loopback SMTP server that takes only ``oauth_server``'s tokens (AUTH XOAUTH2, OAUTHBEARER)."""
+    server = SmtpServer(oauth2_introspection_url=oauth_server.introspect_url_with_credentials)
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture
