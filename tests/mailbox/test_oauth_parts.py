@@ -19,6 +19,7 @@ from tests import factories
 from tests.dovecot import USER
 from tests.oauth_server import OAuthServer
 from tests.oauth_tokens import (
+    REDIRECT_URI,
     authorization_code_tokens,
     authorization_params,
     consent,
@@ -235,3 +236,22 @@ def test_smtp_refuses_mail_before_auth_and_offers_only_token_mechanisms(oauth_sm
             client.sendmail("support@example.com", ["customer@example.com"], factories.message(1))
 
     assert refused.value.smtp_code == 530
+
+
+def test_a_person_in_chromium_signs_in_and_allows_on_the_consent_page(oauth_server, page):
+    _, challenge = pkce_pair()
+    arrived: list[str] = []
+
+    def callback(route) -> None:  # the redirect ends here: nothing listens at the redirect URI
+        arrived.append(route.request.url)
+        route.fulfill(status=200, body="signed in")
+
+    page.route(f"{REDIRECT_URI}*", callback)
+    page.goto(requests.Request("GET", oauth_server.authorize_url,
+                               params=authorization_params(oauth_server, challenge, "imap")).prepare().url)
+    page.get_by_label("Username").fill(USER)
+    page.get_by_label("Password").fill(oauth_server.password)
+    page.get_by_role("button", name="Allow").click()
+    page.wait_for_url(f"{REDIRECT_URI}*")
+
+    assert "code=" in arrived[0] and "state=state-1" in arrived[0]
