@@ -15,6 +15,7 @@ from app.search.backend import SearchBackend
 from app.search.index import SearchIndex
 from app.secretbox import SecretBox
 from app.services.access import AccessSettings
+from app.services.oauth import tokens_for
 from app.services.outbound import ReplySettings, outbound_transport
 from config import read_secret
 from mailbox.poller import PollSettings
@@ -95,5 +96,6 @@ def poll_settings() -> PollSettings:
         timeout=config["IMAP_TIMEOUT_SECONDS"],
         ca_file=config["IMAP_CA_FILE"],
         read_password=read_secret,
+        tokens_for=tokens_for,
         lease=timedelta(seconds=config["LEASE_SECONDS"]),
     )

@@ -9,34 +9,61 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import Mailbox, MailboxFolder, utcnow
-from app.models.mailbox import SECURITY_CHOICES
+from app.models.mailbox import KINDS, SECURITY_CHOICES
+from app.secretbox import SecretBox
+from app.services import oauth
 from app.services.errors import ServiceError
+from app.services.oauth import OAuthSettings
 from mailbox.errors import MailboxError
+from mailbox.oauth import PROVIDERS
 from mailbox.poller import FolderReport, PollSettings, Progress, open_source, poll_mailbox
 
 _HOST = re.compile(r"^[A-Za-z0-9._:\[\]-]{1,253}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
 
 
-def add_mailbox(session: Session, name: str, *, host: str, port: int, security: str,
-                username: str, password_env: str, folders: list[str]) -> Mailbox:
-    """Configure a mailbox to poll; the password stays in the named environment variable."""
+def add_mailbox(session: Session, name: str, *, host: str | None = None, port: int | None = None,
+                security: str | None = None, username: str, password_env: str | None = None,
+                folders: list[str], kind: str = "password", oauth_settings: OAuthSettings | None = None,
+                box: SecretBox | None = None) -> Mailbox:
+    """Configure a mailbox to poll.
+
+    A password mailbox names the environment variable its password is read from at poll
+    time. An OAuth2 mailbox (``kind`` microsoft, google or oauth2) carries the application
+    registered at the provider and is polled once connected (``app.services.oauth``); for
+    Microsoft 365 and Google the IMAP server is the provider's unless one is given.
+    """
     name = name.strip()
     folders = list(dict.fromkeys(folders or ["INBOX"]))
-    _check_settings(name, host, port, security, username, password_env, folders)
+    if kind not in KINDS:
+        raise ServiceError(f"the kind must be one of {', '.join(KINDS)}, not {kind!r}")
+    preset = PROVIDERS.get(kind)
+    if preset is not None:
+        host, port, security = host or preset.imap[0], port or preset.imap[1], security or preset.imap[2]
+    if kind == "password":
+        if not password_env:
+            raise ServiceError("a password mailbox needs the environment variable holding its password")
+    elif oauth_settings is None or box is None:
+        raise ServiceError("an OAuth2 mailbox needs the client id and secret of the application "
+                           "registered at the provider")
+    _check_settings(name, host or "", port or 0, security or "", username, password_env, folders)
     if session.scalar(select(Mailbox).where(Mailbox.name == name)):
         raise ServiceError(f"a mailbox named {name!r} exists already")
-    mailbox = Mailbox(name=name, host=host, port=port, security=security,
-                      username=username, password_env=password_env)
+    mailbox = Mailbox(name=name, kind=kind, host=host, port=port, security=security,
+                      username=username, password_env=password_env if kind == "password" else None)
+    if preset is not None and preset.smtp is not None:
+        mailbox.smtp_host, mailbox.smtp_port, mailbox.smtp_security = preset.smtp
     for folder in folders:
         mailbox.folders.append(MailboxFolder(name=folder))
+    if kind != "password":
+        oauth.configure(mailbox, kind, oauth_settings, box)
     session.add(mailbox)
     session.flush()
     return mailbox
 
 
 def _check_settings(name: str, host: str, port: int, security: str, username: str,
-                    password_env: str, folders: list[str]) -> None:
+                    password_env: str | None, folders: list[str]) -> None:
     # Lengths are checked here because PostgreSQL refuses an over-long value with an
     # error no person should have to read, while SQLite would silently store it.
     if not name:
@@ -51,7 +78,7 @@ def _check_settings(name: str, host: str, port: int, security: str, username: st
     if not username:
         raise ServiceError("the mailbox needs a username")
     _check_length("the username", username, 320)
-    if not _ENV_NAME.match(password_env):
+    if password_env is not None and not _ENV_NAME.match(password_env):
         raise ServiceError(f"{password_env!r} is not an environment variable name")
     for folder in folders:
         if not folder.strip():
@@ -88,23 +115,50 @@ def list_mailboxes(session: Session) -> list[dict]:
     return [
         {
             "name": m.name,
+            "kind": m.kind,
             "host": m.host,
             "port": m.port,
             "security": m.security,
             "username": m.username,
             "password_env": m.password_env,
             "folders": [f.name for f in m.folders],
+            "state": mailbox_state(m),
         }
         for m in mailboxes_named(session, None)
     ]
 
 
+def mailbox_state(mailbox: Mailbox) -> str:
+    """Say in a few words whether the mailbox is polled: active, paused, not connected, or
+    needs reconnecting."""
+    if mailbox.paused_at is not None:
+        return "paused"
+    if mailbox.needs_reconnecting:
+        return "needs reconnecting"
+    if not mailbox.connected:
+        return "not connected"
+    return "active"
+
+
 def poll_mailboxes(session: Session, names: list[str] | None, settings: PollSettings,
                    progress: Progress | None = None) -> list[FolderReport]:
-    """Poll the named mailboxes (all when none named) once; return one report per folder."""
+    """Poll the named mailboxes (all when none named) once; return one report per folder.
+
+    Paused mailboxes, and OAuth2 mailboxes that are not connected or need reconnecting, are
+    not asked: each of their folders reports why. Afterwards the administrators are emailed
+    about any mailbox that newly needs reconnecting.
+    """
     reports: list[FolderReport] = []
     for mailbox in mailboxes_named(session, names):
+        state = mailbox_state(mailbox)
+        if state != "active":
+            why = [f"not polled: the mailbox is {state}"]
+            reports += [FolderReport(mailbox.name, f.name, notes=why) if state == "paused"
+                        else FolderReport(mailbox.name, f.name, errors=why) for f in mailbox.folders]
+            continue
         reports += poll_mailbox(session, mailbox, settings, progress)
+    session.expire_all()  # a refusal was marked through another connection
+    oauth.notify_needing_reconnect(session, utcnow())
     return reports
 
 

@@ -97,9 +97,9 @@ def test_mailbox_add_then_list_shows_the_settings_and_never_the_password(
 
     assert added.exit_code == 0, added.output
     assert json.loads(listed.stdout) == [{
-        "name": "support", "host": "127.0.0.1", "port": 993, "security": "none",
+        "name": "support", "kind": "password", "host": "127.0.0.1", "port": 993, "security": "none",
         "username": "support", "password_env": factories.PASSWORD_ENV,
-        "folders": ["INBOX", "Archive"],
+        "folders": ["INBOX", "Archive"], "state": "active",
     }]
     everything_stored = [
         str(row) for table_ in db.metadata.sorted_tables
