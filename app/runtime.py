@@ -76,6 +76,8 @@ def reply_settings() -> ReplySettings:
         server=outbound_transport(config["SMTP_URL"], config["SMTP_TIMEOUT_SECONDS"]),
         support_address=config["SUPPORT_ADDRESS"],
         tag_prefix=config["TICKET_TAG_PREFIX"],
+        tokens_for=tokens_for,
+        read_password=read_secret,
     )
 
 

@@ -7,12 +7,19 @@ so the customer's answer threads back by header or, failing that, by tag. The ex
 bytes sent are archived first (in the caller's transaction) and then handed to the
 SMTP server; if sending fails the caller rolls back, so the archive never shows a
 reply that did not leave.
+
+A reply leaves through the mailbox the customer wrote to when that mailbox has an SMTP
+server of its own (``Mailbox.smtp_host``): it signs in as the mailbox's account, with its
+password or, for OAuth2 mailboxes, an access token over SASL XOAUTH2 or OAUTHBEARER, and
+comes from the mailbox's address. Otherwise it leaves through ``SMTP_URL`` from
+``SUPPORT_ADDRESS``.
 """
 
 from __future__ import annotations
 
 import smtplib
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -24,12 +31,13 @@ from urllib.parse import unquote, urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import Agent, Message, Ticket
+from app.models import Agent, Mailbox, MailboxFolder, Message, MessageLocation, Ticket
 from app.rawstore import RawStore, sha256_hex
 from app.services.errors import ServiceError
 from app.services.tickets import record_event
 from mailbox.ingest import Archiver, Seen
 from mailbox.linking import tagged_ticket_ids, ticket_tag
+from mailbox.source import TokenProvider
 
 MAX_REPLY_CHARS = 100_000
 _SCHEMES = {"smtp": "plain", "smtp+starttls": "starttls", "smtps": "tls"}
@@ -67,6 +75,12 @@ class SmtpServer:
     username: str | None = None
     password: str | None = None
     timeout: float = 30
+    # For a mailbox's own OAuth2 account, in place of the password.
+    tokens: TokenProvider | None = None
+    mechanism: str = "XOAUTH2"
+
+    def __repr__(self) -> str:  # never a password in a log line or a traceback
+        return f"SmtpServer({self.host}:{self.port}, {self.security}, {self.username!r})"
 
     @classmethod
     def from_url(cls, url: str | None, timeout: float = 30) -> SmtpServer:
@@ -89,7 +103,9 @@ class SmtpServer:
         """Hand the message to the server, or raise ``ServiceError`` saying why it was not sent."""
         try:
             with self._connect() as smtp:
-                if self.username:
+                if self.tokens is not None:
+                    self._sign_in_with_token(smtp)
+                elif self.username:
                     smtp.login(self.username, self.password or "")
                 smtp.sendmail(sender, recipients, raw)
         except smtplib.SMTPRecipientsRefused as exc:
@@ -99,6 +115,26 @@ class SmtpServer:
         except OSError as exc:
             raise ServiceError(f"the mail server {self.host}:{self.port} cannot be reached "
                                f"({exc.strerror or exc}); the reply was not sent")
+
+    def _sign_in_with_token(self, smtp: smtplib.SMTP) -> None:
+        """SASL XOAUTH2 or OAUTHBEARER (RFC 7628) with the initial response; a refused token
+        is handed back to its provider and one fresh token tried."""
+        smtp.ehlo_or_helo_if_needed()
+        for attempt in (1, 2):
+            token = self.tokens.token()
+            if self.mechanism == "OAUTHBEARER":
+                answer = f"n,a={self.username},\x01auth=Bearer {token}\x01\x01"
+            else:
+                answer = f"user={self.username}\x01auth=Bearer {token}\x01\x01"
+            try:
+                # After a refusal the server sends an error as a challenge and wants an empty line.
+                smtp.auth(self.mechanism,
+                          lambda challenge=None, answer=answer: answer if challenge is None else "")
+                return
+            except smtplib.SMTPAuthenticationError:
+                self.tokens.refused(token)
+                if attempt == 2:
+                    raise
 
     def _connect(self) -> smtplib.SMTP:
         if self.security == "tls":
@@ -115,6 +151,44 @@ class ReplySettings:
     server: SmtpServer | PickupFolder
     support_address: str
     tag_prefix: str
+    # The token provider of an OAuth2 mailbox, for replies through its own account.
+    tokens_for: Callable[[Mailbox], TokenProvider] | None = None
+    read_password: Callable[[str], str | None] | None = None
+
+
+_SECURITY = {"ssl": "tls", "starttls": "starttls", "none": "plain"}
+
+
+def mailbox_written_to(session: Session, ticket: Ticket) -> Mailbox | None:
+    """Return the mailbox where the ticket's first inbound message was found, if one was."""
+    return session.scalar(
+        select(Mailbox).join(MailboxFolder, MailboxFolder.mailbox_id == Mailbox.id)
+        .join(MessageLocation, MessageLocation.folder_id == MailboxFolder.id)
+        .join(Message, Message.id == MessageLocation.message_id)
+        .where(Message.ticket_id == ticket.id, Message.direction == "inbound")
+        .order_by(Message.id).limit(1))
+
+
+def reply_route(session: Session, ticket: Ticket,
+                settings: ReplySettings) -> tuple[SmtpServer | PickupFolder, str]:
+    """Return the server a reply to the ticket leaves through and the address it comes from."""
+    mailbox = mailbox_written_to(session, ticket)
+    if mailbox is None or not mailbox.smtp_host or "@" not in mailbox.username:
+        return settings.server, settings.support_address
+    common = dict(host=mailbox.smtp_host, port=mailbox.smtp_port or 587,
+                  security=_SECURITY.get(mailbox.smtp_security or "starttls", "starttls"),
+                  username=mailbox.username)
+    if mailbox.uses_oauth:
+        if settings.tokens_for is None or not mailbox.connected:
+            raise ServiceError(f"the mailbox {mailbox.name} this ticket came through is not connected, "
+                               "so the reply cannot leave from its address; an administrator must "
+                               "reconnect it")
+        server = SmtpServer(**common, tokens=settings.tokens_for(mailbox), mechanism=mailbox.oauth.mechanism)
+        return server, mailbox.username
+    password = None
+    if settings.read_password and mailbox.password_env:
+        password = settings.read_password(mailbox.password_env)
+    return SmtpServer(**common, password=password), mailbox.username
 
 
 def message_to_answer(session: Session, ticket: Ticket) -> Message:
@@ -143,14 +217,15 @@ def reply_subject(ticket: Ticket, answering: Message, tag_prefix: str) -> str:
 
 
 def build_reply(ticket: Ticket, answering: Message, agent: Agent, body: str,
-                settings: ReplySettings) -> bytes:
+                settings: ReplySettings, sender: str | None = None) -> bytes:
     """Return the reply's bytes, with CRLF line endings as SMTP carries them."""
+    sender = sender or settings.support_address
     msg = EmailMessage(policy=SMTP)
-    msg["From"] = formataddr((agent.name, settings.support_address))
+    msg["From"] = formataddr((agent.name, sender))
     msg["To"] = answering.from_addr
     msg["Subject"] = reply_subject(ticket, answering, settings.tag_prefix)
     msg["Date"] = format_datetime(datetime.now(UTC))
-    domain = settings.support_address.rpartition("@")[2] or None
+    domain = sender.rpartition("@")[2] or None
     msg["Message-ID"] = make_msgid(domain=domain)
     if answering.message_id_header:
         parent = f"<{answering.message_id_header}>"
@@ -170,12 +245,13 @@ def send_reply(session: Session, store: RawStore, ticket: Ticket, agent: Agent, 
     if len(body) > MAX_REPLY_CHARS:
         raise ServiceError(f"the reply is longer than {MAX_REPLY_CHARS} characters")
     answering = message_to_answer(session, ticket)
-    raw = build_reply(ticket, answering, agent, body + "\n", settings)
+    server, sender = reply_route(session, ticket, settings)
+    raw = build_reply(ticket, answering, agent, body + "\n", settings, sender)
     archiver = Archiver(session, store, tag_prefix=settings.tag_prefix, direction="outbound", ticket=ticket)
     sha = sha256_hex(raw)
     result = archiver.archive([(raw, Seen(source=f"sent:ticket {ticket.id} sha256:{sha}"))])
     sent = session.get(Message, result.new_message_ids[0])
     record_event(session, ticket, agent, "reply", f"reply sent to {answering.from_addr}", message=sent)
     session.flush()
-    settings.server.send(raw, settings.support_address, [answering.from_addr])
+    server.send(raw, sender, [answering.from_addr])
     return sent

@@ -1,0 +1,86 @@
+"""Connecting an OAuth2 mailbox from the browser: the administrator presses Connect, signs in
+at the provider and consents, and the provider sends the browser back here with a code.
+
+The grant's state and PKCE verifier travel in the administrator's own session cookie
+(signed by the application): the return is accepted only in the session that began it,
+and only once. The redirect URI is ``PUBLIC_URL`` + ``/admin/oauth/callback``, the
+address registered with the provider (the README says so); ``flask mailbox connect``
+uses the same one when the administrator pastes the address their browser ended on.
+"""
+
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user
+
+from app.admin.views import bp
+from app.extensions import db
+from app.models import Mailbox
+from app.runtime import now, secret_box
+from app.services import oauth
+from app.services.errors import ServiceError
+from mailbox.errors import MailboxError
+
+_PENDING = "oauth_connect"
+
+
+def redirect_uri() -> str:
+    """The address the provider returns the browser to, as registered with the provider."""
+    return f"{current_app.config['PUBLIC_URL']}/admin/oauth/callback"
+
+
+def mailbox_page(mailbox_id: int) -> str:
+    """The administration page of a mailbox, or the list of mailboxes where there is none."""
+    for endpoint in ("admin.mailbox", "admin.mailbox_page"):
+        if endpoint in current_app.view_functions:
+            return url_for(endpoint, mailbox_id=mailbox_id)
+    return url_for("admin.agents")
+
+
+@bp.app_context_processor
+def mailboxes_to_reconnect() -> dict:
+    """Give every console page of an administrator or manager the mailboxes that stopped, for
+    the red banner of ``base.html``: nobody who could act should miss a mailbox gone quiet."""
+    if not current_user.is_authenticated or current_user.role not in ("manager", "admin"):
+        return {}
+    return {"mailboxes_to_reconnect": oauth.needing_reconnect(db.session)}
+
+
+@bp.get("/mailboxes/<int:mailbox_id>/page")
+def mailbox_page_for(mailbox_id: int):
+    """A stable address for a mailbox's administration page, for banners and emails."""
+    return redirect(mailbox_page(mailbox_id))
+
+
+@bp.post("/mailboxes/<int:mailbox_id>/connect")
+def connect_mailbox(mailbox_id: int):
+    mailbox = db.session.get(Mailbox, mailbox_id) or abort(404)
+    if not mailbox.uses_oauth:
+        flash(f"The mailbox {mailbox.name} signs in with a password; there is nothing to connect.", "error")
+        return redirect(mailbox_page(mailbox.id))
+    try:
+        begun = oauth.begin(mailbox, secret_box(), redirect_uri())
+    except (ServiceError, MailboxError) as exc:
+        flash(f"{str(exc)[:1].upper()}{str(exc)[1:]}.", "error")
+        return redirect(mailbox_page(mailbox.id))
+    session[_PENDING] = {"mailbox": mailbox.id, "state": begun.state, "verifier": begun.verifier}
+    return redirect(begun.url)
+
+
+@bp.get("/oauth/callback")
+def oauth_callback():
+    pending = session.pop(_PENDING, None)
+    if pending is None:
+        return render_template("admin/oauth_unexpected.html"), 400
+    mailbox = db.session.get(Mailbox, pending["mailbox"]) or abort(404)
+    try:
+        oauth.finish(db.session, mailbox, secret_box(), returned_to=request.url, state=pending["state"],
+                     verifier=pending["verifier"], redirect_uri=redirect_uri(),
+                     by=current_user._get_current_object(), at=now())
+        db.session.commit()
+    except (ServiceError, MailboxError) as exc:
+        db.session.rollback()
+        flash(f"The mailbox {mailbox.name} was not connected: {exc}.", "error")
+    else:
+        flash(f"The mailbox {mailbox.name} is connected; it is polled from its checkpoint on.", "info")
+    return redirect(mailbox_page(mailbox.id))
