@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hmac
 import threading
+import time
 
 from authlib.common.security import generate_token
 from authlib.oauth2 import OAuth2Error
@@ -172,6 +173,12 @@ class OAuthServer:
             for code in [c for c, found in self.store.codes.items() if found.username == username]:
                 del self.store.codes[code]
             self.store.device_decisions.clear()
+
+    def pending_user_codes(self) -> list[str]:
+        """The user codes of device sign-ins asked for and not yet decided, oldest first."""
+        with self.store.lock:
+            return [c["user_code"] for c in self.store.devices.values()
+                    if c["user_code"] not in self.store.device_decisions and c["expires_at"] > time.time()]
 
     def issued_tokens(self) -> list[str]:
         """Every access and refresh token string ever issued, in order."""

@@ -153,3 +153,44 @@ def import_(path, account, allow_non_mail):
         _send_new_links()
         if result.new_message_ids:
             click.echo(indexing.finish(db.session, result.new_message_ids), err=True)
+
+
+@group.command("connect")
+@click.argument("name")
+@click.option("--paste", is_flag=True,
+              help="Sign in through an address to open and paste back, even where the provider "
+                   "offers device sign-in.")
+def connect(name, paste):
+    """Connect the OAuth2 mailbox NAME: sign in at its provider and consent, from any device.
+
+    Where the provider offers device sign-in (Microsoft 365 does), it prints an address and a
+    code to enter there; otherwise (Google) an address to open, after which you paste the
+    address the browser ended on (PUBLIC_URL/admin/oauth/callback?code=...).
+    """
+    from app.admin.oauth import redirect_uri
+    from app.runtime import now, secret_box
+    from app.services import oauth
+    from app.services.mailboxes import mailboxes_named
+
+    [mailbox] = mailboxes_named(db.session, [name])
+    if not mailbox.uses_oauth:
+        raise click.ClickException(f"The mailbox {name} signs in with a password; "
+                                   "there is nothing to connect.")
+    box = secret_box()
+    if mailbox.oauth.device_url and not paste:
+        device = oauth.begin_device(mailbox, box)
+        click.echo(f"Open {device.verification_uri} on any device, enter the code {device.user_code}, "
+                   f"sign in as {mailbox.username} and allow access.")
+        click.echo("Waiting for the provider (Ctrl-C to give up)...", err=True)
+        oauth.finish_device(db.session, mailbox, box, device, by=None, at=now())
+    else:
+        callback = redirect_uri()
+        begun = oauth.begin(mailbox, box, callback)
+        click.echo(f"Open this address, sign in as {mailbox.username} and allow access:\n\n{begun.url}\n")
+        click.echo("Your browser then opens an address starting with "
+                   f"{callback}; copy it from the address bar, even if the page shows an error.")
+        returned = click.prompt("Address")
+        oauth.finish(db.session, mailbox, box, returned_to=returned, state=begun.state,
+                     verifier=begun.verifier, redirect_uri=callback, by=None, at=now())
+    db.session.commit()
+    click.echo(f"Connected the mailbox {name}; it is polled from its checkpoint on.")

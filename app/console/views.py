@@ -34,7 +34,7 @@ from app.models import Account, Attachment, Message, Ticket
 from app.models.grant import SCOPE_KINDS
 from app.requestlog import note_account
 from app.runtime import access_settings, now, raw_store, reply_settings
-from app.services import access
+from app.services import access, oauth
 from app.services import tickets as ticket_service
 from app.services.accounts import account_names, list_accounts
 from app.services.agents import update_settings
@@ -76,6 +76,7 @@ def _done(ticket_id: int, action, success: str) -> Response:
         flash(success, "info")
     except ServiceError as exc:
         db.session.rollback()
+        oauth.record_refusals(db.session)  # a reply's mailbox whose sign-in was refused
         flash(f"Not done: {exc}.", "error")
     return redirect(url_for("console.ticket", ticket_id=ticket_id))
 

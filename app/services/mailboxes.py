@@ -128,6 +128,13 @@ def list_mailboxes(session: Session) -> list[dict]:
     ]
 
 
+_WHY_NOT_POLLED = {
+    "paused": "the mailbox is paused",
+    "not connected": "the mailbox is not connected to its provider yet",
+    "needs reconnecting": "the provider refused its sign-in; an administrator must reconnect it",
+}
+
+
 def mailbox_state(mailbox: Mailbox) -> str:
     """Say in a few words whether the mailbox is polled: active, paused, not connected, or
     needs reconnecting."""
@@ -152,12 +159,12 @@ def poll_mailboxes(session: Session, names: list[str] | None, settings: PollSett
     for mailbox in mailboxes_named(session, names):
         state = mailbox_state(mailbox)
         if state != "active":
-            why = [f"not polled: the mailbox is {state}"]
+            why = [f"not polled: {_WHY_NOT_POLLED[state]}"]
             reports += [FolderReport(mailbox.name, f.name, notes=why) if state == "paused"
                         else FolderReport(mailbox.name, f.name, errors=why) for f in mailbox.folders]
             continue
         reports += poll_mailbox(session, mailbox, settings, progress)
-    session.expire_all()  # a refusal was marked through another connection
+        oauth.record_refusals(session)
     oauth.notify_needing_reconnect(session, utcnow())
     return reports
 

@@ -6,11 +6,14 @@ The refresh token and the application's secret are kept encrypted (``app.secretb
 refreshed when less than a quarter of their life (at most a minute) remains, and are
 never written to the database, a log line or a page.
 
-When the provider refuses a refresh, the mailbox "needs reconnecting": ``failed_at`` and
-the provider's reason are written at once, in a transaction of their own, wherever the
-refusal happened (a poll, an IDLE watcher, the status page, a reply sent through the
-mailbox), so the poll that rolls back its own work keeps the mark. The administrators are
-emailed once (``notify_needing_reconnect``, after each poll), every console page of an
+When the provider refuses a refresh, the mailbox "needs reconnecting". The refusal is
+kept in this process at once (so nothing asks the provider again) and written
+(``failed_at`` and the provider's reason) by ``record_refusals`` in the caller's session
+once its work is rolled back: after each mailbox's poll, before the administrators are
+told, and after a reply that could not leave. It cannot be written through a connection
+of its own at the moment of the refusal, since SQLite has one writer at a time and the
+refusal comes in the middle of the caller's transaction. The administrators are emailed
+once (``notify_needing_reconnect``, after each poll), every console page of an
 administrator or manager shows a banner, and the dashboard's ingestion health turns red;
 other mailboxes are polled as before. Connecting again clears the mark, and polling
 resumes from each folder's checkpoint.
@@ -165,6 +168,8 @@ def _connected(session: Session, mailbox: Mailbox, box: SecretBox, tokens: Token
     settings.refresh_token = box.encrypt(tokens.refresh)
     settings.connected_at = at
     settings.failed_at = settings.failure = settings.notified_at = None
+    with _LOCK:
+        _REFUSED.pop(mailbox.id, None)
     _remember(mailbox.id, tokens)
     audit.append(session, "mailbox_connected", at=at, agent_id=by.id if by else None,
                  detail=f"mailbox {mailbox.name} connected with OAuth2 by {grant}")
@@ -198,13 +203,17 @@ def forget(mailbox_id: int) -> None:
         _CACHE.pop(mailbox_id, None)
 
 
+_REFUSED: dict[int, tuple[datetime, str]] = {}
+
+
 class MailboxTokens:
     """The ``TokenProvider`` of one OAuth2 mailbox, for IMAP and SMTP.
 
     It reads the refresh token from the database when it must refresh, through a
-    connection of its own, so that a rotated refresh token is kept and a refusal marked
-    even when the caller's transaction is rolled back. Refreshes of one mailbox are made
-    one at a time in a process: IDLE watchers and a poll starting together ask once.
+    connection of its own. Refreshes of one mailbox are made one at a time in a process:
+    IDLE watchers and a poll starting together ask once. A provider that rotates refresh
+    tokens gets the new one stored in the same way (on SQLite this waits for the caller's
+    transaction, which has written nothing yet when a connection signs in).
     """
 
     def __init__(self, mailbox: Mailbox, engine: Engine, box: SecretBox) -> None:
@@ -236,6 +245,9 @@ class MailboxTokens:
                 del _CACHE[self.mailbox_id]
 
     def _refresh(self) -> str:
+        if self.mailbox_id in _REFUSED:
+            raise NeedsReconnecting(f"the provider refused its sign-in ({_REFUSED[self.mailbox_id][1]})",
+                                    mailbox=self.name)
         with self._engine.connect() as connection:
             row = connection.execute(select(MailboxOAuth.refresh_token, MailboxOAuth.failed_at)
                                      .where(MailboxOAuth.mailbox_id == self.mailbox_id)).first()
@@ -248,13 +260,13 @@ class MailboxTokens:
         try:
             stored = self._box.decrypt(row.refresh_token)
         except SecretUnreadable:
-            self._mark_failed("its refresh token does not decrypt with ENCRYPTION_KEY (was the key changed?)")
+            self._refused("its refresh token does not decrypt with ENCRYPTION_KEY (was the key changed?)")
             raise NeedsReconnecting("its refresh token does not decrypt with ENCRYPTION_KEY; reconnect the "
                                     "mailbox", mailbox=self.name) from None
         try:
             tokens = oauth.refresh(self._app, stored)
         except NeedsReconnecting as exc:
-            self._mark_failed(str(exc))
+            self._refused(str(exc))
             exc.mailbox = self.name
             raise
         except MailboxError as exc:
@@ -269,13 +281,30 @@ class MailboxTokens:
         _remember(self.mailbox_id, tokens)
         return tokens.access
 
-    def _mark_failed(self, reason: str) -> None:
+    def _refused(self, reason: str) -> None:
         forget(self.mailbox_id)
-        with self._engine.begin() as connection:
-            connection.execute(update(MailboxOAuth)
-                               .where(MailboxOAuth.mailbox_id == self.mailbox_id,
-                                      MailboxOAuth.failed_at.is_(None))
-                               .values(failed_at=utcnow(), failure=reason[:2000], notified_at=None))
+        with _LOCK:
+            _REFUSED[self.mailbox_id] = (utcnow(), reason[:2000])
+
+
+def record_refusals(session: Session) -> None:
+    """Write the refusals this process met into the database, in the caller's session, and commit.
+
+    Call it when the work that met them is committed or rolled back.
+    """
+    with _LOCK:
+        refused = dict(_REFUSED)
+    if not refused:
+        return
+    for mailbox_id, (at, reason) in refused.items():
+        session.execute(update(MailboxOAuth)
+                        .where(MailboxOAuth.mailbox_id == mailbox_id, MailboxOAuth.failed_at.is_(None))
+                        .values(failed_at=at, failure=reason, notified_at=None)
+                        .execution_options(synchronize_session=False))
+    session.commit()
+    with _LOCK:
+        for mailbox_id in refused:
+            _REFUSED.pop(mailbox_id, None)
 
 
 def tokens_for(mailbox: Mailbox) -> MailboxTokens:
@@ -300,6 +329,7 @@ def notify_needing_reconnect(session: Session, at: datetime) -> int:
     from app.access.notices import WAITING
     from app.services.outbound import outbound_transport
 
+    record_refusals(session)
     due = [m for m in needing_reconnect(session) if m.oauth.notified_at is None]
     if not due:
         return 0

@@ -35,6 +35,7 @@ from app.models import Agent, Mailbox, MailboxFolder, Message, MessageLocation, 
 from app.rawstore import RawStore, sha256_hex
 from app.services.errors import ServiceError
 from app.services.tickets import record_event
+from mailbox.errors import MailboxError
 from mailbox.ingest import Archiver, Seen
 from mailbox.linking import tagged_ticket_ids, ticket_tag
 from mailbox.source import TokenProvider
@@ -112,6 +113,8 @@ class SmtpServer:
             raise ServiceError(f"the mail server refused the recipient {', '.join(exc.recipients)}")
         except smtplib.SMTPException as exc:
             raise ServiceError(f"the mail server {self.host}:{self.port} did not accept the reply: {exc}")
+        except MailboxError as exc:  # the mailbox's OAuth2 sign-in could not be renewed
+            raise ServiceError(f"the reply was not sent: {exc}")
         except OSError as exc:
             raise ServiceError(f"the mail server {self.host}:{self.port} cannot be reached "
                                f"({exc.strerror or exc}); the reply was not sent")
@@ -173,8 +176,10 @@ def reply_route(session: Session, ticket: Ticket,
                 settings: ReplySettings) -> tuple[SmtpServer | PickupFolder, str]:
     """Return the server a reply to the ticket leaves through and the address it comes from."""
     mailbox = mailbox_written_to(session, ticket)
-    if mailbox is None or not mailbox.smtp_host or "@" not in mailbox.username:
+    if mailbox is None or not mailbox.smtp_host:
         return settings.server, settings.support_address
+    # The account's own address, where its sign-in name is one (at Microsoft and Google it is).
+    sender = mailbox.username if "@" in mailbox.username else settings.support_address
     common = dict(host=mailbox.smtp_host, port=mailbox.smtp_port or 587,
                   security=_SECURITY.get(mailbox.smtp_security or "starttls", "starttls"),
                   username=mailbox.username)
@@ -183,12 +188,19 @@ def reply_route(session: Session, ticket: Ticket,
             raise ServiceError(f"the mailbox {mailbox.name} this ticket came through is not connected, "
                                "so the reply cannot leave from its address; an administrator must "
                                "reconnect it")
-        server = SmtpServer(**common, tokens=settings.tokens_for(mailbox), mechanism=mailbox.oauth.mechanism)
-        return server, mailbox.username
+        tokens = settings.tokens_for(mailbox)
+        # Any refresh happens now, before the reply is archived: a provider that rotates refresh
+        # tokens has the new one stored while this transaction has written nothing (SQLite has
+        # one writer at a time).
+        try:
+            tokens.token()
+        except MailboxError as exc:
+            raise ServiceError(f"the reply was not sent: {exc}") from None
+        return SmtpServer(**common, tokens=tokens, mechanism=mailbox.oauth.mechanism), sender
     password = None
     if settings.read_password and mailbox.password_env:
         password = settings.read_password(mailbox.password_env)
-    return SmtpServer(**common, password=password), mailbox.username
+    return SmtpServer(**common, password=password), sender
 
 
 def message_to_answer(session: Session, ticket: Ticket) -> Message:
