@@ -20,7 +20,16 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session, aliased
 
-from app.models import AccessRequest, Account, Mailbox, MailboxFolder, Message, RequestLog, Ticket
+from app.models import (
+    AccessRequest,
+    Account,
+    Mailbox,
+    MailboxFolder,
+    MailboxOAuth,
+    Message,
+    RequestLog,
+    Ticket,
+)
 
 DAYS = 30
 WEEKS = 12
@@ -279,16 +288,22 @@ def _histogram(values: list[float], buckets) -> list[tuple[str, int]]:
 
 def folder_health(session: Session, now: datetime, stale_after: timedelta) -> list[FolderHealth]:
     """Return every mailbox folder's last success, lag and last error, worst first."""
-    rows = session.execute(select(Mailbox.name, MailboxFolder)
+    rows = session.execute(select(Mailbox.name, MailboxFolder, MailboxOAuth.failed_at, MailboxOAuth.failure)
                            .join(MailboxFolder, MailboxFolder.mailbox_id == Mailbox.id)
+                           .outerjoin(MailboxOAuth, MailboxOAuth.mailbox_id == Mailbox.id)
                            .order_by(Mailbox.name, MailboxFolder.name)).all()
-    folders = [_health(name, folder, now, stale_after) for name, folder in rows]
+    folders = [_health(name, folder, now, stale_after, refused_at, refusal)
+               for name, folder, refused_at, refusal in rows]
     order = ("failing", "stale", "behind", "never polled", "ok")
     return sorted(folders, key=lambda f: order.index(f.state))
 
 
-def _health(mailbox: str, folder: MailboxFolder, now: datetime, stale_after: timedelta) -> FolderHealth:
+def _health(mailbox: str, folder: MailboxFolder, now: datetime, stale_after: timedelta,
+            refused_at: datetime | None = None, refusal: str | None = None) -> FolderHealth:
     since = now - folder.last_success_at if folder.last_success_at else None
+    if refused_at is not None:  # an OAuth2 mailbox whose provider refused its sign-in
+        return FolderHealth(mailbox, folder.name, "failing", folder.last_success_at, since,
+                            folder.server_pending, f"needs reconnecting: {refusal}", refused_at)
     if folder.last_error:  # the poller clears it at the next success
         state = "failing"
     elif folder.last_success_at is None:

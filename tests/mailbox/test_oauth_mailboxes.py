@@ -14,14 +14,16 @@ from __future__ import annotations
 import base64
 import logging
 import threading
+from datetime import timedelta
 
 import requests
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Mailbox, Message, MessageLocation
+from app.models import Mailbox, Message, MessageLocation, utcnow
 from app.runtime import now, poll_settings, raw_store, reply_settings, secret_box
 from app.services import oauth
+from app.services.dashboard import folder_health
 from app.services.errors import ServiceError
 from app.services.mailboxes import add_mailbox, mailbox_state, poll_mailboxes
 from app.services.oauth import OAuthSettings
@@ -157,6 +159,9 @@ def test_a_revoked_refresh_token_stops_only_that_mailbox_tells_the_administrator
     assert sorted(told[0].recipients) == ["ops@desk.example", "root@desk.example"]
     assert told[0].message()["Subject"] == "The mailbox cloud has stopped: reconnect it"
     assert "invalid_grant" in told[0].message().get_content()
+    health = {h.mailbox: h for h in folder_health(session, utcnow(), timedelta(hours=1))}
+    assert health["cloud"].state == "failing" and "needs reconnecting" in health["cloud"].last_error
+    assert health["support"].state == "ok"
 
     dovecot.append([factories.message(102, subject="other 3")])
     reports = {r.mailbox: r for r in poll(session)}
