@@ -118,6 +118,8 @@ class Config:
     ACCESS_DECISION_HOURS = _env_int("ACCESS_DECISION_HOURS", 24, minimum=1)
     # How long an approver's link to the access log keeps working.
     ACCESS_LOG_LINK_DAYS = _env_int("ACCESS_LOG_LINK_DAYS", 90, minimum=1)
+    # How long the emailed link that invites an agent, or resets their password, keeps working.
+    PASSWORD_LINK_HOURS = _env_int("PASSWORD_LINK_HOURS", 72, minimum=1)
     # Customer link pages per client: enough for a person, too few to guess tokens by trying.
     CUSTOMER_LINK_RATE_LIMIT = "30 per minute"
     # Emailed links point here: the address customers reach this application at.

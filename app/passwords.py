@@ -45,6 +45,11 @@ def verify_password(stored_hash: str, password: str) -> bool:
         return False
 
 
+def is_password_hash(stored: str) -> bool:
+    """Say whether ``stored`` is a password's hash, rather than the mark of an agent who has none yet."""
+    return stored.startswith("$argon2")
+
+
 def needs_rehash(stored_hash: str) -> bool:
     """Say whether the hash was made with other parameters than the current ones."""
     return _hasher.check_needs_rehash(stored_hash)

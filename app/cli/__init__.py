@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from app.rawstore import RawStoreError
 from app.search.query import QueryError
-from app.services.errors import ServiceError
+from app.services.errors import ServiceError, as_sentence
 from mailbox.errors import MailboxError
 
 EXPECTED = (ServiceError, MailboxError, RawStoreError, QueryError)
@@ -31,7 +31,7 @@ def clear_errors() -> Iterator[None]:
     try:
         yield
     except EXPECTED as exc:
-        raise click.ClickException(_sentence(str(exc))) from exc
+        raise click.ClickException(as_sentence(str(exc))) from exc
     except (OperationalError, ProgrammingError) as exc:
         raise click.ClickException(database_problem(exc)) from exc
 
@@ -65,7 +65,7 @@ def usage_in_one_sentence(group: DeskGroup) -> Iterator[None]:
         raise
     except click.UsageError as exc:
         where = f"; see `{group.help_command(exc.ctx)}`" if exc.ctx else ""
-        raise click.ClickException(_sentence(exc.format_message().rstrip(".") + where)) from exc
+        raise click.ClickException(as_sentence(exc.format_message().rstrip(".") + where)) from exc
 
 
 def database_problem(exc: Exception) -> str:
@@ -76,14 +76,6 @@ def database_problem(exc: Exception) -> str:
     if "could not connect" in text or "unable to open database" in text or "Connection refused" in text:
         return f"Cannot reach the database ({text}); check DATABASE_URL."
     return f"The database refused the operation: {text}"
-
-
-def _sentence(text: str) -> str:
-    text = text.strip()
-    first_word = text.split(" ", 1)[0]
-    if first_word.isalpha():  # leave names such as "gmail.com" as they are
-        text = text[:1].upper() + text[1:]
-    return text if text.endswith((".", ")", "?", "!")) else text + "."
 
 
 def init_app(app: Flask) -> None:

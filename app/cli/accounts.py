@@ -1,11 +1,13 @@
-"""``flask accounts``: customer accounts, their domains and contacts."""
+"""``flask accounts``: customer accounts, their domains and contacts; the same services serve the
+administration pages."""
 
 import click
 
 from app.cli import DeskGroup
 from app.cli.output import echo_json, echo_table
 from app.extensions import db
-from app.services.accounts import add_account, list_accounts
+from app.runtime import now
+from app.services.accounts import AccountChanges, account_named, create_account, edit_account, list_accounts
 
 group = DeskGroup("accounts", help="Customer accounts, their mail domains and contacts.")
 
@@ -18,9 +20,38 @@ group = DeskGroup("accounts", help="Customer accounts, their mail domains and co
               help="A contact who may approve access requests (repeatable).")
 def add(name, domains, contacts, approvers):
     """Add an account NAME."""
-    account = add_account(db.session, name, list(domains), list(contacts), list(approvers))
+    account = create_account(db.session, name, list(domains), list(contacts), list(approvers),
+                             by=None, now=now())
     db.session.commit()
     click.echo(f"Added account {account.name} (id {account.id}).")
+
+
+@group.command("edit")
+@click.argument("name")
+@click.option("--rename", metavar="NEW_NAME", help="A new name for the account.")
+@click.option("--add-domain", "add_domains", multiple=True, help="Add a mail domain (repeatable).")
+@click.option("--remove-domain", "remove_domains", multiple=True, help="Remove a mail domain (repeatable).")
+@click.option("--add-contact", "add_contacts", multiple=True, help="Add a contact's address (repeatable).")
+@click.option("--remove-contact", "remove_contacts", multiple=True, help="Remove a contact (repeatable).")
+@click.option("--approver", "approvers", multiple=True,
+              help="Let a contact approve access requests; a new address becomes a contact (repeatable).")
+@click.option("--not-approver", "not_approvers", multiple=True,
+              help="A contact who may no longer approve access requests (repeatable).")
+def edit(name, rename, add_domains, remove_domains, add_contacts, remove_contacts, approvers, not_approvers):
+    """Change account NAME: all the changes are made, or none when one is refused."""
+    changes = AccountChanges(rename, list(add_domains), list(remove_domains), list(add_contacts),
+                             list(remove_contacts), list(approvers), list(not_approvers))
+    if changes == AccountChanges():
+        raise click.UsageError("say what to change, e.g. --add-domain or --approver")
+    account = edit_account(db.session, account_named(db.session, name), changes, by=None, now=now())
+    db.session.commit()
+    click.echo(f"Changed account {account.name}: domains {_listed(d.domain for d in account.domains)}; "
+               f"contacts {_listed(c.email for c in account.contacts)}; "
+               f"approvers {_listed(c.email for c in account.approvers)}.")
+
+
+def _listed(values) -> str:
+    return ", ".join(values) or "none"
 
 
 @group.command("list")

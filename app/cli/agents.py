@@ -1,5 +1,6 @@
-"""``flask agents``: staff who sign in to the console, their roles, disabling them, and their
-two-factor sign-in (set up on a headless server, or reset when a phone is lost)."""
+"""``flask agents``: staff who sign in to the console, inviting them, their roles, disabling them,
+resetting their password, and their two-factor sign-in (set up on a headless server, or reset
+when a phone is lost). The same services serve the administration pages."""
 
 import sys
 
@@ -12,10 +13,11 @@ from app.extensions import db
 from app.models.agent import ROLES
 from app.passwords import MIN_LENGTH
 from app.runtime import now, secret_box
-from app.services import two_factor
+from app.services import password_links, two_factor
 from app.services.agents import (
     add_agent,
     agent_with_email,
+    change_role,
     check_new_agent,
     disable_agent,
     enable_agent,
@@ -23,7 +25,7 @@ from app.services.agents import (
 )
 from config import read_secret
 
-group = DeskGroup("agents", help="Staff who sign in to the console: add, list, disable.")
+group = DeskGroup("agents", help="Staff who sign in to the console: invite, add, list, roles, disable.")
 
 
 @group.command("add")
@@ -52,6 +54,50 @@ def _password(password_env: str | None) -> str:
     return password
 
 
+@group.command("invite")
+@click.argument("email")
+@click.option("--name", required=True, help="The agent's name as colleagues see it.")
+@click.option("--role", required=True, type=click.Choice(ROLES),
+              help="agent works tickets; manager also searches and audits; admin configures.")
+def invite(email, name, role):
+    """Invite agent EMAIL: they are emailed a link to set their password, and sign in after."""
+    link = password_links.invite_agent(db.session, email, name, role, by=None, now=now())
+    _send(link)
+    click.echo(f"Invited {link.agent.role} {link.agent.email} (id {link.agent.id}); the link to set a "
+               f"password was emailed and works until {link.expires_at:%Y-%m-%d %H:%M} UTC.")
+
+
+@group.command("reset-password")
+@click.argument("email")
+def reset_password(email):
+    """Remove the password of agent EMAIL, end their sessions and email them a link to set a new one."""
+    agent = agent_with_email(db.session, email)
+    link = password_links.reset_password(db.session, agent, by=None, now=now())
+    _send(link)
+    click.echo(f"The password of {agent.email} was removed and their sessions ended; the link to set a "
+               f"new one was emailed and works until {link.expires_at:%Y-%m-%d %H:%M} UTC.")
+
+
+def _send(link: password_links.PasswordLink) -> None:
+    # Committed only once the mail server took the link: otherwise nothing changed.
+    try:
+        password_links.send_link(link)
+    except Exception:
+        db.session.rollback()
+        raise
+    db.session.commit()
+
+
+@group.command("role")
+@click.argument("email")
+@click.argument("role", type=click.Choice(ROLES))
+def role(email, role):
+    """Give agent EMAIL the ROLE agent, manager or admin (the last administrator stays one)."""
+    agent = change_role(db.session, email, role, by=None, now=now())
+    db.session.commit()
+    click.echo(f"{agent.email} is now {'an' if agent.role in ('agent', 'admin') else 'a'} {agent.role}.")
+
+
 @group.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def list_(as_json):
@@ -69,7 +115,7 @@ def list_(as_json):
 @click.argument("email")
 def disable(email):
     """Disable agent EMAIL: sign-in is refused and their open sessions end at once."""
-    agent = disable_agent(db.session, email)
+    agent = disable_agent(db.session, email, now=now())
     db.session.commit()
     click.echo(f"Disabled {agent.email}; their sessions and remembered sign-ins are revoked.")
 
@@ -78,7 +124,7 @@ def disable(email):
 @click.argument("email")
 def enable(email):
     """Let a disabled agent EMAIL sign in again."""
-    agent = enable_agent(db.session, email)
+    agent = enable_agent(db.session, email, now=now())
     db.session.commit()
     click.echo(f"Enabled {agent.email}.")
 

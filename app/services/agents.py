@@ -1,16 +1,31 @@
-"""Staff accounts: adding agents, disabling them, signing them in and out, their settings."""
+"""Staff accounts: adding agents, their roles, disabling them, signing them in and out, their settings.
+
+An administrator's changes to another agent (role, disabling, enabling) are written to the
+audit log, and the desk always keeps one enabled administrator: demoting or disabling the
+last one is refused here, so the browser and the command line refuse it alike.
+"""
 
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.models import Agent
 from app.models.agent import QUEUES, ROLES
-from app.passwords import burn_time, hash_password, needs_rehash, password_problem, verify_password
+from app.models.time import utcnow
+from app.passwords import (
+    burn_time,
+    hash_password,
+    is_password_hash,
+    needs_rehash,
+    password_problem,
+    verify_password,
+)
+from app.services import audit
 from app.services.errors import ServiceError
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -21,15 +36,15 @@ def check_new_agent(session: Session, email: str, name: str, role: str) -> str:
     """Refuse an agent that cannot be added; return the address as it will be stored."""
     email = email.strip().lower()
     if not _EMAIL.match(email) or len(email) > 320:
-        raise ServiceError(f"{email[:80]!r} is not an email address")
-    if not name.strip():
-        raise ServiceError("the agent needs a name (--name)")
-    if len(name.strip()) > 200:
-        raise ServiceError("the name is longer than 200 characters")
-    if role not in ROLES:
-        raise ServiceError(f"the role must be one of {', '.join(ROLES)}, not {role!r}")
+        raise ServiceError(f"{email[:80]!r} is not an email address", "email")
     if _find(session, email) is not None:
-        raise ServiceError(f"an agent with the address {email} exists already")
+        raise ServiceError(f"an agent with the address {email} exists already", "email")
+    if not name.strip():
+        raise ServiceError("the agent needs a name", "name")
+    if len(name.strip()) > 200:
+        raise ServiceError("the name is longer than 200 characters", "name")
+    if role not in ROLES:
+        raise ServiceError(f"the role must be one of {', '.join(ROLES)}, not {role[:20]!r}", "role")
     return email
 
 
@@ -63,21 +78,76 @@ def list_agents(session: Session) -> list[dict]:
     ]
 
 
-def disable_agent(session: Session, email: str) -> Agent:
-    """Disable an agent: sign-in is refused and every session and remember cookie dies."""
+def disable_agent(session: Session, email: str, *, by: Agent | None = None,
+                  now: datetime | None = None) -> Agent:
+    """Disable an agent: sign-in is refused and every session and remember cookie dies.
+
+    ``by`` is the administrator who did it, or None from the command line.
+    """
     agent = agent_with_email(session, email)
+    if agent.disabled:
+        return agent
+    _keep_an_administrator(session, agent, "disable this one")
     agent.disabled = True
     revoke_sessions(agent)
+    record_change(session, "agent disabled", agent, by, now)
     session.flush()
     return agent
 
 
-def enable_agent(session: Session, email: str) -> Agent:
+def enable_agent(session: Session, email: str, *, by: Agent | None = None,
+                 now: datetime | None = None) -> Agent:
     """Let a disabled agent sign in again (their old cookies stay revoked)."""
     agent = agent_with_email(session, email)
+    if not agent.disabled:
+        return agent
     agent.disabled = False
+    record_change(session, "agent enabled", agent, by, now)
     session.flush()
     return agent
+
+
+def change_role(session: Session, email: str, role: str, *, by: Agent | None = None,
+                now: datetime | None = None) -> Agent:
+    """Give agent ``email`` another role; the last enabled administrator keeps theirs."""
+    agent = agent_with_email(session, email)
+    if role not in ROLES:
+        raise ServiceError(f"the role must be one of {', '.join(ROLES)}, not {role[:20]!r}", "role")
+    if role == agent.role:
+        return agent
+    if role != "admin":
+        _keep_an_administrator(session, agent, "change this role")
+    previous, agent.role = agent.role, role
+    record_change(session, "agent role changed", agent, by, now, f"from {previous} to {role}")
+    session.flush()
+    return agent
+
+
+def is_last_administrator(session: Session, agent: Agent) -> bool:
+    """Say whether ``agent`` is the only enabled administrator."""
+    if agent.role != "admin" or agent.disabled:
+        return False
+    others = select(func.count()).select_from(Agent).where(
+        Agent.role == "admin", Agent.disabled.is_(False), Agent.id != agent.id)
+    return session.scalar(others) == 0
+
+
+def _keep_an_administrator(session: Session, agent: Agent, doing: str) -> None:
+    # Locks the enabled administrators' rows on PostgreSQL, so two administrators demoting
+    # each other at once cannot both pass; SQLite lets one writer at a time anyway.
+    session.scalars(select(Agent.id).where(Agent.role == "admin", Agent.disabled.is_(False))
+                    .with_for_update()).all()
+    if is_last_administrator(session, agent):
+        raise ServiceError(f"{agent.email} is the last enabled administrator, and the desk needs one: "
+                           f"make another agent an administrator first, then {doing}")
+
+
+def record_change(session: Session, action: str, agent: Agent, by: Agent | None, now: datetime | None,
+                  more: str = "") -> None:
+    """Write an administrator's change to ``agent`` to the audit log (``by`` None: the command line)."""
+    who = f"by {by.email}" if by is not None else "from the command line"
+    detail = f"{agent.email}{', ' + more if more else ''}, {who}"
+    audit.append(session, action, at=now or utcnow(), agent_id=by.id if by else None, detail=detail)
 
 
 def authenticate(session: Session, email: str, password: str) -> Agent | None:
@@ -87,7 +157,8 @@ def authenticate(session: Session, email: str, password: str) -> Agent | None:
     attacker nothing about which addresses exist.
     """
     agent = _find(session, email.strip().lower())
-    if agent is None:
+    if agent is None or not is_password_hash(agent.password_hash):
+        # An invited agent, or one whose password was reset, has no password yet.
         burn_time(password)
         return None
     if not verify_password(agent.password_hash, password) or agent.disabled:

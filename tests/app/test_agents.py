@@ -150,7 +150,7 @@ WRONG_ARGUMENTS = {
     "unset password variable": (ADD, None, "The environment variable NEW_AGENT_PASSWORD is not set"),
     "bad address": (["agents", "add", "new-at-desk.example", *ADD[3:]], PASSWORD,
                     "'new-at-desk.example' is not an email address"),
-    "empty name": ([*ADD[:4], " ", *ADD[5:]], PASSWORD, "The agent needs a name (--name)"),
+    "empty name": ([*ADD[:4], " ", *ADD[5:]], PASSWORD, "The agent needs a name"),
     "missing name": ([*ADD[:3], *ADD[5:]], PASSWORD, "Missing option '--name'"),
     "disable an unknown address": (["agents", "disable", "nobody@desk.example"], PASSWORD,
                                    "No agent has the address 'nobody@desk.example'"),
