@@ -11,7 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from app import cli, errors, logs, models, requestlog, runtime, security  # noqa: F401 (models registers every table)
 from app.admin import oauth as _admin_oauth  # noqa: F401 (its routes join the admin blueprint)
 from app.admin.views import bp as admin_bp
-from app.auth import two_factor
+from app.auth import password, two_factor
 from app.auth.views import bp as auth_bp
 from app.console import pages
 from app.console.access import bp as access_bp
@@ -59,6 +59,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     app.register_blueprint(health_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(two_factor.bp)
+    app.register_blueprint(password.bp)
     app.register_blueprint(console_bp)
     app.register_blueprint(access_bp)
     app.register_blueprint(customer_bp)

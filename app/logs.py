@@ -1,6 +1,7 @@
 """Keeps the secrets of customer links out of every log line this process writes.
 
-A customer link carries its token in the path (``/customer/decide/<token>``), and every
+A customer link carries its token in the path (``/customer/decide/<token>``), as does an
+agent's link to set a password (``/password/<token>``), and every
 web server writes request lines to an access log: werkzeug under ``flask run``, gunicorn
 in its workers, Flask itself when a view fails ("Exception on /customer/..."). Rather
 than configure each of them, the log record factory of the process rewrites any
@@ -14,7 +15,7 @@ from __future__ import annotations
 import logging
 import re
 
-_CUSTOMER_PATH = re.compile(r"(/customer/(?:decide|revoke|log)/)[^\s/?#\"'<>]+")
+_CUSTOMER_PATH = re.compile(r"(/customer/(?:decide|revoke|log)/|/password/)[^\s/?#\"'<>]+")
 REDACTED = r"\1[token]"
 
 
@@ -35,7 +36,7 @@ def keep_tokens_out_of_logs() -> None:
             message = record.getMessage()
         except Exception:  # a record whose arguments do not fit its format: logging reports it later
             return record
-        if "/customer/" in message:
+        if "/customer/" in message or "/password/" in message:
             record.msg, record.args = redact(message), ()
         return record
 

@@ -28,6 +28,9 @@ PAGE_POLICY = "; ".join([
     "frame-ancestors 'self'",
 ])
 
+# Blueprints whose pages are reached by an emailed link holding a token in the path.
+LINK_BLUEPRINTS = ("customer", "password")
+
 
 def init_app(app: Flask) -> None:
     app.after_request(_add_headers)
@@ -39,7 +42,7 @@ def _add_headers(response: Response) -> Response:
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("X-Frame-Options", "SAMEORIGIN")
-    if request.blueprint == "customer":
+    if request.blueprint in LINK_BLUEPRINTS:
         # The page's own address holds a link's token: no request it makes may carry it on.
         headers["Referrer-Policy"] = "no-referrer"
     if _private(response):
@@ -54,4 +57,4 @@ def _private(response: Response) -> bool:
     if request.endpoint == "static":  # the same stylesheet and scripts for everyone
         return False
     # The customer pages show who opened which record; they carry their own key in the URL.
-    return request.blueprint == "customer" or current_user.is_authenticated
+    return request.blueprint in LINK_BLUEPRINTS or current_user.is_authenticated

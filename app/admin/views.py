@@ -1,19 +1,22 @@
-"""Administration in the browser, for administrators only: the staff list, and resetting an
-agent's two-factor sign-in when their phone is lost and their recovery codes are gone.
+"""The administration blueprint: every page needs a signed-in administrator; agents and
+managers are refused with 403. Also the helpers its area modules share: the navigation,
+the acting administrator, and showing a service's sentence beside the field it concerns.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort
 from flask_login import current_user
+from flask_wtf import FlaskForm
 
 from app.auth.session import require_signed_in
-from app.extensions import db
 from app.models import Agent
-from app.runtime import now
-from app.services import two_factor
+from app.services.errors import ServiceError, as_sentence
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+# The administration navigation: (label, endpoint); an area adds its own entry.
+SECTIONS: list[tuple[str, str]] = [("Agents", "admin.agents"), ("Accounts", "admin.accounts")]
 
 
 @bp.before_request
@@ -27,17 +30,23 @@ def require_admin():
     return None
 
 
-@bp.get("/agents")
-def agents():
-    staff = db.session.query(Agent).order_by(Agent.email).all()
-    return render_template("admin/agents.html", staff=staff)
+@bp.context_processor
+def navigation() -> dict:
+    """Give every administration page the navigation; each page names its own section."""
+    return {"admin_sections": SECTIONS}
 
 
-@bp.post("/agents/<int:agent_id>/reset-two-factor")
-def reset_two_factor(agent_id: int):
-    agent = db.session.get(Agent, agent_id) or abort(404)
-    two_factor.reset(db.session, agent, now(), by=current_user._get_current_object())
-    db.session.commit()
-    flash(f"Two-factor sign-in of {agent.email} was removed and their sessions ended; "
-          "they set it up again at their next sign-in.", "info")
-    return redirect(url_for("admin.agents"))
+def me() -> Agent:
+    """Return the administrator making the request."""
+    return current_user._get_current_object()
+
+
+def show_error(form: FlaskForm, error: ServiceError) -> FlaskForm:
+    """Put the service's sentence beside the field it names, or at the top of the form."""
+    sentence = as_sentence(str(error))
+    field = form._fields.get(error.field or "")
+    if field is not None:
+        field.errors = [*field.errors, sentence]
+    else:
+        form.form_errors.append(sentence)
+    return form

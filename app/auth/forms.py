@@ -19,3 +19,10 @@ class CodeForm(FlaskForm):
     code = StringField("Code from your authenticator app, or a recovery code",
                        validators=[DataRequired(), Length(max=40)])
     submit = SubmitField("Continue")
+
+
+class SetPasswordForm(FlaskForm):
+    # The length rules are ``password_problem``'s, so the CLI and this page say the same.
+    password = PasswordField("New password", validators=[DataRequired("Type the password you want.")])
+    repeat = PasswordField("The same password again", validators=[DataRequired("Type the password again.")])
+    submit = SubmitField("Set password")

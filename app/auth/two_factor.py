@@ -38,7 +38,7 @@ def init_app(app: Flask) -> None:
 
 
 def _set_up_first():
-    if request.endpoint in OPEN_ENDPOINTS or request.blueprint in ("two_factor", "customer"):
+    if request.endpoint in OPEN_ENDPOINTS or request.blueprint in ("two_factor", "customer", "password"):
         return None
     if current_user.is_authenticated and not current_user.has_two_factor and \
             two_factor.requires_two_factor(current_user, current_app.config["TWO_FACTOR_ROLES"]):

@@ -1,0 +1,76 @@
+"""The administration forms; Flask-WTF adds a CSRF token to each, and refuses a POST without one.
+
+The forms check only the shape of what is typed (present, not too long); every rule of
+the desk (addresses, roles, domains, the last administrator) is the services' to check,
+so the browser and the command line refuse the same things in the same words.
+"""
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, HiddenField, SelectField, SelectMultipleField, StringField, SubmitField
+from wtforms.validators import DataRequired, Length
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from app.models.agent import ROLES
+
+ROLE_CHOICES = [("agent", "Agent: works tickets"), ("manager", "Manager: also searches and audits"),
+                ("admin", "Administrator: also configures the desk")]
+assert [value for value, _ in ROLE_CHOICES] == list(ROLES)
+
+
+class ButtonForm(FlaskForm):
+    """A button that acts on the page's agent or account: only the CSRF token is sent."""
+
+
+class InviteForm(FlaskForm):
+    email = StringField("Email address", validators=[DataRequired("Give the agent's email address."),
+                                                     Length(max=320)])
+    name = StringField("Name", validators=[DataRequired("Give the agent's name."), Length(max=200)])
+    # Any value reaches the service, which names the roles when it refuses one.
+    role = SelectField("Role", choices=ROLE_CHOICES, default="agent", validate_choice=False)
+    submit = SubmitField("Invite")
+
+
+class RoleForm(FlaskForm):
+    role = SelectField("Role", choices=ROLE_CHOICES, validate_choice=False,
+                       validators=[DataRequired("Choose a role.")])
+    submit = SubmitField("Change role")
+
+
+class AccountForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired("Give the account's name."), Length(max=200)])
+    submit = SubmitField("Add account")
+
+
+class RenameForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired("Give the account's name."), Length(max=200)])
+    submit = SubmitField("Rename")
+
+
+class DomainForm(FlaskForm):
+    domain = StringField("Mail domain", validators=[DataRequired("Give a mail domain (for example: "
+                                                                 "example.com)."), Length(max=253)])
+    submit = SubmitField("Add domain")
+
+
+class ContactForm(FlaskForm):
+    contact = StringField("Email address", validators=[DataRequired("Give the contact's email address."),
+                                                       Length(max=320)])
+    approver = BooleanField("May approve access requests")
+    submit = SubmitField("Add contact")
+
+
+class ApproversForm(FlaskForm):
+    # Choices are the account's contacts, filled in by the view.
+    approvers = SelectMultipleField("Approvers", choices=[], validate_choice=False,
+                                    widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
+    submit = SubmitField("Save approvers")
+
+
+class RemoveDomainForm(FlaskForm):
+    domain = HiddenField(validators=[DataRequired("Say which domain to remove.")])
+    submit = SubmitField("Remove")
+
+
+class RemoveContactForm(FlaskForm):
+    contact = HiddenField(validators=[DataRequired("Say which contact to remove.")])
+    submit = SubmitField("Remove")
