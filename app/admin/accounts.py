@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from flask import abort, flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
+from wtforms.fields.choices import SelectChoice
 
 from app.admin import forms
 from app.admin.views import bp, me, show_error
@@ -115,7 +116,7 @@ def _account_page(account: Account, sent: dict[str, FlaskForm], status: int = 20
     page_forms = {"rename": forms.RenameForm(formdata=None, name=account.name),
                   "domain": forms.DomainForm(formdata=None), "contact": forms.ContactForm(formdata=None),
                   "approvers": forms.ApproversForm(formdata=None, approvers=approvers), **sent}
-    page_forms["approvers"].approvers.choices = [(c.email, c.email) for c in account.contacts]
+    page_forms["approvers"].approvers.choices = [SelectChoice(c.email, c.email) for c in account.contacts]
     removal_errors = [e for key, form in sent.items() if key.startswith("remove")
                       for e in [*form.form_errors, *_field_errors(form)]]
     return render_template("admin/account.html", account=account, forms=page_forms, button=forms.ButtonForm(),

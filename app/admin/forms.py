@@ -7,14 +7,15 @@ so the browser and the command line refuse the same things in the same words.
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, SelectMultipleField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.models.agent import ROLES
 
-ROLE_CHOICES = [("agent", "Agent: works tickets"), ("manager", "Manager: also searches and audits"),
-                ("admin", "Administrator: also configures the desk")]
-assert [value for value, _ in ROLE_CHOICES] == list(ROLES)
+ROLE_LABELS = {"agent": "Agent: works tickets", "manager": "Manager: also searches and audits",
+               "admin": "Administrator: also configures the desk"}
+ROLE_CHOICES = [SelectChoice(role, ROLE_LABELS[role]) for role in ROLES]
 
 
 class ButtonForm(FlaskForm):

@@ -14,6 +14,7 @@ from app.extensions import db
 from app.models import Message, TicketEvent
 from app.services.agents import disable_agent
 from tests.app import console_world
+from tests.app.admin_routes import ADMIN_ROUTES, PASSWORD_LINK_ROUTES
 from tests.app.manage_routes import MANAGE_ROUTES
 from tests.app.search_routes import SEARCH_ROUTES
 from tests.web import form_token, sign_in, submit
@@ -47,8 +48,6 @@ MATRIX = {
     ("two_factor.confirm", "POST"): staff(400),
     ("two_factor.recovery_codes", "POST"): staff(400),
     ("two_factor.reset", "POST"): staff(400),
-    ("admin.agents", "GET"): {**staff(403), "admin": 200},
-    ("admin.reset_two_factor", "POST"): {**staff(403), "admin": REDIRECT},
     ("console.home", "GET"): staff(REDIRECT),
     ("console.queue", "GET"): staff(200),
     ("console.ticket", "GET"): staff(200),
@@ -81,6 +80,8 @@ MATRIX = {
     ("customer.revoke", "POST"): everyone(404),
     ("customer.log", "GET"): everyone(404),
     **MANAGE_ROUTES,
+    **ADMIN_ROUTES,
+    **PASSWORD_LINK_ROUTES,
     **SEARCH_ROUTES,
 }
 

@@ -1,0 +1,47 @@
+"""Access-matrix rows for the administration pages and the password link page:
+(endpoint, method) -> who -> outcome.
+
+Only administrators reach administration: agents and managers get 403 on every route,
+anyone not signed in (or disabled) is sent to sign in. A POST here carries a valid CSRF
+token and an empty form: a form that needs input answers 400 with its errors, a button
+acts and redirects. The password link page answers 400 to everyone for the world's
+made-up token, never a sign-in redirect.
+"""
+
+REDIRECT = "redirect"
+
+
+def admins_only(outcome):
+    return {"anonymous": "login", "disabled": "login", "agent": 403, "manager": 403, "admin": outcome}
+
+
+ADMIN_ROUTES: dict = {
+    ("admin.agents", "GET"): admins_only(200),
+    ("admin.agent", "GET"): admins_only(200),
+    ("admin.invite_agent", "POST"): admins_only(400),
+    ("admin.set_role", "POST"): admins_only(400),
+    ("admin.disable", "POST"): admins_only(REDIRECT),
+    ("admin.enable", "POST"): admins_only(REDIRECT),
+    # The world's agent has a password, so there is no invitation to send again; the reset
+    # link is written to the development outbox folder (SMTP_URL=file://...).
+    ("admin.resend_invitation", "POST"): admins_only(400),
+    ("admin.reset_password", "POST"): admins_only(REDIRECT),
+    ("admin.reset_two_factor", "POST"): admins_only(REDIRECT),
+    ("admin.accounts", "GET"): admins_only(200),
+    ("admin.account", "GET"): admins_only(200),
+    ("admin.add_account", "POST"): admins_only(400),
+    ("admin.rename_account", "POST"): admins_only(400),
+    ("admin.add_domain", "POST"): admins_only(400),
+    ("admin.remove_domain", "POST"): admins_only(400),
+    ("admin.add_contact", "POST"): admins_only(400),
+    ("admin.remove_contact", "POST"): admins_only(400),
+    # No contact ticked: the account is left without approvers.
+    ("admin.choose_approvers", "POST"): admins_only(REDIRECT),
+}
+
+EVERYONE = ("anonymous", "agent", "manager", "admin", "disabled")
+
+PASSWORD_LINK_ROUTES: dict = {
+    ("password.set_password", "GET"): dict.fromkeys(EVERYONE, 400),
+    ("password.set_password", "POST"): dict.fromkeys(EVERYONE, 400),
+}
