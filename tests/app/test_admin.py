@@ -7,6 +7,7 @@ same sentences as ``flask accounts``. Every change lands in the audit log.
 from __future__ import annotations
 
 import html
+import logging
 import re
 from datetime import datetime, timedelta
 
@@ -475,3 +476,12 @@ def test_edit_account_service_adds_an_unknown_approver_as_a_contact(app):
     account = factories.account(db.session, "Acme", domains=["acme.example"])
     edit_account(db.session, account, AccountChanges(approvers=["Boss@Acme.Example"]), by=None, now=START)
     assert [(c.email, c.is_approver) for c in account.contacts] == [("boss@acme.example", True)]
+
+
+def test_a_password_links_token_never_reaches_a_log_line(web, world, admin, smtp_server, caplog):
+    invite(admin)
+    path = link_in(smtp_server, 1)
+    token = path.removeprefix("/password/")
+    caplog.set_level(logging.INFO)
+    logging.getLogger("werkzeug").info('127.0.0.1 - - "GET %s HTTP/1.1" 200 -', path)
+    assert "/password/[token]" in caplog.text and token not in caplog.text
