@@ -8,7 +8,7 @@ brings every route with it. A new area (mailboxes) adds its module to this impor
 an entry to ``views.SECTIONS`` for the navigation.
 """
 
-from app.admin import accounts, agents  # noqa: F401 (registers their routes on views.bp)
+from app.admin import accounts, agents, oauth  # noqa: F401 (registers their routes on views.bp)
 from app.admin.views import bp
 
 __all__ = ["bp"]

@@ -10,7 +10,17 @@ uses the same one when the administrator pastes the address their browser ended 
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    has_request_context,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user
 
 from app.admin.views import bp
@@ -29,6 +39,7 @@ def redirect_uri() -> str:
     return f"{current_app.config['PUBLIC_URL']}/admin/oauth/callback"
 
 
+@bp.app_template_global()
 def mailbox_page(mailbox_id: int) -> str:
     """The administration page of a mailbox, or the list of mailboxes where there is none."""
     for endpoint in ("admin.mailbox", "admin.mailbox_page"):
@@ -41,15 +52,10 @@ def mailbox_page(mailbox_id: int) -> str:
 def mailboxes_to_reconnect() -> dict:
     """Give every console page of an administrator or manager the mailboxes that stopped, for
     the red banner of ``base.html``: nobody who could act should miss a mailbox gone quiet."""
-    if not current_user.is_authenticated or current_user.role not in ("manager", "admin"):
-        return {}
+    if not has_request_context() or not current_user.is_authenticated \
+            or current_user.role not in ("manager", "admin"):
+        return {}  # emails rendered by the CLI or the worker carry no banner
     return {"mailboxes_to_reconnect": oauth.needing_reconnect(db.session)}
-
-
-@bp.get("/mailboxes/<int:mailbox_id>/page")
-def mailbox_page_for(mailbox_id: int):
-    """A stable address for a mailbox's administration page, for banners and emails."""
-    return redirect(mailbox_page(mailbox_id))
 
 
 @bp.post("/mailboxes/<int:mailbox_id>/connect")

@@ -37,6 +37,10 @@ ADMIN_ROUTES: dict = {
     ("admin.remove_contact", "POST"): admins_only(400),
     # No contact ticked: the account is left without approvers.
     ("admin.choose_approvers", "POST"): admins_only(REDIRECT),
+    # The world's mailbox signs in with a password: nothing to connect, back to its page.
+    ("admin.connect_mailbox", "POST"): admins_only(REDIRECT),
+    # No sign-in was begun in this session: the page says so.
+    ("admin.oauth_callback", "GET"): admins_only(400),
 }
 
 EVERYONE = ("anonymous", "agent", "manager", "admin", "disabled")

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Job, utcnow
 from app.services import access
+from app.services.mailboxes import add_mailbox
 from tests import factories
 
 ROLES = ("agent", "manager", "admin")
@@ -33,6 +34,7 @@ class World:
     job_id: int
     request_id: int
     agent_id: int
+    mailbox_id: int
 
 
 def build(app) -> World:
@@ -57,7 +59,10 @@ def build(app) -> World:
         # A request nobody has answered: it opens nothing.
         request, _ = access.request_access(session, staff["agent"], account, "both", "Checking the export",
                                            1, utcnow(), access.AccessSettings())
+        # A mailbox nobody polls here: its pages and buttons answer without a server.
+        mailbox = add_mailbox(session, "support", host="127.0.0.1", port=1, security="none",
+                              username="support", password_env="DESK_WORLD_PASSWORD", folders=["INBOX"])
         session.commit()
         job_id = session.scalar(select(Job.id).where(Job.account_id == account.id))
         return World(account.id, message.ticket_id, message.id, message.attachments[0].id,
-                     stranger.ticket_id, stranger.id, job_id, request.id, staff["agent"].id)
+                     stranger.ticket_id, stranger.id, job_id, request.id, staff["agent"].id, mailbox.id)

@@ -101,7 +101,8 @@ def url_for_rule(rule, world: console_world.World, **changed) -> str:
     values = {"ticket_id": world.ticket_id, "message_id": world.message_id,
               "attachment_id": world.attachment_id, "account_id": world.account_id,
               "kind": "jobs", "record_id": world.job_id, "request_id": world.request_id,
-              "raw": "no-such-token", "saved_id": 999, "agent_id": world.agent_id, **changed}
+              "raw": "no-such-token", "saved_id": 999, "agent_id": world.agent_id,
+              "mailbox_id": world.mailbox_id, **changed}
     return rule.build({arg: values[arg] for arg in rule.arguments})[1]
 
 
