@@ -80,6 +80,23 @@ def imap_mailbox(session, dovecot, name: str = "support", folders=("INBOX",)):
     return box
 
 
+def oauth_mailbox(session, dovecot, server, name: str = "cloud"):
+    """Configure and commit an OAuth2 mailbox (not yet connected) of a Dovecot that checks the
+    tokens of a loopback authorization server (``tests.oauth_server``)."""
+    from app.runtime import secret_box
+    from app.services.oauth import OAuthSettings
+    from tests.dovecot import USER
+
+    settings = OAuthSettings(client_id=server.client_id, client_secret=server.client_secret,
+                             authorize_url=server.authorize_url, token_url=server.token_url,
+                             device_url=server.device_url, scopes="imap smtp offline_access")
+    box = add_mailbox(session, name, host="127.0.0.1", port=dovecot.port, security="none",
+                      username=USER, folders=["INBOX"], kind="oauth2", oauth_settings=settings,
+                      box=secret_box())
+    session.commit()
+    return box
+
+
 def agent(session, email: str = "sam@desk.example", *, name: str = "Sam Agent", role: str = "agent",
           password: str = AGENT_PASSWORD):
     """Create and commit a console agent."""

@@ -10,6 +10,8 @@ uses the same one when the administrator pastes the address their browser ended 
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import (
     abort,
     current_app,
@@ -22,11 +24,13 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from werkzeug.wrappers import Response
 
 from app.admin.views import bp
 from app.extensions import db
 from app.models import Mailbox
 from app.runtime import now, secret_box
+from app.security import PAGE_POLICY
 from app.services import oauth
 from app.services.errors import ServiceError
 from mailbox.errors import MailboxError
@@ -56,6 +60,25 @@ def mailboxes_to_reconnect() -> dict:
             or current_user.role not in ("manager", "admin"):
         return {}  # emails rendered by the CLI or the worker carry no banner
     return {"mailboxes_to_reconnect": oauth.needing_reconnect(db.session)}
+
+
+@bp.after_request
+def let_connect_reach_the_provider(response: Response) -> Response:
+    """Allow the provider's origin as a form target on the pages of an OAuth2 mailbox.
+
+    The Connect form posts here and is redirected to the provider's sign-in page; browsers
+    apply the page's ``form-action`` to that redirect as well, so ``'self'`` alone would
+    stop it.
+    """
+    mailbox_id = (request.view_args or {}).get("mailbox_id")
+    if mailbox_id is None or "Content-Security-Policy" in response.headers:
+        return response
+    mailbox = db.session.get(Mailbox, mailbox_id)
+    if mailbox is not None and mailbox.oauth is not None:
+        parts = urlsplit(mailbox.oauth.authorize_url)
+        response.headers["Content-Security-Policy"] = PAGE_POLICY.replace(
+            "form-action 'self'", f"form-action 'self' {parts.scheme}://{parts.netloc}")
+    return response
 
 
 @bp.post("/mailboxes/<int:mailbox_id>/connect")

@@ -25,8 +25,7 @@ from app.runtime import now, poll_settings, raw_store, reply_settings, secret_bo
 from app.services import oauth
 from app.services.dashboard import folder_health
 from app.services.errors import ServiceError
-from app.services.mailboxes import add_mailbox, mailbox_state, poll_mailboxes
-from app.services.oauth import OAuthSettings
+from app.services.mailboxes import mailbox_state, poll_mailboxes
 from app.services.outbound import send_reply
 from tests import factories
 from tests.dovecot import USER
@@ -35,17 +34,6 @@ from tests.waiting import until
 
 REDIRECT = "http://127.0.0.1/callback"
 TIMEOUT = 10
-
-
-def oauth_mailbox(session, dovecot, server, name: str = "cloud", **extra) -> Mailbox:
-    settings = OAuthSettings(client_id=server.client_id, client_secret=server.client_secret,
-                             authorize_url=server.authorize_url, token_url=server.token_url,
-                             device_url=server.device_url, scopes="imap smtp offline_access")
-    mailbox = add_mailbox(session, name, host="127.0.0.1", port=dovecot.port, security="none",
-                          username=USER, folders=["INBOX"], kind="oauth2", oauth_settings=settings,
-                          box=secret_box(), **extra)
-    session.commit()
-    return mailbox
 
 
 def connect(session, server, mailbox: Mailbox) -> None:
@@ -80,7 +68,7 @@ def test_a_connected_mailbox_is_polled_with_tokens_and_its_secrets_never_rest_in
         app, session, oauth_server, oauth_dovecot, smtp_server, caplog):
     app.config.update(SMTP_URL=smtp_server.url)
     caplog.set_level(logging.DEBUG)
-    mailbox = oauth_mailbox(session, oauth_dovecot, oauth_server)
+    mailbox = factories.oauth_mailbox(session, oauth_dovecot, oauth_server)
     assert mailbox_state(mailbox) == "not connected"
     oauth_dovecot.append(messages(0, 3))
 
@@ -111,7 +99,7 @@ def test_a_connected_mailbox_is_polled_with_tokens_and_its_secrets_never_rest_in
 def test_access_tokens_that_expire_every_two_seconds_are_refreshed_and_nothing_is_lost(
         app, session, oauth_server, oauth_dovecot):
     oauth_server.access_token_seconds = 2
-    mailbox = oauth_mailbox(session, oauth_dovecot, oauth_server)
+    mailbox = factories.oauth_mailbox(session, oauth_dovecot, oauth_server)
     connect(session, oauth_server, mailbox)
     app.config.update(IMAP_FETCH_BATCH=4)
 
@@ -136,7 +124,7 @@ def test_a_revoked_refresh_token_stops_only_that_mailbox_tells_the_administrator
     factories.agent(session, "ops@desk.example", name="Ops Admin", role="admin")
     factories.agent(session, "sam@desk.example", name="Sam Agent", role="agent")
     session.commit()
-    cloud = oauth_mailbox(session, oauth_dovecot, oauth_server)
+    cloud = factories.oauth_mailbox(session, oauth_dovecot, oauth_server)
     other = factories.imap_mailbox(session, dovecot, name="support")
     session.commit()
     connect(session, oauth_server, cloud)
@@ -181,7 +169,7 @@ def test_a_revoked_refresh_token_stops_only_that_mailbox_tells_the_administrator
 
 
 def test_flask_mailbox_connect_signs_in_with_a_device_code(app, session, cli, oauth_server, oauth_dovecot):
-    mailbox = oauth_mailbox(session, oauth_dovecot, oauth_server)
+    mailbox = factories.oauth_mailbox(session, oauth_dovecot, oauth_server)
     approved = threading.Event()
 
     def approve_when_asked() -> None:
@@ -211,7 +199,7 @@ def test_flask_mailbox_connect_signs_in_with_a_device_code(app, session, cli, oa
 def test_a_reply_leaves_through_the_mailbox_account_over_smtp_with_xoauth2(
         app, session, oauth_server, oauth_dovecot, oauth_smtp_server):
     app.config.update(SUPPORT_ADDRESS="help@desk.example")
-    mailbox = oauth_mailbox(session, oauth_dovecot, oauth_server)
+    mailbox = factories.oauth_mailbox(session, oauth_dovecot, oauth_server)
     mailbox.smtp_host, mailbox.smtp_port, mailbox.smtp_security = "127.0.0.1", oauth_smtp_server.port, "none"
     session.commit()
     connect(session, oauth_server, mailbox)
