@@ -32,7 +32,7 @@ from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -297,8 +297,11 @@ def record_refusals(session: Session) -> None:
     if not refused:
         return
     for mailbox_id, (at, reason) in refused.items():
+        # Not when the mailbox was connected again since (in another process, say): the
+        # refusal was of the token it held before.
         session.execute(update(MailboxOAuth)
-                        .where(MailboxOAuth.mailbox_id == mailbox_id, MailboxOAuth.failed_at.is_(None))
+                        .where(MailboxOAuth.mailbox_id == mailbox_id, MailboxOAuth.failed_at.is_(None),
+                               or_(MailboxOAuth.connected_at.is_(None), MailboxOAuth.connected_at < at))
                         .values(failed_at=at, failure=reason, notified_at=None)
                         .execution_options(synchronize_session=False))
     session.commit()

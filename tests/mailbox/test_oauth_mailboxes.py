@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import base64
 import logging
+import subprocess
+import sys
 import threading
 from datetime import timedelta
 
@@ -30,6 +32,7 @@ from app.services.outbound import send_reply
 from tests import factories
 from tests.dovecot import USER
 from tests.oauth_tokens import wait_until_inactive
+from tests.parts import REPO
 from tests.waiting import until
 
 REDIRECT = "http://127.0.0.1/callback"
@@ -230,3 +233,41 @@ def test_a_reply_leaves_through_the_mailbox_account_over_smtp_with_xoauth2(
     assert "refused the sign-in" in refused
     assert len(oauth_smtp_server.received) == 1
     assert mailbox_state(session.get(Mailbox, mailbox.id)) == "needs reconnecting"
+
+
+def test_a_mailbox_whose_imap_takes_oauthbearer_is_polled_with_it(app, session, oauth_server, oauth_dovecot):
+    mailbox = factories.oauth_mailbox(session, oauth_dovecot, oauth_server)
+    mailbox.oauth.mechanism = "OAUTHBEARER"
+    session.commit()
+    connect(session, oauth_server, mailbox)
+    oauth_dovecot.append(messages(0, 2))
+
+    assert [r.errors for r in poll(session)] == [[]]
+    assert archived_from(session, mailbox) == ["cloud 000", "cloud 001"]
+    assert "user=<support>, method=OAUTHBEARER" in oauth_dovecot.log(), "Dovecot saw the mechanism"
+
+
+def test_flask_mailbox_connect_by_pasting_the_address_the_browser_ended_on(
+        app, session, oauth_server, oauth_dovecot, subprocess_env):
+    mailbox = factories.oauth_mailbox(session, oauth_dovecot, oauth_server)
+    env = {**subprocess_env, "PUBLIC_URL": "http://127.0.0.1:9", "PYTHONUNBUFFERED": "1"}
+    command = subprocess.Popen([sys.executable, "-m", "flask", "mailbox", "connect", "cloud", "--paste"],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=env, cwd=REPO)
+    try:
+        # The command prints the provider's address; the person opens it elsewhere and allows.
+        address = next(line.strip() for line in command.stdout if line.startswith(oauth_server.authorize_url))
+        page = requests.get(address, timeout=TIMEOUT)
+        answer = requests.post(page.url, allow_redirects=False, timeout=TIMEOUT, data={
+            "username": oauth_server.username, "password": oauth_server.password, "decision": "allow"})
+        ended_on = answer.headers["Location"]
+        assert ended_on.startswith("http://127.0.0.1:9/admin/oauth/callback?")
+        out, err = command.communicate(ended_on + "\n", timeout=120)
+    finally:
+        command.kill()
+    assert command.returncode == 0, err
+    assert "Connected the mailbox cloud" in out
+    session.expire_all()
+    assert mailbox_state(session.get(Mailbox, mailbox.id)) == "active"
+    oauth_dovecot.append(messages(0, 1))
+    assert [r.errors for r in poll(session)] == [[]]
