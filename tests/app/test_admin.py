@@ -9,7 +9,6 @@ from __future__ import annotations
 import html
 import logging
 import re
-from datetime import datetime, timedelta
 
 import pytest
 from itsdangerous import URLSafeSerializer
@@ -24,25 +23,12 @@ from app.services.errors import ServiceError
 from tests import factories
 from tests.app import console_world
 from tests.app.admin_routes import ADMIN_ROUTES, PASSWORD_LINK_ROUTES
+from tests.app.test_access import START, Clock
 from tests.app.test_console_access import WHO, client_for, outcome, routes, token_for, url_for_rule
 from tests.web import form_token, sign_in, submit
 
 PUBLIC = "http://desk.test"
-START = datetime(2026, 6, 1, 9, 0)
 NEW_PASSWORD = "a brand new pass phrase"
-
-
-class Clock:
-    """The application's clock in these tests: it moves only when a test moves it."""
-
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta) -> None:
-        self.now += timedelta(**delta)
 
 
 @pytest.fixture
