@@ -32,7 +32,7 @@ from app.search.index import WriterBusy
 from app.services.access import expire_due
 from app.services.errors import ServiceError
 from app.services.indexing import index_pending
-from app.services.mailboxes import mailboxes_named, poll_mailboxes
+from app.services.mailboxes import mailbox_state, mailboxes_named, poll_mailboxes
 from mailbox.errors import MailboxError
 from mailbox.poller import open_source
 
@@ -237,18 +237,31 @@ RUNNING = _RunningJobs()
 
 def _start_idle_watchers(app: Flask, scheduler: BlockingScheduler, stop: threading.Event) -> None:
     with app.app_context():
-        settings = poll_settings()
-        targets = []
-        for mailbox in mailboxes_named(db.session, None):
-            try:
-                source = open_source(mailbox, settings)
-            except MailboxError:
-                continue  # not configured enough to poll: the poll reports why
-            targets += [(mailbox.name, f.name, source) for f in mailbox.folders]
+        targets = watch_targets(db.session, poll_settings())
     for mailbox, folder, source in targets:
         thread = threading.Thread(target=_idle_loop, args=(source, mailbox, folder, scheduler, stop),
                                   name=f"idle-{mailbox}-{folder}", daemon=True)
         thread.start()
+
+
+def watch_targets(session, settings) -> list[tuple[str, str, object]]:
+    """Return (mailbox, folder, source) for each folder an IDLE watcher should wait on.
+
+    Paused mailboxes, and OAuth2 ones not connected or needing reconnecting, are not
+    watched, as they are not polled. A mailbox paused or resumed while the worker runs
+    keeps its watchers, or gets them, at the worker's next start; polls follow its state
+    at once.
+    """
+    targets = []
+    for mailbox in mailboxes_named(session, None):
+        if mailbox_state(mailbox) != "active":
+            continue
+        try:
+            source = open_source(mailbox, settings)
+        except MailboxError:
+            continue  # not configured enough to poll: the poll reports why
+        targets += [(mailbox.name, f.name, source) for f in mailbox.folders]
+    return targets
 
 
 def _idle_loop(source, mailbox: str, folder: str, scheduler: BlockingScheduler,

@@ -49,9 +49,14 @@ class Mailbox(db.Model):
     smtp_port: Mapped[int | None]
     smtp_security: Mapped[str | None] = mapped_column(String(10))
 
+    # The folders polled now. A folder an administrator removed keeps its row (its archived
+    # mail keeps its location, and its checkpoint serves if it is chosen again) and is left
+    # out here; ``all_folders`` has every one.
     folders: Mapped[list[MailboxFolder]] = relationship(
-        back_populates="mailbox", cascade="all, delete-orphan", order_by="MailboxFolder.id"
+        back_populates="mailbox", cascade="all, delete-orphan", order_by="MailboxFolder.id",
+        primaryjoin="and_(Mailbox.id == MailboxFolder.mailbox_id, MailboxFolder.removed_at.is_(None))",
     )
+    all_folders: Mapped[list[MailboxFolder]] = relationship(viewonly=True, order_by="MailboxFolder.id")
     oauth: Mapped[MailboxOAuth | None] = relationship(
         back_populates="mailbox", cascade="all, delete-orphan", uselist=False
     )
@@ -118,6 +123,8 @@ class MailboxFolder(db.Model):
     # Seen at the last poll: messages on the server and how many were not archived yet.
     server_count: Mapped[int | None]
     server_pending: Mapped[int | None]
+    # Set when an administrator stopped archiving the folder; None while it is polled.
+    removed_at: Mapped[datetime | None]
     lease_owner: Mapped[str | None] = mapped_column(String(200))
     lease_until: Mapped[datetime | None]
 

@@ -291,6 +291,7 @@ def folder_health(session: Session, now: datetime, stale_after: timedelta) -> li
     rows = session.execute(select(Mailbox.name, MailboxFolder, MailboxOAuth.failed_at, MailboxOAuth.failure)
                            .join(MailboxFolder, MailboxFolder.mailbox_id == Mailbox.id)
                            .outerjoin(MailboxOAuth, MailboxOAuth.mailbox_id == Mailbox.id)
+                           .where(MailboxFolder.removed_at.is_(None))
                            .order_by(Mailbox.name, MailboxFolder.name)).all()
     folders = [_health(name, folder, now, stale_after, refused_at, refusal)
                for name, folder, refused_at, refusal in rows]

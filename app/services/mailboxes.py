@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import re
+import socket
+import ssl
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import Mailbox, MailboxFolder, utcnow
+from app.models import Agent, Mailbox, MailboxFolder, utcnow
 from app.models.mailbox import KINDS, SECURITY_CHOICES
 from app.secretbox import SecretBox
-from app.services import oauth
+from app.services import audit, oauth
 from app.services.errors import ServiceError
 from app.services.oauth import OAuthSettings
 from mailbox.errors import MailboxError
@@ -25,7 +28,8 @@ _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
 def add_mailbox(session: Session, name: str, *, host: str | None = None, port: int | None = None,
                 security: str | None = None, username: str, password_env: str | None = None,
                 folders: list[str], kind: str = "password", oauth_settings: OAuthSettings | None = None,
-                box: SecretBox | None = None) -> Mailbox:
+                box: SecretBox | None = None, by: Agent | None = None,
+                at: datetime | None = None) -> Mailbox:
     """Configure a mailbox to poll.
 
     A password mailbox names the environment variable its password is read from at poll
@@ -59,6 +63,9 @@ def add_mailbox(session: Session, name: str, *, host: str | None = None, port: i
         oauth.configure(mailbox, kind, oauth_settings, box)
     session.add(mailbox)
     session.flush()
+    audit.append(session, "mailbox_added", at=at or utcnow(), agent_id=by.id if by else None,
+                 detail=f"mailbox {mailbox.name} ({kind}, {username} at {host}:{port}, "
+                        f"folders {', '.join(folders)})")
     return mailbox
 
 
@@ -96,6 +103,136 @@ def check_connection(mailbox: Mailbox, settings: PollSettings) -> None:
     with open_source(mailbox, settings) as source:
         for folder in mailbox.folders:
             source.changes(folder.name, folder.uidvalidity, folder.checkpoint_uid)
+
+
+def edit_mailbox(session: Session, mailbox: Mailbox, *, by: Agent | None, at: datetime,
+                 name: str | None = None, host: str | None = None, port: int | None = None,
+                 security: str | None = None, username: str | None = None, password_env: str | None = None,
+                 oauth_settings: OAuthSettings | None = None, box: SecretBox | None = None) -> list[str]:
+    """Change a mailbox's settings (None keeps one); return the names of the settings changed.
+
+    For Microsoft 365 and Google a blank host, port or security is the provider's own. The
+    kind stays: a mailbox signing in another way is another mailbox. A blank client secret
+    keeps the stored one.
+    """
+    preset = PROVIDERS.get(mailbox.kind)
+    if preset is not None:
+        host = host if host is None or host.strip() else preset.imap[0]
+        port = port if port is None or port else preset.imap[1]
+        security = security if security is None or security else preset.imap[2]
+    wanted = {"name": name.strip() if name is not None else None, "host": host, "port": port,
+              "security": security, "username": username,
+              "password_env": password_env if mailbox.kind == "password" else None}
+    new = {key: getattr(mailbox, key) if value is None else value for key, value in wanted.items()}
+    _check_settings(new["name"], new["host"] or "", new["port"] or 0, new["security"] or "",
+                    new["username"], new["password_env"], [])
+    if mailbox.kind == "password" and not new["password_env"]:
+        raise ServiceError("a password mailbox needs the environment variable holding its password")
+    if new["name"] != mailbox.name and session.scalar(select(Mailbox).where(Mailbox.name == new["name"])):
+        raise ServiceError(f"a mailbox named {new['name']!r} exists already")
+    changed = [key for key, value in new.items() if value != getattr(mailbox, key)]
+    if mailbox.uses_oauth and oauth_settings is not None:
+        before = _oauth_fields(mailbox)
+        oauth.configure(mailbox, mailbox.kind, oauth_settings, box)
+        changed += [key for key, value in _oauth_fields(mailbox).items() if value != before[key]]
+    old_name = mailbox.name
+    for key in new:
+        setattr(mailbox, key, new[key])
+    if changed:
+        audit.append(session, "mailbox_changed", at=at, agent_id=by.id if by else None,
+                     detail=f"mailbox {old_name}: changed {', '.join(changed)}")
+    session.flush()
+    return changed
+
+
+def _oauth_fields(mailbox: Mailbox) -> dict:
+    # The secret is compared as ciphertext: a new one always differs, and never shows.
+    settings = mailbox.oauth
+    names = ("client_id", "client_secret", "authorize_url", "token_url", "device_url", "scopes", "mechanism")
+    return {name: getattr(settings, name, None) for name in names}
+
+
+def pause_mailbox(session: Session, mailbox: Mailbox, *, by: Agent | None, at: datetime) -> None:
+    """Stop polling and watching a mailbox until it is resumed; its archive stays as it is."""
+    if mailbox.paused_at is not None:
+        raise ServiceError(f"the mailbox {mailbox.name} is paused already")
+    mailbox.paused_at = at
+    audit.append(session, "mailbox_paused", at=at, agent_id=by.id if by else None,
+                 detail=f"mailbox {mailbox.name} paused")
+    session.flush()
+
+
+def resume_mailbox(session: Session, mailbox: Mailbox, *, by: Agent | None, at: datetime) -> None:
+    """Poll a paused mailbox again, from each folder's checkpoint."""
+    if mailbox.paused_at is None:
+        raise ServiceError(f"the mailbox {mailbox.name} is not paused")
+    mailbox.paused_at = None
+    audit.append(session, "mailbox_resumed", at=at, agent_id=by.id if by else None,
+                 detail=f"mailbox {mailbox.name} resumed")
+    session.flush()
+
+
+def server_folders(mailbox: Mailbox, settings: PollSettings) -> list[str]:
+    """Sign in and return the names of the folders on the server."""
+    with open_source(mailbox, settings) as source:
+        return source.folders()
+
+
+@dataclass(frozen=True)
+class FolderChange:
+    added: list[str]
+    removed: list[str]
+
+
+def plan_folders(mailbox: Mailbox, wanted: list[str]) -> FolderChange:
+    """Say which folders choosing ``wanted`` adds and which it removes."""
+    current = [f.name for f in mailbox.folders]
+    return FolderChange(added=[f for f in dict.fromkeys(wanted) if f not in current],
+                        removed=[f for f in current if f not in wanted])
+
+
+def set_folders(session: Session, mailbox: Mailbox, wanted: list[str], *, by: Agent | None, at: datetime,
+                available: list[str] | None = None, removal_confirmed: bool = False) -> FolderChange:
+    """Archive exactly the ``wanted`` folders from now on.
+
+    A new folder starts from checkpoint 0 (all its mail is archived); one chosen again goes on
+    from its old checkpoint. Removing a folder, which needs ``removal_confirmed``, stops its
+    polling and deletes nothing: its archived mail stays, with where it was seen.
+    """
+    wanted = list(dict.fromkeys(wanted))
+    if not wanted:
+        raise ServiceError("choose at least one folder; pause the mailbox to stop archiving it")
+    for folder in wanted:
+        if not folder.strip():
+            raise ServiceError("a folder name cannot be empty")
+        _check_length(f"the folder name {folder[:40]!r}", folder, 500)
+    if available is not None:
+        unknown = [f for f in wanted if f not in available]
+        if unknown:
+            raise ServiceError(f"the server has no folder {unknown[0]!r} (it has: {', '.join(available)})")
+    change = plan_folders(mailbox, wanted)
+    if change.removed and not removal_confirmed:
+        raise ServiceError(f"removing {', '.join(change.removed)} needs confirming: their mail is no longer "
+                           "archived from then on (what is archived stays)")
+    _apply_folders(session, mailbox, change, at)
+    if change.added or change.removed:
+        audit.append(session, "mailbox_folders_changed", at=at, agent_id=by.id if by else None,
+                     detail=f"mailbox {mailbox.name}: added {', '.join(change.added) or 'none'}; "
+                            f"removed {', '.join(change.removed) or 'none'} (archived mail kept)")
+    return change
+
+
+def _apply_folders(session: Session, mailbox: Mailbox, change: FolderChange, at: datetime) -> None:
+    kept = {f.name: f for f in mailbox.all_folders}
+    for name in change.removed:
+        kept[name].removed_at = at
+    for name in change.added:
+        if name in kept:
+            kept[name].removed_at = None
+        else:
+            session.add(MailboxFolder(mailbox_id=mailbox.id, name=name))
+    session.flush()
+    session.expire(mailbox, ["folders", "all_folders"])
 
 
 def mailboxes_named(session: Session, names: list[str] | None) -> list[Mailbox]:
@@ -214,3 +351,132 @@ def _iso(value) -> str | None:
     return value.isoformat(timespec="seconds") + "Z" if value else None
 
 
+
+
+# ---- testing the connection, step by step ----------------------------------------------------
+
+@dataclass(frozen=True)
+class Step:
+    """One step of reaching a mailbox: ``status`` is ok, failed, skipped (not needed) or not tried."""
+
+    name: str
+    status: str
+    detail: str
+
+
+STEPS = ("DNS", "TCP", "TLS", "login")
+
+
+class _Stop(Exception):
+    """A step failed: the steps after it are not tried."""
+
+
+def diagnose_connection(mailbox: Mailbox, settings: PollSettings) -> list[Step]:
+    """Try each step of reaching the mailbox in turn (DNS, TCP, TLS, login, each folder) and
+    say what each found; the first failure ends the test. Never shows a password or token."""
+    steps: list[Step] = []
+    try:
+        _resolve(mailbox, steps)
+        _reach(mailbox, settings, steps)
+        _sign_in_and_open(mailbox, settings, steps)
+    except _Stop:
+        tried = {s.name for s in steps}
+        later = [name for name in STEPS if name not in tried]
+        if not any(s.name.startswith("folder ") for s in steps):
+            later.append("folders")
+        steps += [Step(name, "not tried", "an earlier step failed") for name in later]
+    return steps
+
+
+def _failed(steps: list[Step], name: str, detail: str) -> _Stop:
+    steps.append(Step(name, "failed", detail))
+    return _Stop()
+
+
+def _resolve(mailbox: Mailbox, steps: list[Step]) -> None:
+    try:
+        found = socket.getaddrinfo(mailbox.host, mailbox.port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        reason = getattr(exc, "strerror", None) or exc
+        raise _failed(steps, "DNS", f"the host name {mailbox.host} does not resolve ({reason}); "
+                                    "check its spelling") from None
+    addresses = ", ".join(dict.fromkeys(info[4][0] for info in found))
+    steps.append(Step("DNS", "ok", f"{mailbox.host} resolves to {addresses}"))
+
+
+def _reach(mailbox: Mailbox, settings: PollSettings, steps: list[Step]) -> None:
+    where = f"{mailbox.host}:{mailbox.port}"
+    try:
+        sock = socket.create_connection((mailbox.host, mailbox.port), timeout=settings.timeout)
+    except ConnectionRefusedError:
+        raise _failed(steps, "TCP", f"nothing listens on {where}: the connection was refused "
+                                    "(is the port right, and the server running?)") from None
+    except TimeoutError:
+        raise _failed(steps, "TCP", f"{where} did not answer within {settings.timeout:g} s "
+                                    "(a firewall may drop the connection)") from None
+    except OSError as exc:
+        raise _failed(steps, "TCP", f"cannot connect to {where}: {exc.strerror or exc}") from None
+    steps.append(Step("TCP", "ok", f"{where} accepts connections"))
+    with sock:
+        if mailbox.security == "none":
+            steps.append(Step("TLS", "skipped", "not used: the mailbox is set to connect without TLS"))
+            return
+        _secure(mailbox, settings, sock, steps)
+
+
+def _secure(mailbox: Mailbox, settings: PollSettings, sock: socket.socket, steps: list[Step]) -> None:
+    context = ssl.create_default_context(cafile=settings.ca_file)
+    try:
+        if mailbox.security == "starttls":
+            _ask_starttls(sock, steps)
+        with context.wrap_socket(sock, server_hostname=mailbox.host) as tls:
+            version = tls.version()
+    except ssl.SSLCertVerificationError as exc:
+        raise _failed(steps, "TLS", f"the server's certificate is not trusted: {exc.verify_message} "
+                                    "(an expired, self-signed or other host's certificate)") from None
+    except ssl.SSLError as exc:
+        raise _failed(steps, "TLS", f"the TLS handshake failed ({exc.reason or exc}); does port "
+                                    f"{mailbox.port} speak {mailbox.security}?") from None
+    except (OSError, ValueError) as exc:
+        raise _failed(steps, "TLS", f"the TLS handshake did not complete ({exc})") from None
+    steps.append(Step("TLS", "ok", f"{version} with a trusted certificate for {mailbox.host}"))
+
+
+def _ask_starttls(sock: socket.socket, steps: list[Step]) -> None:
+    """Read the IMAP greeting and ask for STARTTLS (RFC 3501 6.2.1), as a client must first."""
+    reader = sock.makefile("rb")
+    reader.readline()
+    sock.sendall(b"d1 STARTTLS\r\n")
+    while True:
+        line = reader.readline(4096)
+        if not line:
+            raise _failed(steps, "TLS", "the server closed the connection when asked for STARTTLS")
+        if line.startswith(b"d1 "):
+            break
+    if not line[3:].upper().startswith(b"OK"):
+        words = line[3:].decode(errors="replace").strip()
+        raise _failed(steps, "TLS", f"the server refused STARTTLS: {words}")
+
+
+def _sign_in_and_open(mailbox: Mailbox, settings: PollSettings, steps: list[Step]) -> None:
+    how = "with OAuth2 (a token problem shows here)" if mailbox.uses_oauth else "with the password"
+    try:
+        with open_source(mailbox, settings) as source:
+            steps.append(Step("login", "ok", f"signed in as {mailbox.username} {how}"))
+            for folder in mailbox.folders:
+                _open_folder(source, folder, steps)
+    except (MailboxError, ServiceError) as exc:  # folders report their own: this is the sign-in's
+        raise _failed(steps, "login", f"signing in {how} failed: {exc}") from None
+    if any(s.status == "failed" for s in steps):
+        raise _Stop()
+
+
+def _open_folder(source, folder: MailboxFolder, steps: list[Step]) -> None:
+    name = f"folder {folder.name}"
+    try:
+        changes = source.changes(folder.name, folder.uidvalidity, folder.checkpoint_uid)
+    except MailboxError as exc:
+        steps.append(Step(name, "failed", f"cannot be opened read-only: {exc}"))
+        return
+    steps.append(Step(name, "ok", f"opened read-only: {changes.exists} message(s), "
+                                  f"{len(changes.uids)} not yet archived"))

@@ -1,0 +1,219 @@
+"""Mailbox administration in the browser: the list, adding and editing a mailbox (password or
+OAuth2), its page with its folders' health, the step-by-step connection test, choosing
+folders from the server's list, pausing and resuming.
+
+Administrators only, through the admin blueprint's guard; every POST carries the CSRF
+token (Flask-WTF), and every change goes through ``app.services.mailboxes``, the same
+service as ``flask mailbox``, which checks it, says what is wrong in the same sentence,
+and writes it to the audit log. Connecting an OAuth2 mailbox is ``app.admin.oauth``'s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from werkzeug import Response
+
+from app.admin.mailbox_forms import ActionForm, FolderChoiceForm, MailboxForm
+from app.admin.views import bp
+from app.extensions import db
+from app.models import Mailbox
+from app.models.mailbox import KINDS
+from app.runtime import now, poll_settings, secret_box
+from app.services import mailboxes
+from app.services.errors import ServiceError, as_sentence
+from app.services.mailbox_health import KIND_LABELS, folders_health, last_errors, mailbox_overview
+from mailbox.errors import MailboxError
+from mailbox.oauth import PROVIDERS
+
+CONNECT = "admin.connect_mailbox"  # app.admin.oauth's; the button shows once that module is there
+
+
+def _mailbox(mailbox_id: int) -> Mailbox:
+    return db.session.get(Mailbox, mailbox_id) or abort(404)
+
+
+def _me():
+    return current_user._get_current_object()
+
+
+@bp.get("/mailboxes")
+def mailboxes_list():
+    return render_template("admin/mailboxes/list.html", rows=mailbox_overview(db.session, now()))
+
+
+@bp.route("/mailboxes/new", methods=["GET", "POST"])
+def new_mailbox():
+    kind = request.values.get("kind", "")
+    if kind not in KINDS:
+        return render_template("admin/mailboxes/choose_kind.html", kinds=KIND_LABELS)
+    form = MailboxForm(kind=kind)
+    form.kind.data = kind
+    if form.validate_on_submit():
+        try:
+            mailbox = mailboxes.add_mailbox(db.session, form.name.data or "", **_connection(form, kind),
+                                            folders=form.folder_names(), kind=kind,
+                                            oauth_settings=form.oauth_settings(), box=secret_box(),
+                                            by=_me(), at=now())
+            db.session.commit()
+        except ServiceError as exc:
+            return _refused(form, exc, "admin/mailboxes/form.html", kind=kind, mailbox=None)
+        flash(f"The mailbox {mailbox.name} was added. {_next_step(mailbox)}", "info")
+        return redirect(url_for("admin.mailbox", mailbox_id=mailbox.id))
+    return _form_page(form, kind, None)
+
+
+@bp.route("/mailboxes/<int:mailbox_id>/edit", methods=["GET", "POST"])
+def edit_mailbox(mailbox_id: int):
+    mailbox = _mailbox(mailbox_id)
+    form = MailboxForm(data=_settings_of(mailbox)) if request.method == "GET" else MailboxForm()
+    form.kind.data = mailbox.kind
+    if form.validate_on_submit():
+        try:
+            changed = mailboxes.edit_mailbox(db.session, mailbox, by=_me(), at=now(),
+                                             name=form.name.data or "", **_connection(form, mailbox.kind),
+                                             oauth_settings=form.oauth_settings(), box=secret_box())
+            db.session.commit()
+        except ServiceError as exc:
+            return _refused(form, exc, "admin/mailboxes/form.html", kind=mailbox.kind, mailbox=mailbox)
+        flash(f"Saved: {', '.join(changed)} changed." if changed else "Nothing was changed.", "info")
+        return redirect(url_for("admin.mailbox", mailbox_id=mailbox.id))
+    return _form_page(form, mailbox.kind, mailbox)
+
+
+@bp.get("/mailboxes/<int:mailbox_id>")
+def mailbox(mailbox_id: int):
+    return _mailbox_page(_mailbox(mailbox_id))
+
+
+@bp.post("/mailboxes/<int:mailbox_id>/test")
+def test_mailbox(mailbox_id: int):
+    mailbox = _mailbox(mailbox_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    steps = mailboxes.diagnose_connection(mailbox, poll_settings())
+    db.session.expire_all()  # a refused OAuth2 token is marked through another connection
+    return _mailbox_page(mailbox, steps)
+
+
+@bp.post("/mailboxes/<int:mailbox_id>/pause")
+def pause_mailbox(mailbox_id: int):
+    mailbox = _mailbox(mailbox_id)
+    return _done(mailbox, lambda: mailboxes.pause_mailbox(db.session, mailbox, by=_me(), at=now()),
+                 f"The mailbox {mailbox.name} is paused: it is not polled until it is resumed.")
+
+
+@bp.post("/mailboxes/<int:mailbox_id>/resume")
+def resume_mailbox(mailbox_id: int):
+    mailbox = _mailbox(mailbox_id)
+    return _done(mailbox, lambda: mailboxes.resume_mailbox(db.session, mailbox, by=_me(), at=now()),
+                 f"The mailbox {mailbox.name} is polled again, from where it stopped.")
+
+
+@bp.route("/mailboxes/<int:mailbox_id>/folders", methods=["GET", "POST"])
+def mailbox_folders(mailbox_id: int):
+    mailbox = _mailbox(mailbox_id)
+    form = FolderChoiceForm()
+    try:
+        available = mailboxes.server_folders(mailbox, poll_settings())
+    except (MailboxError, ServiceError) as exc:
+        return _folders_page(mailbox, form, [], [], problem=f"The server's folders cannot be listed: {exc}")
+    chosen = request.form.getlist("folder") if request.method == "POST" else [f.name for f in mailbox.folders]
+    if form.validate_on_submit():
+        try:
+            change = mailboxes.set_folders(db.session, mailbox, chosen, by=_me(), at=now(),
+                                           available=available, removal_confirmed=form.confirm_removal.data)
+            db.session.commit()
+        except ServiceError as exc:
+            db.session.rollback()
+            return _folders_page(mailbox, form, available, chosen, problem=as_sentence(str(exc)))
+        flash(_folders_saved(change), "info")
+        return redirect(url_for("admin.mailbox", mailbox_id=mailbox.id))
+    return _folders_page(mailbox, form, available, chosen)
+
+
+# ---- helpers of the views above -------------------------------------------------------------
+
+def _connection(form: MailboxForm, kind: str) -> dict:
+    """The connection settings typed; blank ones are the provider's for Microsoft 365 and Google."""
+    return {"host": (form.host.data or "").strip(), "port": form.port.data or 0,
+            "security": form.security.data or "", "username": (form.username.data or "").strip(),
+            "password_env": (form.password_env.data or "").strip() if kind == "password" else None}
+
+
+def _settings_of(mailbox: Mailbox) -> dict:
+    settings = {"kind": mailbox.kind, "name": mailbox.name, "username": mailbox.username,
+                "host": mailbox.host, "port": mailbox.port, "security": mailbox.security,
+                "password_env": mailbox.password_env}
+    oauth = mailbox.oauth
+    if oauth is not None:  # never the secret: a blank one keeps what is stored
+        settings.update(client_id=oauth.client_id, authorize_url=oauth.authorize_url,
+                        token_url=oauth.token_url, device_url=oauth.device_url, scopes=oauth.scopes,
+                        mechanism=oauth.mechanism)
+        if mailbox.kind == "microsoft":
+            settings["tenant"] = oauth.token_url.split("/")[3]
+    return settings
+
+
+def _form_page(form: MailboxForm, kind: str, mailbox: Mailbox | None, problem: str | None = None):
+    return render_template("admin/mailboxes/form.html", form=form, kind=kind, kind_label=KIND_LABELS[kind],
+                           preset=PROVIDERS.get(kind), mailbox=mailbox, problem=problem,
+                           callback=_callback_url())
+
+
+def _refused(form: MailboxForm, exc: ServiceError, template: str, *, kind: str, mailbox: Mailbox | None):
+    db.session.rollback()
+    text = as_sentence(str(exc))
+    return _form_page(form, kind, mailbox, problem=None if form.show_problem(text) else text)
+
+
+def _callback_url() -> str | None:
+    if "admin.oauth_callback" in current_app.view_functions:
+        return url_for("admin.oauth_callback", _external=True)
+    return None
+
+
+def _next_step(mailbox: Mailbox) -> str:
+    if mailbox.uses_oauth:
+        return "Connect it: sign in at the provider as the mailbox's account and consent."
+    return "Test its connection to see each step of reaching it."
+
+
+def _mailbox_page(mailbox: Mailbox, steps: list | None = None) -> str:
+    return render_template("admin/mailboxes/mailbox.html", mailbox=mailbox,
+                           state=mailboxes.mailbox_state(mailbox), kind_label=KIND_LABELS[mailbox.kind],
+                           folders=folders_health(mailbox, now()), errors=last_errors(mailbox), steps=steps,
+                           can_connect=CONNECT in current_app.view_functions)
+
+
+def _done(mailbox: Mailbox, action: Callable[[], None], success: str) -> Response:
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        action()
+        db.session.commit()
+        flash(success, "info")
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(f"Not done: {as_sentence(str(exc))}", "error")
+    return redirect(url_for("admin.mailbox", mailbox_id=mailbox.id))
+
+
+def _folders_page(mailbox: Mailbox, form: FolderChoiceForm, available: list[str], chosen: list[str],
+                  problem: str | None = None) -> str:
+    current = [f.name for f in mailbox.folders]
+    listed = available + [name for name in current if name not in available]
+    return render_template("admin/mailboxes/folders.html", mailbox=mailbox, form=form, listed=listed,
+                           available=available, chosen=chosen, problem=problem,
+                           removing=mailboxes.plan_folders(mailbox, chosen).removed)
+
+
+def _folders_saved(change: mailboxes.FolderChange) -> str:
+    parts = []
+    if change.added:
+        parts.append(f"added {', '.join(change.added)} (all their mail is archived)")
+    if change.removed:
+        parts.append(f"removed {', '.join(change.removed)} (their archived mail stays)")
+    return as_sentence("; ".join(parts)) if parts else "The folders are unchanged."
