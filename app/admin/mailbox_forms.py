@@ -16,13 +16,17 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
 from app.services.oauth import OAuthSettings
 
-SECURITY = [("", "the provider's (for Microsoft 365 and Google)"), ("ssl", "TLS (usually port 993)"),
-            ("starttls", "STARTTLS (usually port 143)"), ("none", "none (only on a trusted network)")]
-MECHANISM = [("", "XOAUTH2 (the usual)"), ("XOAUTH2", "XOAUTH2"), ("OAUTHBEARER", "OAUTHBEARER")]
+SECURITY = [SelectChoice("", "the provider's (for Microsoft 365 and Google)"),
+            SelectChoice("ssl", "TLS (usually port 993)"),
+            SelectChoice("starttls", "STARTTLS (usually port 143)"),
+            SelectChoice("none", "none (only on a trusted network)")]
+MECHANISM = [SelectChoice("", "XOAUTH2 (the usual)"), SelectChoice("XOAUTH2", "XOAUTH2"),
+             SelectChoice("OAUTHBEARER", "OAUTHBEARER")]
 # Which field a service sentence is about, by the words it uses; anything else shows on top.
 _FIELD_WORDS = (
     ("environment variable", "password_env"), ("client id", "client_id"), ("client secret", "client_secret"),

@@ -68,7 +68,7 @@ def new_mailbox():
 @bp.route("/mailboxes/<int:mailbox_id>/edit", methods=["GET", "POST"])
 def edit_mailbox(mailbox_id: int):
     mailbox = _mailbox(mailbox_id)
-    form = MailboxForm(data=_settings_of(mailbox)) if request.method == "GET" else MailboxForm()
+    form = MailboxForm(data=mailboxes.current_settings(mailbox)) if request.method == "GET" else MailboxForm()
     form.kind.data = mailbox.kind
     if form.validate_on_submit():
         try:
@@ -141,20 +141,6 @@ def _connection(form: MailboxForm, kind: str) -> dict:
     return {"host": (form.host.data or "").strip(), "port": form.port.data or 0,
             "security": form.security.data or "", "username": (form.username.data or "").strip(),
             "password_env": (form.password_env.data or "").strip() if kind == "password" else None}
-
-
-def _settings_of(mailbox: Mailbox) -> dict:
-    settings = {"kind": mailbox.kind, "name": mailbox.name, "username": mailbox.username,
-                "host": mailbox.host, "port": mailbox.port, "security": mailbox.security,
-                "password_env": mailbox.password_env}
-    oauth = mailbox.oauth
-    if oauth is not None:  # never the secret: a blank one keeps what is stored
-        settings.update(client_id=oauth.client_id, authorize_url=oauth.authorize_url,
-                        token_url=oauth.token_url, device_url=oauth.device_url, scopes=oauth.scopes,
-                        mechanism=oauth.mechanism)
-        if mailbox.kind == "microsoft":
-            settings["tenant"] = oauth.token_url.split("/")[3]
-    return settings
 
 
 def _form_page(form: MailboxForm, kind: str, mailbox: Mailbox | None, problem: str | None = None):

@@ -1,4 +1,7 @@
-"""``flask mailbox``: configure IMAP mailboxes, poll them, import mail files, check health."""
+"""``flask mailbox``: configure IMAP mailboxes (password or OAuth2), test, pause and resume them,
+choose their folders, poll them, import mail files, check health. The checks and sentences are
+the service's (``app.services.mailboxes``), the same as the browser's.
+"""
 
 import time
 
@@ -9,39 +12,81 @@ from app.access.notices import send_new_links
 from app.cli import DeskGroup
 from app.cli.output import echo_json, echo_table, progressbar
 from app.extensions import db
-from app.runtime import poll_settings, raw_store, search_index
+from app.models.mailbox import KINDS, MECHANISMS, SECURITY_CHOICES
+from app.runtime import now, poll_settings, raw_store, search_index, secret_box
 from app.services.accounts import account_named
+from app.services.errors import ServiceError
 from app.services.indexing import IndexingAlongside
 from app.services.mailboxes import (
     add_mailbox,
     check_connection,
+    check_folder_choice,
+    current_settings,
+    diagnose_connection,
+    edit_mailbox,
     list_mailboxes,
     mailbox_status,
+    mailboxes_named,
+    pause_mailbox,
+    plan_folders,
     poll_mailboxes,
+    resume_mailbox,
+    server_folders,
+    set_folders,
 )
+from app.services.oauth import OAuthSettings
+from config import read_secret
 from mailbox.errors import MailboxError
 from mailbox.imports import import_source, open_source, refuse_non_mail
 
 group = DeskGroup("mailbox", help="IMAP mailboxes: configure, poll, import, status.")
 
 
+def _oauth_options(command):
+    """The OAuth2 application's options, shared by ``add`` and ``edit``."""
+    options = [
+        click.option("--client-id", help="OAuth2: the application (client) id registered at the provider."),
+        click.option("--client-secret-env", metavar="VARIABLE",
+                     help="OAuth2: the environment variable holding the client secret (never the secret "
+                          "itself, which would stay in the shell's history); it is stored encrypted."),
+        click.option("--tenant", help="Microsoft 365: a domain, a tenant id, or organizations."),
+        click.option("--authorize-url", help="Other OAuth2 providers: the authorization endpoint."),
+        click.option("--token-url", help="Other OAuth2 providers: the token endpoint."),
+        click.option("--device-url", help="Other providers: the device authorisation endpoint, if any."),
+        click.option("--scopes", help="OAuth2: the scopes, space-separated (preset for Microsoft, Google)."),
+        click.option("--mechanism", type=click.Choice(MECHANISMS), help="OAuth2: the SASL mechanism."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @group.command("add")
 @click.argument("name")
-@click.option("--host", required=True, help="IMAP server host name.")
-@click.option("--port", required=True, type=click.IntRange(1, 65535), help="IMAP server port.")
-@click.option("--security", required=True, type=click.Choice(["ssl", "starttls", "none"]),
+@click.option("--kind", type=click.Choice(KINDS), default="password", show_default=True,
+              help="How it signs in: a password, or OAuth2 at Microsoft 365, Google or another provider.")
+@click.option("--host", help="IMAP server host name (optional for microsoft and google).")
+@click.option("--port", type=click.IntRange(1, 65535),
+              help="IMAP server port (optional for microsoft and google).")
+@click.option("--security", type=click.Choice(SECURITY_CHOICES),
               help="ssl (usually port 993), starttls (143), or none (only on a trusted network).")
 @click.option("--username", required=True, help="The login name.")
-@click.option("--password-env", required=True,
-              help="The environment variable that holds the password at poll time.")
+@click.option("--password-env",
+              help="Password mailboxes: the environment variable that holds the password at poll time.")
 @click.option("--folder", "folders", multiple=True, help="A folder to archive (default INBOX).")
+@_oauth_options
 @click.option("--no-check", is_flag=True,
               help="Save without first connecting, signing in and opening each folder.")
-def add(name, host, port, security, username, password_env, folders, no_check):
-    """Add a mailbox NAME to poll, once the server answers and accepts the login (unless --no-check)."""
-    mailbox = add_mailbox(db.session, name, host=host, port=port, security=security,
-                          username=username, password_env=password_env, folders=list(folders))
-    if not no_check:
+def add(name, kind, host, port, security, username, password_env, folders, no_check, **oauth_given):
+    """Add a mailbox NAME to poll. A password mailbox is saved once the server answers and accepts
+    the login (unless --no-check); an OAuth2 mailbox is saved, then connected at the provider."""
+    if kind == "password":
+        _require(host=host, port=port, security=security, password_env=password_env)
+    _only_for_its_kind(kind, password_env, oauth_given)
+    mailbox = add_mailbox(db.session, name, host=host, port=port, security=security, username=username,
+                          password_env=password_env, folders=list(folders), kind=kind,
+                          oauth_settings=_oauth_settings(kind, oauth_given, None), box=secret_box(), at=now())
+    if kind == "password" and not no_check:
         try:
             check_connection(mailbox, poll_settings())
         except MailboxError as exc:
@@ -49,8 +94,141 @@ def add(name, host, port, security, username, password_env, folders, no_check):
             raise MailboxError(f"{exc}; nothing was saved (--no-check saves it unchecked)") from exc
     db.session.commit()
     folder_names = ", ".join(f.name for f in mailbox.folders)
-    click.echo(f"Added mailbox {mailbox.name} ({folder_names}); "
-               f"the password is read from ${password_env} at poll time.")
+    if kind == "password":
+        click.echo(f"Added mailbox {mailbox.name} ({folder_names}); "
+                   f"the password is read from ${password_env} at poll time.")
+    else:
+        click.echo(f"Added mailbox {mailbox.name} ({folder_names}) at {mailbox.host}:{mailbox.port}; "
+                   "it is polled once connected at the provider (its page in the browser, under Mailboxes).")
+
+
+@group.command("edit")
+@click.argument("name")
+@click.option("--name", "new_name", help="A new name for the mailbox.")
+@click.option("--host", help="IMAP server host name.")
+@click.option("--port", type=click.IntRange(1, 65535), help="IMAP server port.")
+@click.option("--security", type=click.Choice(SECURITY_CHOICES), help="ssl, starttls or none.")
+@click.option("--username", help="The login name.")
+@click.option("--password-env", help="Password mailboxes: the environment variable holding the password.")
+@_oauth_options
+def edit(name, new_name, host, port, security, username, password_env, **oauth_given):
+    """Change settings of the mailbox NAME; what is not given stays. Folders: `flask mailbox folders`."""
+    mailbox = _one(name)
+    _only_for_its_kind(mailbox.kind, password_env, oauth_given)
+    changed = edit_mailbox(db.session, mailbox, by=None, at=now(), name=new_name, host=host, port=port,
+                           security=security, username=username, password_env=password_env,
+                           oauth_settings=_oauth_settings(mailbox.kind, oauth_given, mailbox),
+                           box=secret_box())
+    db.session.commit()
+    click.echo(f"Changed {', '.join(changed)} of mailbox {mailbox.name}." if changed
+               else f"Nothing was changed in mailbox {mailbox.name}.")
+
+
+@group.command("pause")
+@click.argument("name")
+def pause(name):
+    """Stop polling the mailbox NAME until it is resumed; nothing archived is touched."""
+    mailbox = _one(name)
+    pause_mailbox(db.session, mailbox, by=None, at=now())
+    db.session.commit()
+    click.echo(f"Paused mailbox {mailbox.name}: it is not polled until "
+               f"`flask mailbox resume {mailbox.name}`.")
+
+
+@group.command("resume")
+@click.argument("name")
+def resume(name):
+    """Poll the paused mailbox NAME again, from each folder's checkpoint."""
+    mailbox = _one(name)
+    resume_mailbox(db.session, mailbox, by=None, at=now())
+    db.session.commit()
+    click.echo(f"Resumed mailbox {mailbox.name}: it is polled again from where it stopped.")
+
+
+@group.command("test")
+@click.argument("name")
+def test(name):
+    """Test reaching the mailbox NAME step by step: DNS, TCP, TLS, login, each folder (read-only).
+
+    The exit status is 1 when a step failed.
+    """
+    steps = diagnose_connection(_one(name), poll_settings())
+    for step in steps:
+        click.echo(f"{step.name:<16} {step.status:<9} {step.detail}")
+    if any(step.status == "failed" for step in steps):
+        raise SystemExit(1)
+
+
+@group.command("folders")
+@click.argument("name")
+@click.option("--set", "wanted", multiple=True, metavar="FOLDER",
+              help="Archive exactly these folders (repeat it); unlisted ones stop being archived.")
+@click.option("--yes", is_flag=True, help="Remove unlisted folders without asking.")
+def folders_(name, wanted, yes):
+    """List the folders on the server of the mailbox NAME, [x] for those archived; or choose them with --set.
+
+    Removing a folder stops archiving it and deletes nothing already archived.
+    """
+    mailbox = _one(name)
+    available = server_folders(mailbox, poll_settings())
+    if not wanted:
+        chosen = {f.name for f in mailbox.folders}
+        for folder in dict.fromkeys([*available, *chosen]):
+            gone = "" if folder in available else "  (not on the server)"
+            click.echo(f"[{'x' if folder in chosen else ' '}] {folder}{gone}")
+        return
+    check_folder_choice(list(wanted), available)
+    removed = plan_folders(mailbox, list(wanted)).removed
+    if removed and not yes:
+        click.confirm(f"Stop archiving {', '.join(removed)}? What is archived from them stays", abort=True)
+    change = set_folders(db.session, mailbox, list(wanted), by=None, at=now(), available=available,
+                         removal_confirmed=True)
+    db.session.commit()
+    click.echo(f"Mailbox {mailbox.name}: added {', '.join(change.added) or 'none'}; "
+               f"removed {', '.join(change.removed) or 'none'} (archived mail kept).")
+
+
+def _one(name: str):
+    return mailboxes_named(db.session, [name])[0]
+
+
+def _require(**given) -> None:
+    missing = [name for name, value in given.items() if value is None]
+    if missing:
+        flag = "--" + missing[0].replace("_", "-")
+        raise click.UsageError(f"Missing option '{flag}' (a password mailbox needs --host, --port, "
+                               "--security and --password-env)")
+
+
+def _only_for_its_kind(kind: str, password_env: str | None, oauth_given: dict) -> None:
+    if kind != "password" and password_env is not None:
+        raise click.UsageError("--password-env is only for password mailboxes; OAuth2 ones sign in with "
+                               "--client-id and --client-secret-env")
+    given = [name for name, value in oauth_given.items() if value is not None]
+    if kind == "password" and given:
+        flag = "--" + given[0].replace("_", "-")
+        raise click.UsageError(f"{flag} is only for OAuth2 mailboxes (--kind microsoft, google or oauth2)")
+
+
+def _oauth_settings(kind: str, given: dict, mailbox) -> OAuthSettings | None:
+    """The OAuth2 application from the options, over the mailbox's current one when editing."""
+    if kind == "password" or (mailbox is not None and not any(v is not None for v in given.values())):
+        return None
+    current = current_settings(mailbox) if mailbox is not None else {}
+    secret = None
+    if given["client_secret_env"]:
+        secret = read_secret(given["client_secret_env"])
+        if not secret:
+            raise ServiceError(f"the environment variable {given['client_secret_env']} holding the client "
+                               "secret is not set")
+
+    def pick(key: str) -> str | None:
+        return given[key] if given.get(key) is not None else current.get(key)
+
+    return OAuthSettings(client_id=pick("client_id") or "", client_secret=secret,
+                         tenant=pick("tenant") or "organizations", authorize_url=pick("authorize_url"),
+                         token_url=pick("token_url"), device_url=pick("device_url"), scopes=pick("scopes"),
+                         mechanism=pick("mechanism"))
 
 
 @group.command("list")

@@ -145,6 +145,21 @@ def edit_mailbox(session: Session, mailbox: Mailbox, *, by: Agent | None, at: da
     return changed
 
 
+def current_settings(mailbox: Mailbox) -> dict:
+    """Return a mailbox's editable settings as a form or the CLI fills them in; never a secret."""
+    settings = {"kind": mailbox.kind, "name": mailbox.name, "username": mailbox.username,
+                "host": mailbox.host, "port": mailbox.port, "security": mailbox.security,
+                "password_env": mailbox.password_env}
+    current = mailbox.oauth
+    if current is not None:
+        settings.update(client_id=current.client_id, authorize_url=current.authorize_url,
+                        token_url=current.token_url, device_url=current.device_url, scopes=current.scopes,
+                        mechanism=current.mechanism)
+        if mailbox.kind == "microsoft":  # .../{tenant}/oauth2/v2.0/token
+            settings["tenant"] = current.token_url.split("/")[3]
+    return settings
+
+
 def _oauth_fields(mailbox: Mailbox) -> dict:
     # The secret is compared as ciphertext: a new one always differs, and never shows.
     settings = mailbox.oauth
@@ -191,15 +206,8 @@ def plan_folders(mailbox: Mailbox, wanted: list[str]) -> FolderChange:
                         removed=[f for f in current if f not in wanted])
 
 
-def set_folders(session: Session, mailbox: Mailbox, wanted: list[str], *, by: Agent | None, at: datetime,
-                available: list[str] | None = None, removal_confirmed: bool = False) -> FolderChange:
-    """Archive exactly the ``wanted`` folders from now on.
-
-    A new folder starts from checkpoint 0 (all its mail is archived); one chosen again goes on
-    from its old checkpoint. Removing a folder, which needs ``removal_confirmed``, stops its
-    polling and deletes nothing: its archived mail stays, with where it was seen.
-    """
-    wanted = list(dict.fromkeys(wanted))
+def check_folder_choice(wanted: list[str], available: list[str] | None) -> None:
+    """Refuse an empty choice, an empty or over-long name, and a folder the server does not have."""
     if not wanted:
         raise ServiceError("choose at least one folder; pause the mailbox to stop archiving it")
     for folder in wanted:
@@ -210,6 +218,18 @@ def set_folders(session: Session, mailbox: Mailbox, wanted: list[str], *, by: Ag
         unknown = [f for f in wanted if f not in available]
         if unknown:
             raise ServiceError(f"the server has no folder {unknown[0]!r} (it has: {', '.join(available)})")
+
+
+def set_folders(session: Session, mailbox: Mailbox, wanted: list[str], *, by: Agent | None, at: datetime,
+                available: list[str] | None = None, removal_confirmed: bool = False) -> FolderChange:
+    """Archive exactly the ``wanted`` folders from now on.
+
+    A new folder starts from checkpoint 0 (all its mail is archived); one chosen again goes on
+    from its old checkpoint. Removing a folder, which needs ``removal_confirmed``, stops its
+    polling and deletes nothing: its archived mail stays, with where it was seen.
+    """
+    wanted = list(dict.fromkeys(wanted))
+    check_folder_choice(wanted, available)
     change = plan_folders(mailbox, wanted)
     if change.removed and not removal_confirmed:
         raise ServiceError(f"removing {', '.join(change.removed)} needs confirming: their mail is no longer "

@@ -13,6 +13,7 @@ from app.models import Job, utcnow
 from app.services import access
 from app.services.mailboxes import add_mailbox
 from tests import factories
+from tests.dovecot import free_port
 
 ROLES = ("agent", "manager", "admin")
 # Strings that exist only in the account's records: no page may ever show one.
@@ -59,9 +60,9 @@ def build(app) -> World:
         # A request nobody has answered: it opens nothing.
         request, _ = access.request_access(session, staff["agent"], account, "both", "Checking the export",
                                            1, utcnow(), access.AccessSettings())
-        # A mailbox nobody polls here: its pages and buttons answer without a server.
-        mailbox = add_mailbox(session, "support", host="127.0.0.1", port=1, security="none",
-                              username="support", password_env="DESK_WORLD_PASSWORD", folders=["INBOX"])
+        # A mailbox whose server is not there: its pages answer at once, saying so.
+        mailbox = add_mailbox(session, "support", host="127.0.0.1", port=free_port(), security="none",
+                              username="support", password_env=factories.PASSWORD_ENV, folders=["INBOX"])
         session.commit()
         job_id = session.scalar(select(Job.id).where(Job.account_id == account.id))
         return World(account.id, message.ticket_id, message.id, message.attachments[0].id,

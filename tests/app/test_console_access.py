@@ -15,6 +15,7 @@ from app.models import Message, TicketEvent
 from app.services.agents import disable_agent
 from tests.app import console_world
 from tests.app.admin_routes import ADMIN_ROUTES, PASSWORD_LINK_ROUTES
+from tests.app.admin_mailbox_routes import MAILBOX_ROUTES
 from tests.app.manage_routes import MANAGE_ROUTES
 from tests.app.search_routes import SEARCH_ROUTES
 from tests.web import form_token, sign_in, submit
@@ -83,6 +84,7 @@ MATRIX = {
     **ADMIN_ROUTES,
     **PASSWORD_LINK_ROUTES,
     **SEARCH_ROUTES,
+    **MAILBOX_ROUTES,
 }
 
 
@@ -94,7 +96,7 @@ def routes(app) -> list[tuple[str, str, object]]:
 
 
 ID_ARGUMENTS = ("ticket_id", "message_id", "attachment_id", "account_id", "record_id", "request_id",
-                "saved_id", "agent_id")
+                "saved_id", "agent_id", "mailbox_id")
 
 
 def url_for_rule(rule, world: console_world.World, **changed) -> str:
