@@ -15,8 +15,9 @@ from collections.abc import Callable
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug import Response
+from wtforms.fields.choices import SelectChoice
 
-from app.admin.mailbox_forms import ActionForm, FolderChoiceForm, MailboxForm
+from app.admin.mailbox_forms import SECURITY, ActionForm, FolderChoiceForm, MailboxForm
 from app.admin.views import bp
 from app.extensions import db
 from app.models import Mailbox
@@ -144,6 +145,8 @@ def _connection(form: MailboxForm, kind: str) -> dict:
 
 
 def _form_page(form: MailboxForm, kind: str, mailbox: Mailbox | None, problem: str | None = None):
+    if kind not in PROVIDERS:  # there is no provider's own to fall back on
+        form.security.choices = [SelectChoice("", "choose one"), *SECURITY[1:]]
     return render_template("admin/mailboxes/form.html", form=form, kind=kind, kind_label=KIND_LABELS[kind],
                            preset=PROVIDERS.get(kind), mailbox=mailbox, problem=problem,
                            callback=_callback_url())

@@ -60,9 +60,11 @@ def build(app) -> World:
         # A request nobody has answered: it opens nothing.
         request, _ = access.request_access(session, staff["agent"], account, "both", "Checking the export",
                                            1, utcnow(), access.AccessSettings())
-        # A mailbox whose server is not there: its pages answer at once, saying so.
-        mailbox = add_mailbox(session, "support", host="127.0.0.1", port=free_port(), security="none",
+        # A mailbox whose server is not there: its pages answer at once, saying so. Paused,
+        # so that the polls of tests that use this world leave it alone.
+        mailbox = add_mailbox(session, "unreachable", host="127.0.0.1", port=free_port(), security="none",
                               username="support", password_env=factories.PASSWORD_ENV, folders=["INBOX"])
+        mailbox.paused_at = utcnow()
         session.commit()
         job_id = session.scalar(select(Job.id).where(Job.account_id == account.id))
         return World(account.id, message.ticket_id, message.id, message.attachments[0].id,
