@@ -9,7 +9,6 @@ from sqlalchemy.engine import make_url
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import cli, errors, logs, models, requestlog, runtime, security  # noqa: F401 (models registers every table)
-from app.admin import mailboxes as _admin_mailboxes  # noqa: F401 (its routes join the admin blueprint)
 from app.admin.views import bp as admin_bp
 from app.auth import password, two_factor
 from app.auth.views import bp as auth_bp

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug import Response
 from wtforms.fields.choices import SelectChoice
 
 from app.admin.mailbox_forms import SECURITY, ActionForm, FolderChoiceForm, MailboxForm
+from app.admin.oauth import redirect_uri
 from app.admin.views import bp
 from app.extensions import db
 from app.models import Mailbox
@@ -28,8 +29,6 @@ from app.services.errors import ServiceError, as_sentence
 from app.services.mailbox_health import KIND_LABELS, folders_health, last_errors, mailbox_overview
 from mailbox.errors import MailboxError
 from mailbox.oauth import PROVIDERS
-
-CONNECT = "admin.connect_mailbox"  # app.admin.oauth's; the button shows once that module is there
 
 
 def _mailbox(mailbox_id: int) -> Mailbox:
@@ -149,19 +148,13 @@ def _form_page(form: MailboxForm, kind: str, mailbox: Mailbox | None, problem: s
         form.security.choices = [SelectChoice("", "choose one"), *SECURITY[1:]]
     return render_template("admin/mailboxes/form.html", form=form, kind=kind, kind_label=KIND_LABELS[kind],
                            preset=PROVIDERS.get(kind), mailbox=mailbox, problem=problem,
-                           callback=_callback_url())
+                           callback=redirect_uri())
 
 
 def _refused(form: MailboxForm, exc: ServiceError, template: str, *, kind: str, mailbox: Mailbox | None):
     db.session.rollback()
     text = as_sentence(str(exc))
     return _form_page(form, kind, mailbox, problem=None if form.show_problem(text) else text)
-
-
-def _callback_url() -> str | None:
-    if "admin.oauth_callback" in current_app.view_functions:
-        return url_for("admin.oauth_callback", _external=True)
-    return None
 
 
 def _next_step(mailbox: Mailbox) -> str:
@@ -173,8 +166,7 @@ def _next_step(mailbox: Mailbox) -> str:
 def _mailbox_page(mailbox: Mailbox, steps: list | None = None) -> str:
     return render_template("admin/mailboxes/mailbox.html", mailbox=mailbox,
                            state=mailboxes.mailbox_state(mailbox), kind_label=KIND_LABELS[mailbox.kind],
-                           folders=folders_health(mailbox, now()), errors=last_errors(mailbox), steps=steps,
-                           can_connect=CONNECT in current_app.view_functions)
+                           folders=folders_health(mailbox, now()), errors=last_errors(mailbox), steps=steps)
 
 
 def _done(mailbox: Mailbox, action: Callable[[], None], success: str) -> Response:

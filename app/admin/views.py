@@ -16,7 +16,8 @@ from app.services.errors import ServiceError, as_sentence
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 # The administration navigation: (label, endpoint); an area adds its own entry.
-SECTIONS: list[tuple[str, str]] = [("Agents", "admin.agents"), ("Accounts", "admin.accounts")]
+SECTIONS: list[tuple[str, str]] = [("Agents", "admin.agents"), ("Accounts", "admin.accounts"),
+                                    ("Mailboxes", "admin.mailboxes_list")]
 
 
 @bp.before_request

@@ -41,6 +41,20 @@ ADMIN_ROUTES: dict = {
     ("admin.connect_mailbox", "POST"): admins_only(REDIRECT),
     # No sign-in was begun in this session: the page says so.
     ("admin.oauth_callback", "GET"): admins_only(400),
+    # Mailboxes, on a paused mailbox whose server is not there: adding with no kind shows the
+    # choice of kinds, an empty edit or folder choice shows the form again with what is wrong,
+    # the connection test shows its steps, and pausing and resuming answer with its page.
+    ("admin.mailboxes_list", "GET"): admins_only(200),
+    ("admin.new_mailbox", "GET"): admins_only(200),
+    ("admin.new_mailbox", "POST"): admins_only(200),
+    ("admin.mailbox", "GET"): admins_only(200),
+    ("admin.edit_mailbox", "GET"): admins_only(200),
+    ("admin.edit_mailbox", "POST"): admins_only(200),
+    ("admin.test_mailbox", "POST"): admins_only(200),
+    ("admin.pause_mailbox", "POST"): admins_only(REDIRECT),
+    ("admin.resume_mailbox", "POST"): admins_only(REDIRECT),
+    ("admin.mailbox_folders", "GET"): admins_only(200),
+    ("admin.mailbox_folders", "POST"): admins_only(200),
 }
 
 EVERYONE = ("anonymous", "agent", "manager", "admin", "disabled")

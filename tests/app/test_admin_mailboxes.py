@@ -1,6 +1,7 @@
-"""Mailbox administration through the test client: who may reach each page, CSRF on every
-POST, the same sentences as the CLI for a wrong setting, choosing folders from a real
-Dovecot's list, and pausing and resuming polling; every change in the audit log.
+"""Mailbox administration through the test client: the same sentences as the CLI for a wrong
+setting, choosing folders from a real Dovecot's list, and pausing and resuming polling;
+every change in the audit log. Who may reach each page, and CSRF on every POST, are
+checked with every administration route in tests/app/test_admin.py.
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ from app.services.mailboxes import poll_mailboxes
 from app.worker import watch_targets
 from tests import factories
 from tests.app import console_world
-from tests.app.admin_mailbox_routes import MAILBOX_ROUTES
-from tests.app.test_console_access import client_for, outcome, routes, token_for, url_for_rule
 from tests.dovecot import USER
 from tests.web import form_token, sign_in, submit
 
@@ -39,38 +38,6 @@ def admin(web):
 def audit_actions(web) -> list[str]:
     with web.app_context():
         return list(db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
-
-
-@pytest.mark.parametrize("who", console_world.ROLES + ("anonymous", "disabled"))
-def test_each_mailbox_route_answers_each_role_as_its_rows_say(web, world, who):
-    client = client_for(web, who)
-    token = token_for(client, who)
-    seen = {}
-    for endpoint, method, rule in routes(web):
-        if (endpoint, method) in MAILBOX_ROUTES:
-            url = url_for_rule(rule, world)
-            response = client.get(url) if method == "GET" else client.post(url, data={"csrf_token": token})
-            seen[endpoint, method] = outcome(response)
-    assert seen == {key: expected[who] for key, expected in MAILBOX_ROUTES.items()}
-
-
-def test_every_mailbox_post_without_a_valid_csrf_token_is_refused_and_changes_nothing(web, world):
-    client = client_for(web, "admin")
-    posts = [rule for endpoint, method, rule in routes(web)
-             if method == "POST" and (endpoint, method) in MAILBOX_ROUTES]
-    before = audit_actions(web)
-    with web.app_context():
-        paused_at = db.session.get(Mailbox, world.mailbox_id).paused_at
-    assert len(posts) == 6
-    for rule in posts:
-        for data in ({}, {"csrf_token": "forged"}):
-            data = {**data, "kind": "password", "name": "x", "folder": "INBOX", "confirm_removal": "y"}
-            response = client.post(url_for_rule(rule, world), data=data)
-            assert response.status_code == 400, rule.rule
-            assert "security token is missing or has expired" in response.text
-    assert audit_actions(web) == before
-    with web.app_context():
-        assert db.session.get(Mailbox, world.mailbox_id).paused_at == paused_at
 
 
 PASSWORD_FORM = {"kind": "password", "name": "support", "username": "support",

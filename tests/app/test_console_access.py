@@ -15,7 +15,6 @@ from app.models import Message, TicketEvent
 from app.services.agents import disable_agent
 from tests.app import console_world
 from tests.app.admin_routes import ADMIN_ROUTES, PASSWORD_LINK_ROUTES
-from tests.app.admin_mailbox_routes import MAILBOX_ROUTES
 from tests.app.manage_routes import MANAGE_ROUTES
 from tests.app.search_routes import SEARCH_ROUTES
 from tests.web import form_token, sign_in, submit
@@ -84,7 +83,6 @@ MATRIX = {
     **ADMIN_ROUTES,
     **PASSWORD_LINK_ROUTES,
     **SEARCH_ROUTES,
-    **MAILBOX_ROUTES,
 }
 
 
