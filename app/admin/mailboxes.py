@@ -27,6 +27,7 @@ from app.runtime import now, poll_settings, secret_box
 from app.services import mailboxes
 from app.services.errors import ServiceError, as_sentence
 from app.services.mailbox_health import KIND_LABELS, folders_health, last_errors, mailbox_overview
+from mailbox.diagnosis import diagnose_connection
 from mailbox.errors import MailboxError
 from mailbox.oauth import PROVIDERS
 
@@ -93,7 +94,7 @@ def test_mailbox(mailbox_id: int):
     mailbox = _mailbox(mailbox_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    steps = mailboxes.diagnose_connection(mailbox, poll_settings())
+    steps = diagnose_connection(mailbox, poll_settings())
     db.session.expire_all()  # a refused OAuth2 token is marked through another connection
     return _mailbox_page(mailbox, steps)
 

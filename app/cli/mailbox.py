@@ -22,7 +22,6 @@ from app.services.mailboxes import (
     check_connection,
     check_folder_choice,
     current_settings,
-    diagnose_connection,
     edit_mailbox,
     list_mailboxes,
     mailbox_status,
@@ -36,6 +35,7 @@ from app.services.mailboxes import (
 )
 from app.services.oauth import OAuthSettings
 from config import read_secret
+from mailbox.diagnosis import diagnose_connection
 from mailbox.errors import MailboxError
 from mailbox.imports import import_source, open_source, refuse_non_mail
 

@@ -3,7 +3,7 @@ folder's health, read from the database alone (what the last polls recorded).
 
 Lag is the time since the last successful poll; a mailbox's lag is its most behind
 folder's. Nothing here connects to a server: the connection test does
-(``app.services.mailboxes.diagnose_connection``).
+(``mailbox.diagnosis.diagnose_connection``).
 """
 
 from __future__ import annotations

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from app.runtime import poll_settings
-from app.services.mailboxes import add_mailbox, diagnose_connection
+from app.services.mailboxes import add_mailbox
+from mailbox.diagnosis import diagnose_connection
 from tests import factories
 from tests.dovecot import PASSWORD, USER, Dovecot, free_port
 from tests.parts import dovecot_binary
