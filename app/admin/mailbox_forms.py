@@ -53,6 +53,9 @@ class MailboxForm(FlaskForm):
     device_url = StringField("Device authorisation endpoint (optional)")
     scopes = StringField("Scopes (separated by spaces)")
     mechanism = SelectField("SASL mechanism", choices=MECHANISM, default="")
+    smtp_host = StringField("SMTP host for replies (optional)")
+    smtp_port = IntegerField("SMTP port", validators=[Optional()])
+    smtp_security = SelectField("SMTP security", choices=SECURITY, default="")
     folders = TextAreaField("Folders to archive (one a line)", default="INBOX")
     submit = SubmitField("Save")
 

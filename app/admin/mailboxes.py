@@ -75,7 +75,10 @@ def edit_mailbox(mailbox_id: int):
         try:
             changed = mailboxes.edit_mailbox(db.session, mailbox, by=_me(), at=now(),
                                              name=form.name.data or "", **_connection(form, mailbox.kind),
-                                             oauth_settings=form.oauth_settings(), box=secret_box())
+                                             oauth_settings=form.oauth_settings(), box=secret_box(),
+                                             smtp_host=form.smtp_host.data or "",
+                                             smtp_port=form.smtp_port.data or None,
+                                             smtp_security=form.smtp_security.data or None)
             db.session.commit()
         except ServiceError as exc:
             return _refused(form, exc, "admin/mailboxes/form.html", kind=mailbox.kind, mailbox=mailbox)

@@ -111,14 +111,21 @@ def add(name, kind, host, port, security, username, password_env, folders, no_ch
 @click.option("--username", help="The login name.")
 @click.option("--password-env", help="Password mailboxes: the environment variable holding the password.")
 @_oauth_options
-def edit(name, new_name, host, port, security, username, password_env, **oauth_given):
+@click.option("--smtp-host", help="Send replies through this SMTP server, signed in as the mailbox's "
+                                  "account (an empty value: through SMTP_URL again).")
+@click.option("--smtp-port", type=click.IntRange(1, 65535), help="The SMTP server's port (default 587).")
+@click.option("--smtp-security", type=click.Choice(SECURITY_CHOICES),
+              help="The SMTP server's security (default starttls).")
+def edit(name, new_name, host, port, security, username, password_env, smtp_host, smtp_port, smtp_security,
+         **oauth_given):
     """Change settings of the mailbox NAME; what is not given stays. Folders: `flask mailbox folders`."""
     mailbox = _one(name)
     _only_for_its_kind(mailbox.kind, password_env, oauth_given)
     changed = edit_mailbox(db.session, mailbox, by=None, at=now(), name=new_name, host=host, port=port,
                            security=security, username=username, password_env=password_env,
                            oauth_settings=_oauth_settings(mailbox.kind, oauth_given, mailbox),
-                           box=secret_box())
+                           box=secret_box(), smtp_host=smtp_host, smtp_port=smtp_port,
+                           smtp_security=smtp_security)
     db.session.commit()
     click.echo(f"Changed {', '.join(changed)} of mailbox {mailbox.name}." if changed
                else f"Nothing was changed in mailbox {mailbox.name}.")

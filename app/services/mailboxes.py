@@ -106,8 +106,13 @@ def check_connection(mailbox: Mailbox, settings: PollSettings) -> None:
 def edit_mailbox(session: Session, mailbox: Mailbox, *, by: Agent | None, at: datetime,
                  name: str | None = None, host: str | None = None, port: int | None = None,
                  security: str | None = None, username: str | None = None, password_env: str | None = None,
-                 oauth_settings: OAuthSettings | None = None, box: SecretBox | None = None) -> list[str]:
+                 oauth_settings: OAuthSettings | None = None, box: SecretBox | None = None,
+                 smtp_host: str | None = None, smtp_port: int | None = None,
+                 smtp_security: str | None = None) -> list[str]:
     """Change a mailbox's settings (None keeps one); return the names of the settings changed.
+
+    ``smtp_host`` names the SMTP server replies leave through, signed in as the mailbox's
+    account; an empty one sends replies through the desk's ``SMTP_URL`` again.
 
     For Microsoft 365 and Google a blank host, port or security is the provider's own. The
     kind stays: a mailbox signing in another way is another mailbox. A blank client secret
@@ -128,6 +133,8 @@ def edit_mailbox(session: Session, mailbox: Mailbox, *, by: Agent | None, at: da
         raise ServiceError("a password mailbox needs the environment variable holding its password")
     if new["name"] != mailbox.name and session.scalar(select(Mailbox).where(Mailbox.name == new["name"])):
         raise ServiceError(f"a mailbox named {new['name']!r} exists already")
+    reply = _reply_server(mailbox, smtp_host, smtp_port, smtp_security)
+    new.update(reply)
     changed = [key for key, value in new.items() if value != getattr(mailbox, key)]
     if mailbox.uses_oauth and oauth_settings is not None:
         before = _oauth_fields(mailbox)
@@ -143,11 +150,29 @@ def edit_mailbox(session: Session, mailbox: Mailbox, *, by: Agent | None, at: da
     return changed
 
 
+def _reply_server(mailbox: Mailbox, host: str | None, port: int | None, security: str | None) -> dict:
+    """Check the SMTP server replies leave through; None keeps each setting, an empty host clears."""
+    host = mailbox.smtp_host if host is None else host.strip() or None
+    if host is None:
+        return {"smtp_host": None, "smtp_port": None, "smtp_security": None}
+    port = port or mailbox.smtp_port or 587
+    security = security or mailbox.smtp_security or "starttls"
+    if not _HOST.match(host):
+        raise ServiceError(f"{host[:80]!r} is not a host name for the SMTP server "
+                           "(for example: smtp.example.com)")
+    if not 0 < port < 65536:
+        raise ServiceError(f"the SMTP port {port} is not a TCP port (1 to 65535)")
+    if security not in SECURITY_CHOICES:
+        raise ServiceError(f"the SMTP security must be one of {', '.join(SECURITY_CHOICES)}")
+    return {"smtp_host": host, "smtp_port": port, "smtp_security": security}
+
+
 def current_settings(mailbox: Mailbox) -> dict:
     """Return a mailbox's editable settings as a form or the CLI fills them in; never a secret."""
     settings = {"kind": mailbox.kind, "name": mailbox.name, "username": mailbox.username,
                 "host": mailbox.host, "port": mailbox.port, "security": mailbox.security,
-                "password_env": mailbox.password_env}
+                "password_env": mailbox.password_env, "smtp_host": mailbox.smtp_host,
+                "smtp_port": mailbox.smtp_port, "smtp_security": mailbox.smtp_security}
     current = mailbox.oauth
     if current is not None:
         settings.update(client_id=current.client_id, authorize_url=current.authorize_url,

@@ -207,3 +207,25 @@ def test_the_admin_form_page_says_where_to_register_the_application(admin):
     assert "Microsoft Entra admin center" in page and "IMAP.AccessAsUser.All" in page
     assert 'name="password_env"' not in page and 'name="tenant"' in page
     assert form_token(admin, "/admin/mailboxes/new?kind=password")
+
+
+def test_replies_are_routed_through_a_mailbox_smtp_server_set_in_the_browser_or_the_cli(web, admin):
+    added = submit(admin, "/admin/mailboxes/new?kind=password", "/admin/mailboxes/new", PASSWORD_FORM)
+    page = added.location + "/edit"
+    form = {key: value for key, value in PASSWORD_FORM.items() if key not in ("kind", "folders")}
+    wrong = submit(admin, page, page, {**form, "smtp_host": "smtp .example"})
+    saved = submit(admin, page, page, {**form, "smtp_host": "smtp.example", "smtp_port": "465",
+                                       "smtp_security": "ssl"})
+    runner = web.test_cli_runner()
+    wrong_cli = runner.invoke(args=["mailbox", "edit", "support", "--smtp-host", "smtp .example"])
+    cleared = runner.invoke(args=["mailbox", "edit", "support", "--smtp-host", ""])
+
+    sentence = "'smtp .example' is not a host name for the SMTP server (for example: smtp.example.com)"
+    assert wrong.status_code == 200 and str(escape(sentence)) in wrong.text
+    assert wrong_cli.exit_code == 1 and sentence in wrong_cli.output
+    assert saved.status_code == 302
+    assert "Changed smtp_host, smtp_port, smtp_security of mailbox support" in cleared.output
+    with web.app_context():
+        mailbox = db.session.scalar(select(Mailbox))
+        assert (mailbox.smtp_host, mailbox.smtp_port, mailbox.smtp_security) == (None, None, None)
+    assert audit_actions(web)[-3:] == ["mailbox_added", "mailbox_changed", "mailbox_changed"]
