@@ -271,3 +271,17 @@ def test_flask_mailbox_connect_by_pasting_the_address_the_browser_ended_on(
     assert mailbox_state(session.get(Mailbox, mailbox.id)) == "active"
     oauth_dovecot.append(messages(0, 1))
     assert [r.errors for r in poll(session)] == [[]]
+
+
+def test_a_client_secret_changed_at_the_provider_stops_the_mailbox_until_its_new_secret_is_entered(
+        app, session, oauth_server, oauth_dovecot):
+    mailbox = factories.oauth_mailbox(session, oauth_dovecot, oauth_server)
+    connect(session, oauth_server, mailbox)
+    with oauth_server.store.lock:  # an administrator at the provider replaces the secret
+        oauth_server.store.clients[oauth_server.client_id].client_secret = "the-new-secret"
+    oauth.forget(mailbox.id)
+
+    reports = poll(session)
+
+    assert "refused the sign-in (invalid_client" in reports[0].errors[0]
+    assert mailbox_state(session.get(Mailbox, mailbox.id)) == "needs reconnecting"
