@@ -45,7 +45,8 @@ from mailbox import oauth
 from mailbox.errors import MailboxError, NeedsReconnecting
 from mailbox.oauth import PROVIDERS, Authorization, DeviceCode, OAuthApp, Tokens
 
-_URL = re.compile(r"^https?://[^\s/]+(/\S*)?$")
+# The client secret and the tokens cross these endpoints: https, except to this machine itself.
+_URL = re.compile(r"^(https://[^\s/]+|http://(127\.0\.0\.1|localhost|\[::1\])(:\d+)?)(/\S*)?$")
 _TENANT = re.compile(r"^[A-Za-z0-9.-]{1,100}$")
 
 
@@ -95,7 +96,8 @@ def configure(mailbox: Mailbox, kind: str, settings: OAuthSettings, box: SecretB
         for what, url in (("authorization", urls["authorize_url"]), ("token", urls["token_url"]),
                           ("device authorisation", urls["device_url"] or "https://x/")):
             if not _URL.match(url) or len(url) > 2000:
-                raise ServiceError(f"the {what} endpoint must be an https:// address")
+                raise ServiceError(f"the {what} endpoint must be an https:// address "
+                                   "(http:// only on this machine itself)")
     scopes = " ".join((scopes or "").split())
     if not scopes:
         raise ServiceError("the scopes are required (IMAP read access and offline access)")

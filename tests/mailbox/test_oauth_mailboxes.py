@@ -27,7 +27,8 @@ from app.runtime import now, poll_settings, raw_store, reply_settings, secret_bo
 from app.services import oauth
 from app.services.dashboard import folder_health
 from app.services.errors import ServiceError
-from app.services.mailboxes import mailbox_state, poll_mailboxes
+from app.services.mailboxes import add_mailbox, mailbox_state, poll_mailboxes
+from app.services.oauth import OAuthSettings
 from app.services.outbound import send_reply
 from tests import factories
 from tests.dovecot import USER
@@ -285,3 +286,23 @@ def test_a_client_secret_changed_at_the_provider_stops_the_mailbox_until_its_new
 
     assert "refused the sign-in (invalid_client" in reports[0].errors[0]
     assert mailbox_state(session.get(Mailbox, mailbox.id)) == "needs reconnecting"
+
+
+def test_a_provider_endpoint_in_clear_text_is_refused_unless_it_is_on_this_machine(app, session):
+    def add(url: str):
+        settings = OAuthSettings(client_id="app", client_secret="secret", authorize_url=url,
+                                 token_url=url.replace("authorize", "token"), scopes="imap offline_access")
+        return add_mailbox(session, "cloud", host="imap.idp.example", port=993, security="ssl", username="me",
+                           folders=["INBOX"], kind="oauth2", oauth_settings=settings, box=secret_box())
+
+    try:
+        add("http://idp.example/authorize")
+    except ServiceError as exc:
+        refused = str(exc)
+    else:
+        raise AssertionError("a token endpoint over plain HTTP to another host was accepted")
+    session.rollback()
+
+    assert refused == ("the authorization endpoint must be an https:// address "
+                       "(http:// only on this machine itself)")
+    assert add("https://idp.example/authorize").oauth.token_url == "https://idp.example/token"
