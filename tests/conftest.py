@@ -21,7 +21,7 @@ from tests import factories
 from tests.browser import CHROMIUM_ARGS, LiveServer, keep_on_loopback
 from tests.dovecot import PASSWORD, Dovecot
 from tests.oauth_server import OAuthServer
-from tests.parts import chromium_binary, dovecot_binary, postgres_url, sync_playwright
+from tests.parts import chromium_binary, dovecot_binary, missing, postgres_url, sync_playwright
 from tests.smtp import SmtpServer
 
 BACKENDS = ["sqlite", "postgresql"]
@@ -157,6 +157,21 @@ def oauth_server():
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def tls_dovecot(monkeypatch):
+    """A private Dovecot speaking TLS (IMAPS, and STARTTLS on its plain port) with a
+    self-signed certificate; clients trust it through ``tls_dovecot.certificate``."""
+    if shutil.which("openssl") is None:
+        missing("openssl is not installed to make a test certificate")
+    root = Path(tempfile.mkdtemp(prefix="desk-dovecot-tls-"))
+    server = Dovecot(root, dovecot_binary(), tls=True)
+    server.start()
+    monkeypatch.setenv(factories.PASSWORD_ENV, PASSWORD)
+    yield server
+    server.stop()
+    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture

@@ -5,31 +5,11 @@ CLI prints the same steps.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from pathlib import Path
-
-import pytest
-
 from app.runtime import poll_settings
 from app.services.mailboxes import add_mailbox
 from mailbox.diagnosis import diagnose_connection
 from tests import factories
-from tests.dovecot import PASSWORD, USER, Dovecot, free_port
-from tests.parts import dovecot_binary
-
-
-@pytest.fixture
-def tls_dovecot(monkeypatch):
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is not installed to make a test certificate")
-    root = Path(tempfile.mkdtemp(prefix="desk-dovecot-tls-"))
-    server = Dovecot(root, dovecot_binary(), tls=True)
-    server.start()
-    monkeypatch.setenv(factories.PASSWORD_ENV, PASSWORD)
-    yield server
-    server.stop()
-    shutil.rmtree(root, ignore_errors=True)
+from tests.dovecot import USER, free_port
 
 
 def mailbox(session, host="127.0.0.1", port=143, security="none", folders=("INBOX",)):

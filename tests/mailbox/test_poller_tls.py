@@ -2,31 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from pathlib import Path
-
 import pytest
 from sqlalchemy import func, select
 
 from app.models import Message
 from app.services.mailboxes import add_mailbox
 from tests import factories
-from tests.dovecot import PASSWORD, USER, Dovecot
-from tests.parts import dovecot_binary
-
-
-@pytest.fixture
-def tls_dovecot(monkeypatch):
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is not installed to make a test certificate")
-    root = Path(tempfile.mkdtemp(prefix="desk-dovecot-tls-"))
-    server = Dovecot(root, dovecot_binary(), tls=True)
-    server.start()
-    monkeypatch.setenv(factories.PASSWORD_ENV, PASSWORD)
-    yield server
-    server.stop()
-    shutil.rmtree(root, ignore_errors=True)
+from tests.dovecot import USER
 
 
 def tls_mailbox(session, port: int, security: str) -> None:
