@@ -257,10 +257,10 @@ def watch_targets(session, settings) -> list[tuple[str, str, object]]:
         if mailbox_state(mailbox) != "active":
             continue
         try:
-            source = open_source(mailbox, settings)
+            # A source per folder: each watcher's thread holds a connection of its own.
+            targets += [(mailbox.name, f.name, open_source(mailbox, settings)) for f in mailbox.folders]
         except MailboxError:
             continue  # not configured enough to poll: the poll reports why
-        targets += [(mailbox.name, f.name, source) for f in mailbox.folders]
     return targets
 
 

@@ -7,14 +7,16 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
 from sqlalchemy import func, select
 
 from app.models import MailboxFolder, Message
-from app.runtime import raw_store, search_index
+from app.runtime import poll_settings, raw_store, search_index
 from app.search.query import search_messages
+from app.worker import watch_targets
 from tests import factories
 from tests.parts import REPO
 from tests.waiting import OutputLines, until
@@ -137,3 +139,30 @@ def test_a_worker_stopped_mid_poll_ends_after_its_batch_and_the_next_poll_archiv
 def archived(session) -> int:
     session.rollback()  # see the worker's commits
     return session.scalar(select(func.count(Message.id)))
+
+
+def test_each_watched_folder_waits_on_a_connection_of_its_own(session, dovecot):
+    """Two folders of one mailbox are watched by two threads at once, each told of its own mail."""
+    dovecot.append([factories.message(1)], folder="Archive")
+    factories.imap_mailbox(session, dovecot, folders=("INBOX", "Archive"))
+    targets = watch_targets(session, poll_settings())
+    assert [(m, f) for m, f, _ in targets] == [("support", "INBOX"), ("support", "Archive")]
+    assert targets[0][2] is not targets[1][2]
+    ready, told = threading.Barrier(3), {}
+
+    def watch(folder: str, source) -> None:
+        with source:
+            source.wait_for_change(folder, 0)  # opens the folder: watching starts here
+            ready.wait(30)
+            told[folder] = source.wait_for_change(folder, 30)
+
+    threads = [threading.Thread(target=watch, args=(f, s)) for _, f, s in targets]
+    for thread in threads:
+        thread.start()
+    ready.wait(30)
+    dovecot.append([factories.message(2)])
+    dovecot.append([factories.message(3)], folder="Archive")
+    for thread in threads:
+        thread.join(60)
+
+    assert told == {"INBOX": True, "Archive": True}
