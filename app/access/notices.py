@@ -6,11 +6,6 @@ out-of-office replies do not answer them. Each states the audit chain's head.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime, make_msgid
-
 from flask import current_app, render_template
 
 from app.extensions import db
@@ -18,7 +13,7 @@ from app.runtime import access_settings, now
 from app.services import audit, leaks
 from app.services.access import Notice, scope_words
 from app.services.errors import ServiceError
-from app.services.outbound import outbound_transport
+from app.services.outbound import automatic_email, outbound_transport
 
 SUBJECTS = {
     "request": "Access request for {account}: please approve or deny",
@@ -39,21 +34,14 @@ def link(purpose: str, token: str) -> str:
 
 def build(notice: Notice) -> bytes:
     """Return the email for a notice, ready for SMTP."""
-    config = current_app.config
     request = notice.request
-    msg = EmailMessage(policy=SMTP)
-    msg["From"] = config["SUPPORT_ADDRESS"]
-    msg["To"] = notice.to
-    msg["Subject"] = SUBJECTS[notice.template].format(account=request.account.name)
-    msg["Date"] = format_datetime(datetime.now(UTC))
-    msg["Message-ID"] = make_msgid(domain=config["SUPPORT_ADDRESS"].rpartition("@")[2] or None)
-    msg["Auto-Submitted"] = "auto-generated"
     links = {purpose: link(purpose, token) for purpose, token in notice.links.items()}
     # The chain's head as this transaction sees it, the entry this email is about included:
     # the approver keeps a witness of the log that the database alone cannot rewrite.
-    msg.set_content(render_template(f"mail/access_{notice.template}.txt", request=request, links=links,
-                                    scope=scope_words(request.scope), audit_head=audit.head(db.session)))
-    return msg.as_bytes()
+    body = render_template(f"mail/access_{notice.template}.txt", request=request, links=links,
+                           scope=scope_words(request.scope), audit_head=audit.head(db.session))
+    return automatic_email(current_app.config["SUPPORT_ADDRESS"], notice.to,
+                           SUBJECTS[notice.template].format(account=request.account.name), body)
 
 
 def send(notices: list[Notice]) -> None:

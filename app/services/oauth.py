@@ -26,10 +26,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime, make_msgid
+from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import or_, select, update
@@ -41,6 +38,7 @@ from app.models.mailbox import MECHANISMS, OAUTH_KINDS
 from app.secretbox import SecretBox, SecretUnreadable
 from app.services import audit
 from app.services.errors import ServiceError
+from app.services.outbound import automatic_email, outbound_transport
 from mailbox import oauth
 from mailbox.errors import MailboxError, NeedsReconnecting
 from mailbox.oauth import PROVIDERS, Authorization, DeviceCode, OAuthApp, Tokens
@@ -332,7 +330,6 @@ def notify_needing_reconnect(session: Session, at: datetime) -> int:
     """Email the administrators once about each mailbox that newly needs reconnecting; return how
     many mailboxes were told of. A mail server that is down leaves them to the next call."""
     from app.access.notices import WAITING
-    from app.services.outbound import outbound_transport
 
     record_refusals(session)
     due = [m for m in needing_reconnect(session) if m.oauth.notified_at is None]
@@ -360,22 +357,14 @@ def notify_needing_reconnect(session: Session, at: datetime) -> int:
 
 def _reconnect_email(mailbox: Mailbox, admins: list[str]) -> bytes:
     config = current_app.config
-    msg = EmailMessage(policy=SMTP)
-    msg["From"] = config["SUPPORT_ADDRESS"]
-    msg["To"] = ", ".join(admins)
-    msg["Subject"] = f"The mailbox {mailbox.name} has stopped: reconnect it"
-    msg["Date"] = format_datetime(utcnow().replace(tzinfo=UTC))
-    msg["Message-ID"] = make_msgid(domain=config["SUPPORT_ADDRESS"].rpartition("@")[2] or None)
-    msg["Auto-Submitted"] = "auto-generated"
-    msg.set_content(
+    return automatic_email(
+        config["SUPPORT_ADDRESS"], ", ".join(admins), f"The mailbox {mailbox.name} has stopped: reconnect it",
         f"The provider of the mailbox {mailbox.name} ({mailbox.username}) refused to renew its sign-in:\n"
         f"{mailbox.oauth.failure}\n\n"
         "No mail is archived from it until an administrator connects it again:\n"
         f"{config['PUBLIC_URL']}/admin/mailboxes/{mailbox.id}\n\n"
         "Mail that arrived meanwhile waits on the server and is archived once it is reconnected.\n"
-        "Other mailboxes are not affected. This email is sent once.\n"
-    )
-    return msg.as_bytes()
+        "Other mailboxes are not affected. This email is sent once.\n")
 
 
 def _decrypted(box: SecretBox, stored: str | None, mailbox: Mailbox) -> str | None:

@@ -149,6 +149,22 @@ class SmtpServer:
         return smtp
 
 
+def automatic_email(sender: str, to: str, subject: str, body: str) -> bytes:
+    """Return an email the desk writes by itself (a notice, a link, an alert), ready for SMTP.
+
+    ``Auto-Submitted: auto-generated`` (RFC 3834) keeps out-of-office replies from answering it.
+    """
+    msg = EmailMessage(policy=SMTP)
+    msg["From"] = sender
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(datetime.now(UTC))
+    msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+    msg["Auto-Submitted"] = "auto-generated"
+    msg.set_content(body)
+    return msg.as_bytes()
+
+
 @dataclass(frozen=True)
 class ReplySettings:
     server: SmtpServer | PickupFolder

@@ -19,9 +19,6 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime, make_msgid
 
 from flask import current_app, render_template
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -32,7 +29,7 @@ from app.passwords import hash_password, is_password_hash, password_problem
 from app.services import audit
 from app.services.agents import check_new_agent, record_change, revoke_sessions
 from app.services.errors import ServiceError
-from app.services.outbound import outbound_transport
+from app.services.outbound import automatic_email, outbound_transport
 
 SALT = "agent-password-link"
 PATH = "/password/"
@@ -134,16 +131,8 @@ def send_link(link: PasswordLink) -> None:
 
 def _email(link: PasswordLink) -> bytes:
     config = current_app.config
-    msg = EmailMessage(policy=SMTP)
-    msg["From"] = config["SUPPORT_ADDRESS"]
-    msg["To"] = link.agent.email
-    msg["Subject"] = SUBJECTS[link.purpose]
-    msg["Date"] = format_datetime(datetime.now(UTC))
-    msg["Message-ID"] = make_msgid(domain=config["SUPPORT_ADDRESS"].rpartition("@")[2] or None)
-    msg["Auto-Submitted"] = "auto-generated"
-    msg.set_content(render_template(f"mail/agent_{link.purpose}.txt", link=link,
-                                    hours=config["PASSWORD_LINK_HOURS"]))
-    return msg.as_bytes()
+    body = render_template(f"mail/agent_{link.purpose}.txt", link=link, hours=config["PASSWORD_LINK_HOURS"])
+    return automatic_email(config["SUPPORT_ADDRESS"], link.agent.email, SUBJECTS[link.purpose], body)
 
 
 def _link(agent: Agent, purpose: str, now: datetime) -> PasswordLink:
