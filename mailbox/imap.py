@@ -6,9 +6,8 @@ Every library or socket failure leaves this module as a ``mailbox.errors`` excep
 whose message says, in one sentence, what went wrong.
 
 It signs in with a password (LOGIN) or with an OAuth2 access token (SASL XOAUTH2 or
-OAUTHBEARER, RFC 7628). A token the server refuses is handed back to its provider and
-one fresh token is tried, since a token may be revoked or end between its refresh and
-its use.
+OAUTHBEARER, RFC 7628), trying one fresh token when the server refuses one
+(``mailbox.source.sign_in_with_token``).
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
 
 from mailbox.errors import ConnectionFailed, FolderMissing, LoginFailed, MailboxError
-from mailbox.source import Changes, TokenProvider
+from mailbox.source import Changes, TokenProvider, sign_in_with_token
 
 _BODY = b"BODY[]"
 
@@ -94,18 +93,14 @@ class ImapConnection:
 
     def _sign_in_with_token(self) -> None:
         ep = self.endpoint
-        for attempt in (1, 2):
-            token = ep.tokens.token()
-            try:
-                if ep.mechanism == "OAUTHBEARER":
-                    self.client.oauthbearer_login(ep.username, token)
-                else:
-                    self.client.oauth2_login(ep.username, token, mech=ep.mechanism)
-                return
-            except LoginError:
-                ep.tokens.refused(token)
-                if attempt == 2:
-                    raise
+
+        def sign_in(token: str) -> None:
+            if ep.mechanism == "OAUTHBEARER":
+                self.client.oauthbearer_login(ep.username, token)
+            else:
+                self.client.oauth2_login(ep.username, token, mech=ep.mechanism)
+
+        sign_in_with_token(ep.tokens, sign_in, LoginError)
 
     def folders(self) -> list[str]:
         """Return the names of the folders that hold messages (not the \\Noselect ones)."""

@@ -10,11 +10,12 @@ Gmail API) is a class with these methods and an entry in ``mailbox.poller.open_s
 Credentials are a password, or a ``TokenProvider`` that hands out OAuth2 access tokens
 and refreshes them, so that a source never sees a refresh token.
 
-Pure: no I/O here.
+No I/O here: ``sign_in_with_token`` runs the sign-in it is given.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -43,6 +44,22 @@ class TokenProvider(Protocol):
 
     def refused(self, token: str) -> None:
         """Forget a token the server refused, so the next ``token()`` refreshes."""
+
+
+def sign_in_with_token(tokens: TokenProvider, sign_in: Callable[[str], None],
+                       refusal: type[Exception]) -> None:
+    """Sign in with the provider's access token; a token the server refuses (``refusal``) is
+    handed back and one fresh token tried, since a token may be revoked or end between its
+    refresh and its use. IMAP and SMTP sign in this way."""
+    for attempt in (1, 2):
+        token = tokens.token()
+        try:
+            sign_in(token)
+            return
+        except refusal:
+            tokens.refused(token)
+            if attempt == 2:
+                raise
 
 
 class MailSource(Protocol):

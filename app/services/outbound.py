@@ -38,7 +38,7 @@ from app.services.tickets import record_event
 from mailbox.errors import MailboxError
 from mailbox.ingest import Archiver, Seen
 from mailbox.linking import tagged_ticket_ids, ticket_tag
-from mailbox.source import TokenProvider
+from mailbox.source import TokenProvider, sign_in_with_token
 
 MAX_REPLY_CHARS = 100_000
 _SCHEMES = {"smtp": "plain", "smtp+starttls": "starttls", "smtps": "tls"}
@@ -120,24 +120,18 @@ class SmtpServer:
                                f"({exc.strerror or exc}); the reply was not sent")
 
     def _sign_in_with_token(self, smtp: smtplib.SMTP) -> None:
-        """SASL XOAUTH2 or OAUTHBEARER (RFC 7628) with the initial response; a refused token
-        is handed back to its provider and one fresh token tried."""
+        """SASL XOAUTH2 or OAUTHBEARER (RFC 7628) with the initial response."""
         smtp.ehlo_or_helo_if_needed()
-        for attempt in (1, 2):
-            token = self.tokens.token()
+
+        def sign_in(token: str) -> None:
             if self.mechanism == "OAUTHBEARER":
                 answer = f"n,a={self.username},\x01auth=Bearer {token}\x01\x01"
             else:
                 answer = f"user={self.username}\x01auth=Bearer {token}\x01\x01"
-            try:
-                # After a refusal the server sends an error as a challenge and wants an empty line.
-                smtp.auth(self.mechanism,
-                          lambda challenge=None, answer=answer: answer if challenge is None else "")
-                return
-            except smtplib.SMTPAuthenticationError:
-                self.tokens.refused(token)
-                if attempt == 2:
-                    raise
+            # After a refusal the server sends an error as a challenge and wants an empty line.
+            smtp.auth(self.mechanism, lambda challenge=None: answer if challenge is None else "")
+
+        sign_in_with_token(self.tokens, sign_in, smtplib.SMTPAuthenticationError)
 
     def _connect(self) -> smtplib.SMTP:
         if self.security == "tls":
