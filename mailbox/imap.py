@@ -17,7 +17,7 @@ import socket
 import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
@@ -35,16 +35,13 @@ class Endpoint:
     port: int
     security: str  # "ssl", "starttls" or "none"
     username: str
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)  # never in a log line or a traceback
     timeout: float = 30.0
     # A CA bundle to trust besides the system's, for servers with a private CA.
     ca_file: str | None = None
     # For OAuth2 mailboxes, in place of the password: the access tokens and the SASL mechanism.
     tokens: TokenProvider | None = None
     mechanism: str = "XOAUTH2"
-
-    def __repr__(self) -> str:  # never a password in a log line or a traceback
-        return f"Endpoint({self.name!r}, {self.host}:{self.port}, {self.security}, {self.username!r})"
 
 
 @dataclass(frozen=True)

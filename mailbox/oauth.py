@@ -94,27 +94,20 @@ class OAuthApp:
     """An application registered at a provider, and where that provider answers."""
 
     client_id: str
-    client_secret: str | None
+    client_secret: str | None = field(repr=False)  # out of logs and tracebacks, as every secret here
     authorize_url: str
     token_url: str
     scopes: str
     device_url: str | None = None
     extra: dict = field(default_factory=dict)
 
-    def __repr__(self) -> str:  # the secret stays out of logs and tracebacks
-        return f"OAuthApp(client_id={self.client_id!r}, token_url={self.token_url!r})"
-
-
 @dataclass(frozen=True)
 class Tokens:
     """What a token endpoint answered; ``refresh`` is None when it kept the old one."""
 
-    access: str
+    access: str = field(repr=False)
     expires_at: float  # seconds since the epoch
-    refresh: str | None
-
-    def __repr__(self) -> str:
-        return f"Tokens(expires_at={self.expires_at})"
+    refresh: str | None = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -130,14 +123,11 @@ class Authorization:
 class DeviceCode:
     """A device grant begun: the code the administrator enters at ``verification_uri``."""
 
-    device_code: str
+    device_code: str = field(repr=False)
     user_code: str
     verification_uri: str
     interval: float
     expires_at: float
-
-    def __repr__(self) -> str:
-        return f"DeviceCode(user_code={self.user_code!r}, verification_uri={self.verification_uri!r})"
 
 
 def begin(app: OAuthApp, redirect_uri: str) -> Authorization:

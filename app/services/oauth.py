@@ -25,7 +25,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask import current_app
@@ -54,16 +54,13 @@ class OAuthSettings:
     preset for Microsoft 365 and Google, and are typed for any other provider."""
 
     client_id: str
-    client_secret: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
     tenant: str = "organizations"
     authorize_url: str | None = None
     token_url: str | None = None
     device_url: str | None = None
     scopes: str | None = None
     mechanism: str | None = None
-
-    def __repr__(self) -> str:
-        return f"OAuthSettings(client_id={self.client_id!r})"
 
 
 def configure(mailbox: Mailbox, kind: str, settings: OAuthSettings, box: SecretBox) -> None:
@@ -180,9 +177,8 @@ def _connected(session: Session, mailbox: Mailbox, box: SecretBox, tokens: Token
 
 @dataclass(frozen=True)
 class _Cached:
-    access: str
-    expires_at: float
-    fresh_until: float
+    access: str = field(repr=False)
+    fresh_until: float  # when it is refreshed: a quarter of its life (at most a minute) before its end
 
 
 _CACHE: dict[int, _Cached] = {}
@@ -194,7 +190,7 @@ def _remember(mailbox_id: int, tokens: Tokens) -> None:
     now = time.time()
     margin = min(60.0, (tokens.expires_at - now) / 4)
     with _LOCK:
-        _CACHE[mailbox_id] = _Cached(tokens.access, tokens.expires_at, tokens.expires_at - margin)
+        _CACHE[mailbox_id] = _Cached(tokens.access, tokens.expires_at - margin)
 
 
 def forget(mailbox_id: int) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import smtplib
 import ssl
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -74,14 +74,11 @@ class SmtpServer:
     port: int
     security: str  # plain, starttls or tls
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)  # never in a log line or a traceback
     timeout: float = 30
     # For a mailbox's own OAuth2 account, in place of the password.
     tokens: TokenProvider | None = None
     mechanism: str = "XOAUTH2"
-
-    def __repr__(self) -> str:  # never a password in a log line or a traceback
-        return f"SmtpServer({self.host}:{self.port}, {self.security}, {self.username!r})"
 
     @classmethod
     def from_url(cls, url: str | None, timeout: float = 30) -> SmtpServer:
