@@ -43,15 +43,6 @@ def redirect_uri() -> str:
     return f"{current_app.config['PUBLIC_URL']}/admin/oauth/callback"
 
 
-@bp.app_template_global()
-def mailbox_page(mailbox_id: int) -> str:
-    """The administration page of a mailbox, or the list of mailboxes where there is none."""
-    for endpoint in ("admin.mailbox", "admin.mailbox_page"):
-        if endpoint in current_app.view_functions:
-            return url_for(endpoint, mailbox_id=mailbox_id)
-    return url_for("admin.agents")
-
-
 @bp.app_context_processor
 def mailboxes_to_reconnect() -> dict:
     """Give every console page of an administrator or manager the mailboxes that stopped, for
@@ -86,12 +77,12 @@ def connect_mailbox(mailbox_id: int):
     mailbox = db.session.get(Mailbox, mailbox_id) or abort(404)
     if not mailbox.uses_oauth:
         flash(f"The mailbox {mailbox.name} signs in with a password; there is nothing to connect.", "error")
-        return redirect(mailbox_page(mailbox.id))
+        return redirect(url_for("admin.mailbox", mailbox_id=mailbox.id))
     try:
         begun = oauth.begin(mailbox, secret_box(), redirect_uri())
     except (ServiceError, MailboxError) as exc:
         flash(f"{str(exc)[:1].upper()}{str(exc)[1:]}.", "error")
-        return redirect(mailbox_page(mailbox.id))
+        return redirect(url_for("admin.mailbox", mailbox_id=mailbox.id))
     session[_PENDING] = {"mailbox": mailbox.id, "state": begun.state, "verifier": begun.verifier}
     return redirect(begun.url)
 
@@ -112,4 +103,4 @@ def oauth_callback():
         flash(f"The mailbox {mailbox.name} was not connected: {exc}.", "error")
     else:
         flash(f"The mailbox {mailbox.name} is connected; it is polled from its checkpoint on.", "info")
-    return redirect(mailbox_page(mailbox.id))
+    return redirect(url_for("admin.mailbox", mailbox_id=mailbox.id))
