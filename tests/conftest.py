@@ -134,17 +134,23 @@ def cli(app):
     return invoke
 
 
-@pytest.fixture
-def dovecot(monkeypatch):
+def running_dovecot(monkeypatch, kind: str, **options):
+    """Start a private Dovecot with ``options``, yield it with its password in the environment,
+    then stop it and remove its folder."""
     # Not under tmp_path: pytest makes that private to us, and Dovecot's own
     # unprivileged processes must read the configuration and password file.
-    root = Path(tempfile.mkdtemp(prefix="desk-dovecot-"))
-    server = Dovecot(root, dovecot_binary())
+    root = Path(tempfile.mkdtemp(prefix=f"desk-dovecot-{kind}"))
+    server = Dovecot(root, dovecot_binary(), **options)
     server.start()
     monkeypatch.setenv(factories.PASSWORD_ENV, PASSWORD)
     yield server
     server.stop()
     shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def dovecot(monkeypatch):
+    yield from running_dovecot(monkeypatch, "")
 
 
 @pytest.fixture
@@ -165,13 +171,7 @@ def tls_dovecot(monkeypatch):
     self-signed certificate; clients trust it through ``tls_dovecot.certificate``."""
     if shutil.which("openssl") is None:
         missing("openssl is not installed to make a test certificate")
-    root = Path(tempfile.mkdtemp(prefix="desk-dovecot-tls-"))
-    server = Dovecot(root, dovecot_binary(), tls=True)
-    server.start()
-    monkeypatch.setenv(factories.PASSWORD_ENV, PASSWORD)
-    yield server
-    server.stop()
-    shutil.rmtree(root, ignore_errors=True)
+    yield from running_dovecot(monkeypatch, "tls-", tls=True)
 
 
 @pytest.fixture
@@ -180,14 +180,8 @@ def oauth_dovecot(oauth_server, monkeypatch):
 
     Its password login stays, for ``append`` and ``fetch_all``.
     """
-    root = Path(tempfile.mkdtemp(prefix="desk-dovecot-oauth-"))
-    introspection = oauth_server.introspect_url_with_credentials
-    server = Dovecot(root, dovecot_binary(), oauth2_introspection_url=introspection)
-    server.start()
-    monkeypatch.setenv(factories.PASSWORD_ENV, PASSWORD)
-    yield server
-    server.stop()
-    shutil.rmtree(root, ignore_errors=True)
+    yield from running_dovecot(monkeypatch, "oauth-",
+                               oauth2_introspection_url=oauth_server.introspect_url_with_credentials)
 
 
 @pytest.fixture
