@@ -24,7 +24,7 @@ from app.extensions import db
 from app.models import Mailbox
 from app.models.mailbox import KINDS
 from app.runtime import now, poll_settings, secret_box
-from app.services import mailboxes
+from app.services import mailboxes, oauth
 from app.services.errors import ServiceError, as_sentence
 from app.services.mailbox_health import KIND_LABELS, folders_health, last_errors, mailbox_overview
 from mailbox.diagnosis import diagnose_connection
@@ -98,7 +98,7 @@ def test_mailbox(mailbox_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     steps = diagnose_connection(mailbox, poll_settings())
-    db.session.expire_all()  # a refused OAuth2 token is marked through another connection
+    oauth.record_refusals(db.session)  # a provider that refused the token marks the mailbox now
     return _mailbox_page(mailbox, steps)
 
 

@@ -14,6 +14,7 @@ from app.cli.output import echo_json, echo_table, progressbar
 from app.extensions import db
 from app.models.mailbox import KINDS, MECHANISMS, SECURITY_CHOICES
 from app.runtime import now, poll_settings, raw_store, search_index, secret_box
+from app.services import oauth
 from app.services.accounts import account_named
 from app.services.errors import ServiceError
 from app.services.indexing import IndexingAlongside
@@ -160,6 +161,7 @@ def test(name):
     The exit status is 1 when a step failed.
     """
     steps = diagnose_connection(_one(name), poll_settings())
+    oauth.record_refusals(db.session)  # a provider that refused the token marks the mailbox now
     for step in steps:
         click.echo(f"{step.name:<16} {step.status:<9} {step.detail}")
     if any(step.status == "failed" for step in steps):
@@ -354,7 +356,6 @@ def connect(name, paste):
     """
     from app.admin.oauth import redirect_uri
     from app.runtime import now, secret_box
-    from app.services import oauth
     from app.services.mailboxes import mailboxes_named
 
     [mailbox] = mailboxes_named(db.session, [name])

@@ -368,6 +368,8 @@ def mailbox_status(session: Session, settings: PollSettings,
                 "server_check": problem or ("ok" if check_server else "skipped"),
                 "lease": _lease(folder, now),
             })
+    if check_server:
+        oauth.record_refusals(session)  # a provider that refused a token marks its mailbox now
     return rows
 
 

@@ -241,12 +241,16 @@ class MailboxTokens:
                 del _CACHE[self.mailbox_id]
 
     def _refresh(self) -> str:
-        if self.mailbox_id in _REFUSED:
-            raise NeedsReconnecting(f"the provider refused its sign-in ({_REFUSED[self.mailbox_id][1]})",
-                                    mailbox=self.name)
         with self._engine.connect() as connection:
-            row = connection.execute(select(MailboxOAuth.refresh_token, MailboxOAuth.failed_at)
+            row = connection.execute(select(MailboxOAuth.refresh_token, MailboxOAuth.failed_at,
+                                            MailboxOAuth.connected_at)
                                      .where(MailboxOAuth.mailbox_id == self.mailbox_id)).first()
+        refusal = _REFUSED.get(self.mailbox_id)
+        if refusal is not None:
+            if row is None or not _connected_since(row.connected_at, refusal[0]):
+                raise NeedsReconnecting(f"the provider refused its sign-in ({refusal[1]})", mailbox=self.name)
+            with _LOCK:  # connected again since, in another process: the refusal was of the old token
+                _REFUSED.pop(self.mailbox_id, None)
         if row is None or row.refresh_token is None:
             raise NeedsReconnecting("the mailbox is not connected to its provider yet; connect it",
                                     mailbox=self.name)
@@ -281,6 +285,10 @@ class MailboxTokens:
         forget(self.mailbox_id)
         with _LOCK:
             _REFUSED[self.mailbox_id] = (utcnow(), reason[:2000])
+
+
+def _connected_since(connected_at: datetime | None, refused_at: datetime) -> bool:
+    return connected_at is not None and connected_at >= refused_at
 
 
 def record_refusals(session: Session) -> None:

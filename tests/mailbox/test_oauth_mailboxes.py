@@ -18,6 +18,7 @@ import sys
 import threading
 from datetime import timedelta
 
+import pytest
 import requests
 from sqlalchemy import func, select
 
@@ -30,6 +31,7 @@ from app.services.errors import ServiceError
 from app.services.mailboxes import add_mailbox, mailbox_state, poll_mailboxes
 from app.services.oauth import OAuthSettings
 from app.services.outbound import send_reply
+from mailbox.errors import NeedsReconnecting
 from tests import factories
 from tests.dovecot import USER
 from tests.oauth_tokens import wait_until_inactive
@@ -40,17 +42,41 @@ REDIRECT = "http://127.0.0.1/callback"
 TIMEOUT = 10
 
 
-def connect(session, server, mailbox: Mailbox) -> None:
-    """Connect as an administrator would, the provider's consent form answered over HTTP."""
-    begun = oauth.begin(mailbox, secret_box(), REDIRECT)
-    page = requests.get(begun.url, timeout=TIMEOUT)
+def allow_at_provider(server, address: str) -> str:
+    """Answer the provider's sign-in and consent form at ``address`` as the person would; return
+    the address the provider sends the browser back to."""
+    page = requests.get(address, timeout=TIMEOUT)
     page.raise_for_status()
     answer = requests.post(page.url, allow_redirects=False, timeout=TIMEOUT, data={
         "username": server.username, "password": server.password, "decision": "allow"})
     assert answer.status_code == 302, answer.text
-    oauth.finish(session, mailbox, secret_box(), returned_to=answer.headers["Location"], state=begun.state,
-                 verifier=begun.verifier, redirect_uri=REDIRECT, by=None, at=now())
+    return answer.headers["Location"]
+
+
+def connect(session, server, mailbox: Mailbox) -> None:
+    """Connect as an administrator would, the provider's consent form answered over HTTP."""
+    begun = oauth.begin(mailbox, secret_box(), REDIRECT)
+    oauth.finish(session, mailbox, secret_box(), returned_to=allow_at_provider(server, begun.url),
+                 state=begun.state, verifier=begun.verifier, redirect_uri=REDIRECT, by=None, at=now())
     session.commit()
+
+
+def connect_in_another_process(server, subprocess_env) -> tuple[int, str, str]:
+    """Run ``flask mailbox connect cloud --paste`` as a process of its own, allowing at the
+    provider the address it prints; return its exit status, output and errors."""
+    env = {**subprocess_env, "PUBLIC_URL": "http://127.0.0.1:9", "PYTHONUNBUFFERED": "1"}
+    command = subprocess.Popen([sys.executable, "-m", "flask", "mailbox", "connect", "cloud", "--paste"],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=env, cwd=REPO)
+    try:
+        # The command prints the provider's address; the person opens it elsewhere and allows.
+        address = next(line.strip() for line in command.stdout if line.startswith(server.authorize_url))
+        ended_on = allow_at_provider(server, address)
+        assert ended_on.startswith("http://127.0.0.1:9/admin/oauth/callback?")
+        out, err = command.communicate(ended_on + "\n", timeout=120)
+    finally:
+        command.kill()
+    return command.returncode, out, err
 
 
 def archived_from(session, mailbox: Mailbox) -> list[str]:
@@ -251,22 +277,8 @@ def test_a_mailbox_whose_imap_takes_oauthbearer_is_polled_with_it(app, session, 
 def test_flask_mailbox_connect_by_pasting_the_address_the_browser_ended_on(
         app, session, oauth_server, oauth_dovecot, subprocess_env):
     mailbox = factories.oauth_mailbox(session, oauth_dovecot, oauth_server)
-    env = {**subprocess_env, "PUBLIC_URL": "http://127.0.0.1:9", "PYTHONUNBUFFERED": "1"}
-    command = subprocess.Popen([sys.executable, "-m", "flask", "mailbox", "connect", "cloud", "--paste"],
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, env=env, cwd=REPO)
-    try:
-        # The command prints the provider's address; the person opens it elsewhere and allows.
-        address = next(line.strip() for line in command.stdout if line.startswith(oauth_server.authorize_url))
-        page = requests.get(address, timeout=TIMEOUT)
-        answer = requests.post(page.url, allow_redirects=False, timeout=TIMEOUT, data={
-            "username": oauth_server.username, "password": oauth_server.password, "decision": "allow"})
-        ended_on = answer.headers["Location"]
-        assert ended_on.startswith("http://127.0.0.1:9/admin/oauth/callback?")
-        out, err = command.communicate(ended_on + "\n", timeout=120)
-    finally:
-        command.kill()
-    assert command.returncode == 0, err
+    status, out, err = connect_in_another_process(oauth_server, subprocess_env)
+    assert status == 0, err
     assert "Connected the mailbox cloud" in out
     session.expire_all()
     assert mailbox_state(session.get(Mailbox, mailbox.id)) == "active"
@@ -306,3 +318,42 @@ def test_a_provider_endpoint_in_clear_text_is_refused_unless_it_is_on_this_machi
     assert refused == ("the authorization endpoint must be an https:// address "
                        "(http:// only on this machine itself)")
     assert add("https://idp.example/authorize").oauth.token_url == "https://idp.example/token"
+
+
+def test_a_refused_token_met_by_the_connection_test_marks_the_mailbox_and_reconnecting_elsewhere_clears_it(
+        app, session, cli, oauth_server, oauth_dovecot, subprocess_env):
+    mailbox = factories.oauth_mailbox(session, oauth_dovecot, oauth_server)
+    connect(session, oauth_server, mailbox)
+    oauth_server.revoke_user()
+
+    tested = cli("mailbox", "test", "cloud")
+
+    assert tested.exit_code == 1 and "invalid_grant" in tested.output
+    session.expire_all()
+    assert mailbox_state(session.get(Mailbox, mailbox.id)) == "needs reconnecting"
+    status, _, err = connect_in_another_process(oauth_server, subprocess_env)
+    assert status == 0, err
+    session.expire_all()
+    oauth.forget(mailbox.id)  # this process's access token was revoked with the consent
+    # The refusal this process met was of the old refresh token: the new one is used.
+    oauth_dovecot.append(messages(0, 1))
+    assert [r.errors for r in poll(session)] == [[]]
+    assert archived_from(session, mailbox) == ["cloud 000"]
+
+
+def test_a_refusal_met_before_a_reconnect_in_another_process_does_not_stop_this_one(
+        app, session, oauth_server, oauth_dovecot, subprocess_env):
+    mailbox = factories.oauth_mailbox(session, oauth_dovecot, oauth_server)
+    connect(session, oauth_server, mailbox)
+    oauth_server.revoke_user()
+    oauth.forget(mailbox.id)
+    with pytest.raises(NeedsReconnecting):  # as an IDLE watcher of this process meets it
+        oauth.tokens_for(mailbox).token()
+
+    status, _, err = connect_in_another_process(oauth_server, subprocess_env)
+    assert status == 0, err
+    session.expire_all()
+    oauth_dovecot.append(messages(0, 1))
+
+    assert [r.errors for r in poll(session)] == [[]]
+    assert archived_from(session, mailbox) == ["cloud 000"]
