@@ -9,12 +9,12 @@ from datetime import datetime, timedelta
 
 from flask import Flask, current_app
 
+from app.access.grants import AccessSettings
 from app.models.time import utcnow
 from app.rawstore import DatabaseRawStore, RawStore
 from app.search.backend import SearchBackend
 from app.search.index import SearchIndex
 from app.secretbox import SecretBox
-from app.services.access import AccessSettings
 from app.services.oauth import tokens_for
 from app.services.outbound import ReplySettings, outbound_transport
 from config import read_secret

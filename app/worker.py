@@ -25,11 +25,11 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 from sqlalchemy import func, select
 
-from app.access.notices import WAITING, send, send_new_links
+from app.access.grants import expire_due
 from app.extensions import db
 from app.runtime import now, poll_settings, raw_store, search_index
-from app.search.index import WriterBusy
-from app.services.access import expire_due
+from app.search.errors import WriterBusy
+from app.services.access_notices import WAITING, send, send_new_links
 from app.services.errors import ServiceError
 from app.services.indexing import index_pending
 from app.services.mailboxes import mailbox_state, mailboxes_named, poll_mailboxes

@@ -1,21 +1,30 @@
-"""Flask glue for the policy: the one guard every view that shows record content calls.
+"""The guards views call, one per kind of permission. Each answers 403 with a sentence
+saying what is needed, and each asks at this very request: nothing is cached, so a
+revocation, an expiry or a change of role takes effect at the agent's next request.
 
-``require_grant`` asks ``app.access.policy`` with the signed-in agent, the account, the
-scope, the account's grants and the clock, and answers 403 unless a grant is in force
-at this very request. Nothing is cached: a revocation or an expiry takes effect at the
-agent's next request.
+- ``require_role``: staff pages by role (administration, management, exports);
+- ``require_grant``: record content, under a grant the customer gave
+  (``app.access.rules.grant_in_force`` with the account's grants and the clock).
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from flask import abort
 from flask_login import current_user
 
-from app.access.policy import KIND_SCOPE
+from app.access.queries import grant_for
+from app.access.rules import KIND_SCOPE
 from app.extensions import db
 from app.models import AccessRequest
 from app.runtime import now
-from app.services.access import grant_for
+
+
+def require_role(roles: Collection[str], refusal: str) -> None:
+    """Abort 403 with ``refusal`` unless the signed-in agent has one of ``roles``."""
+    if not current_user.is_authenticated or current_user.role not in roles:
+        abort(403, description=refusal)
 
 
 def require_grant(account_id: int, kind: str) -> AccessRequest:

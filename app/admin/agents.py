@@ -11,6 +11,7 @@ from collections.abc import Callable
 from flask import abort, flash, redirect, render_template, url_for
 from sqlalchemy import select
 
+from app.access.rules import role_words
 from app.admin import forms
 from app.admin.views import bp, me, show_error
 from app.extensions import db
@@ -62,7 +63,7 @@ def set_role(agent_id: int):
         db.session.rollback()
         return _agent_page(agent, role_form=show_error(form, exc), status=400)
     db.session.commit()
-    flash(f"{agent.email} is now {'an' if agent.role in ('agent', 'admin') else 'a'} {agent.role}.", "info")
+    flash(f"{agent.email} is now {role_words(agent.role)}.", "info")
     return redirect(url_for("admin.agent", agent_id=agent.id))
 
 

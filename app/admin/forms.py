@@ -11,11 +11,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.models.agent import ROLES
+from app.access.rules import AGENT, ROLE_WORDS, ROLES
 
-ROLE_LABELS = {"agent": "Agent: works tickets", "manager": "Manager: also searches and audits",
-               "admin": "Administrator: also configures the desk"}
-ROLE_CHOICES = [SelectChoice(role, ROLE_LABELS[role]) for role in ROLES]
+ROLE_CHOICES = [SelectChoice(role, ROLE_WORDS[role]) for role in ROLES]
 
 
 class ButtonForm(FlaskForm):
@@ -27,7 +25,7 @@ class InviteForm(FlaskForm):
                                                      Length(max=320)])
     name = StringField("Name", validators=[DataRequired("Give the agent's name."), Length(max=200)])
     # Any value reaches the service, which names the roles when it refuses one.
-    role = SelectField("Role", choices=ROLE_CHOICES, default="agent", validate_choice=False)
+    role = SelectField("Role", choices=ROLE_CHOICES, default=AGENT, validate_choice=False)
     submit = SubmitField("Invite")
 
 

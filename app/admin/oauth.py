@@ -26,6 +26,7 @@ from flask import (
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from app.access.rules import is_managing
 from app.admin.views import bp
 from app.extensions import db
 from app.models import Mailbox
@@ -48,7 +49,7 @@ def mailboxes_to_reconnect() -> dict:
     """Give every console page of an administrator or manager the mailboxes that stopped, for
     the red banner of ``base.html``: nobody who could act should miss a mailbox gone quiet."""
     if not has_request_context() or not current_user.is_authenticated \
-            or current_user.role not in ("manager", "admin"):
+            or not is_managing(current_user.role):
         return {}  # emails rendered by the CLI or the worker carry no banner
     return {"mailboxes_to_reconnect": oauth.needing_reconnect(db.session)}
 

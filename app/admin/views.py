@@ -5,10 +5,12 @@ the acting administrator, and showing a service's sentence beside the field it c
 
 from __future__ import annotations
 
-from flask import Blueprint, abort
+from flask import Blueprint
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
+from app.access.guards import require_role
+from app.access.rules import ADMIN
 from app.auth.session import require_signed_in
 from app.models import Agent
 from app.services.errors import ServiceError, as_sentence
@@ -26,8 +28,7 @@ def require_admin():
     refused = require_signed_in()
     if refused is not None:
         return refused
-    if current_user.role != "admin":
-        abort(403, description="Administration is for administrators; ask one if you need a change here.")
+    require_role((ADMIN,), "Administration is for administrators; ask one if you need a change here.")
     return None
 
 

@@ -13,10 +13,10 @@ import segno
 from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user
 
+from app.access.rules import ROLES
 from app.auth.forms import CodeForm
 from app.auth.session import require_signed_in
 from app.extensions import db
-from app.models.agent import ROLES
 from app.runtime import now, secret_box
 from app.services import two_factor
 from app.services.errors import ServiceError

@@ -18,11 +18,11 @@ from flask.cli import AppGroup
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from app.rawstore import RawStoreError
-from app.search.query import QueryError
+from app.search.errors import SearchError
 from app.services.errors import ServiceError, as_sentence
 from mailbox.errors import MailboxError
 
-EXPECTED = (ServiceError, MailboxError, RawStoreError, QueryError)
+EXPECTED = (ServiceError, MailboxError, RawStoreError, SearchError)
 
 
 @contextmanager

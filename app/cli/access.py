@@ -3,14 +3,14 @@ archive for customer links that reached it before it looked for them."""
 
 import click
 
-from app.access import notices
+from app.access import grants, queries
 from app.cli import DeskGroup
 from app.cli.output import echo_json, echo_table, progressbar
 from app.extensions import db
 from app.ids import MAX_ID
 from app.models import AccessRequest, Message
 from app.runtime import now, raw_store
-from app.services import access, leaks
+from app.services import access_notices, leaks
 from app.services.accounts import account_named
 
 group = DeskGroup("access", help="Access requests and grants to accounts' records.")
@@ -22,7 +22,7 @@ group = DeskGroup("access", help="Access requests and grants to accounts' record
 def list_requests(account_name, as_json):
     """List access requests, newest first, with where each stands now."""
     account = account_named(db.session, account_name) if account_name else None
-    rows = [access.request_summary(r, now()) for r in access.all_requests(db.session, account)]
+    rows = [grants.request_summary(r, now()) for r in queries.all_requests(db.session, account)]
     if as_json:
         echo_json(rows)
     elif rows:
@@ -38,9 +38,9 @@ def revoke(request_id):
     request = db.session.get(AccessRequest, request_id)
     if request is None:
         raise click.ClickException(f"There is no access request {request_id} (see `flask access list`).")
-    ended = access.revoke_by_operator(db.session, request, now())
+    ended = grants.revoke_by_operator(db.session, request, now())
     db.session.commit()
-    notices.send_or_log(ended)
+    access_notices.send_or_log(ended)
     click.echo(f"Grant {request_id} revoked; {request.agent.name} can no longer open "
                f"{request.account.name}'s records.")
 
@@ -55,6 +55,6 @@ def sweep():
     total = db.session.query(Message).count()
     with progressbar(total, "Sweeping") as bar:
         burned = leaks.sweep_archive(db.session, raw_store(), bar.update)
-    sent = notices.send_new_links()
+    sent = access_notices.send_new_links()
     click.echo(f"Looked at {total} archived message(s): {burned} customer link(s) found no longer work; "
                f"{sent} new link(s) were emailed.")

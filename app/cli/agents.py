@@ -7,10 +7,10 @@ import sys
 import click
 import segno
 
+from app.access.rules import ROLES, role_words
 from app.cli import DeskGroup
 from app.cli.output import echo_json, echo_table
 from app.extensions import db
-from app.models.agent import ROLES
 from app.passwords import MIN_LENGTH
 from app.runtime import now, secret_box
 from app.services import password_links, two_factor
@@ -95,7 +95,7 @@ def role(email, role):
     """Give agent EMAIL the ROLE agent, manager or admin (the last administrator stays one)."""
     agent = change_role(db.session, email, role, by=None, now=now())
     db.session.commit()
-    click.echo(f"{agent.email} is now {'an' if agent.role in ('agent', 'admin') else 'a'} {agent.role}.")
+    click.echo(f"{agent.email} is now {role_words(agent.role)}.")
 
 
 @group.command("list")

@@ -8,13 +8,13 @@ import time
 import click
 from flask import current_app
 
-from app.access.notices import send_new_links
 from app.cli import DeskGroup
 from app.cli.output import echo_json, echo_table, progressbar
 from app.extensions import db
 from app.models.mailbox import KINDS, MECHANISMS, SECURITY_CHOICES
 from app.runtime import now, poll_settings, raw_store, search_index, secret_box
 from app.services import oauth
+from app.services.access_notices import send_new_links
 from app.services.accounts import account_named
 from app.services.errors import ServiceError
 from app.services.indexing import IndexingAlongside

@@ -7,16 +7,17 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from app.access import notices
+from app.access import grants
 from app.access.guards import require_grant
+from app.access.rules import RECORD_KINDS
 from app.auth.session import require_signed_in
 from app.console import forms
 from app.extensions import db
 from app.models import AccessRequest, Account
-from app.models.record import RECORD_KINDS
+from app.models.record import RECORD_TABLES
 from app.requestlog import note_account
 from app.runtime import access_settings, now
-from app.services import access
+from app.services import access_notices
 from app.services.errors import ServiceError
 from app.services.records import read_record, read_records
 
@@ -30,7 +31,7 @@ def me():
 
 def request_form() -> forms.AccessRequestForm:
     form = forms.AccessRequestForm()
-    form.hours.choices = forms.hour_choices(access.duration_choices(access_settings()))
+    form.hours.choices = forms.hour_choices(grants.duration_choices(access_settings()))
     return form
 
 
@@ -49,7 +50,7 @@ def _request(request_id: int) -> AccessRequest:
 def _carry_out(account_id: int, action, success: str):
     """Run a change and send its emails before committing; on any refusal, change nothing."""
     try:
-        notices.send(action() or [])
+        access_notices.send(action() or [])
         db.session.commit()
         flash(success, "info")
     except ServiceError as exc:
@@ -67,7 +68,7 @@ def ask(account_id: int):
         return redirect(url_for("console.account", account_id=account_id) + "#access")
 
     def ask_approvers():
-        return access.request_access(db.session, me(), account, form.scope.data, form.reason.data,
+        return grants.request_access(db.session, me(), account, form.scope.data, form.reason.data,
                                      int(form.hours.data), now(), access_settings())[1]
 
     return _carry_out(account_id, ask_approvers, "Access requested: the approvers were emailed.")
@@ -77,13 +78,13 @@ def ask(account_id: int):
 def cancel(request_id: int):
     request = _request(request_id)
     return _carry_out(request.account_id,
-                      lambda: access.cancel_request(db.session, me(), request, now()), "Request cancelled.")
+                      lambda: grants.cancel_request(db.session, me(), request, now()), "Request cancelled.")
 
 
 @bp.post("/access/<int:request_id>/end")
 def end(request_id: int):
     request = _request(request_id)
-    return _carry_out(request.account_id, lambda: access.end_grant(db.session, me(), request, now()),
+    return _carry_out(request.account_id, lambda: grants.end_grant(db.session, me(), request, now()),
                       "Access ended.")
 
 
@@ -96,7 +97,7 @@ def break_glass(account_id: int):
         return redirect(url_for("console.account", account_id=account_id) + "#access")
 
     def ask_second_manager():
-        access.break_glass(db.session, me(), account, form.scope.data, form.reason.data, now())
+        grants.break_glass(db.session, me(), account, form.scope.data, form.reason.data, now())
         return []
 
     return _carry_out(account_id, ask_second_manager,
@@ -107,7 +108,7 @@ def break_glass(account_id: int):
 def confirm(request_id: int):
     request = _request(request_id)
     return _carry_out(request.account_id,
-                      lambda: access.confirm_break_glass(db.session, me(), request, now(), access_settings()),
+                      lambda: grants.confirm_break_glass(db.session, me(), request, now(), access_settings()),
                       "Break-glass access confirmed; the customer's approvers were emailed.")
 
 
@@ -118,10 +119,10 @@ def records(account_id: int, kind: str):
         abort(404)
     grant = require_grant(account.id, kind)
     items = read_records(db.session, account.id, kind)
-    access.note_view(db.session, me(), grant, kind, None, now())
+    grants.note_view(db.session, me(), grant, kind, None, now())
     db.session.commit()
     return render_template("console/records.html", account=account, kind=kind, items=items,
-                           fields=RECORD_KINDS[kind][1], grant=grant, clock=now())
+                           fields=RECORD_TABLES[kind][1], grant=grant, clock=now())
 
 
 @bp.get("/accounts/<int:account_id>/records/<kind>/<int:record_id>")
@@ -131,7 +132,7 @@ def record(account_id: int, kind: str, record_id: int):
         abort(404)
     grant = require_grant(account.id, kind)
     item = read_record(db.session, account.id, kind, record_id) or abort(404)
-    access.note_view(db.session, me(), grant, kind, item.id, now())
+    grants.note_view(db.session, me(), grant, kind, item.id, now())
     db.session.commit()
     return render_template("console/record.html", account=account, kind=kind, item=item,
-                           fields=RECORD_KINDS[kind][1], grant=grant, clock=now())
+                           fields=RECORD_TABLES[kind][1], grant=grant, clock=now())

@@ -5,6 +5,7 @@ from wtforms import HiddenField, IntegerField, SelectField, StringField, SubmitF
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
+from app.access.rules import REQUEST_SCOPES, scope_words
 from app.ids import MAX_ID
 from app.models.agent import QUEUES
 from app.models.ticket import STATUSES
@@ -68,9 +69,7 @@ def account_choices(accounts: list[dict]) -> list[SelectChoice]:
 
 class AccessRequestForm(FlaskForm):
     scope = SelectField("Records", choices=[
-        SelectChoice("business", "Business records (jobs, tasks, todos)"),
-        SelectChoice("personal", "Personal records (employees)"),
-        SelectChoice("both", "Both")])
+        SelectChoice(scope, scope_words(scope).capitalize()) for scope in REQUEST_SCOPES])
     reason = TextAreaField("Reason (the customer reads this)", validators=[DataRequired(), Length(max=2000)])
     # Choices are the configured presets, filled in by the view.
     hours = SelectField("For", choices=[], validate_choice=True)

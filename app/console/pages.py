@@ -13,10 +13,10 @@ from flask import Flask
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
+from app.access import grants, queries
 from app.console.mailbody import sanitise_html
 from app.models import AccessRequest, Message
 from app.rawstore import RawStore
-from app.services import access
 from mailbox.parse import parse_message
 
 
@@ -60,9 +60,9 @@ class RequestRow:
 def access_rows(session: Session, account_id: int, agent_id: int, now: datetime) -> list[RequestRow]:
     """Return the account's recent access requests as the account page lists them."""
     rows = []
-    for req in access.requests_of(session, account_id):
-        left = access.remaining_minutes(req, now)
-        rows.append(RequestRow(req, access.describe(req, now), left, req.agent_id == agent_id))
+    for req in queries.requests_of(session, account_id):
+        left = grants.remaining_minutes(req, now)
+        rows.append(RequestRow(req, grants.describe(req, now), left, req.agent_id == agent_id))
     return rows
 
 

@@ -19,17 +19,18 @@ from flask import (
 )
 from flask_login import current_user
 
+from app.access.guards import require_role
+from app.access.rules import MANAGING_ROLES, is_managing
 from app.auth.session import require_signed_in
 from app.console import forms
 from app.extensions import db
 from app.runtime import now, raw_store, search_index
-from app.search.query import QueryError
+from app.search.errors import QueryError, SearchError
 from app.services import search as search_service
 from app.services.errors import ServiceError
 
 bp = Blueprint("search", __name__)
 bp.before_request(require_signed_in)
-EXPORT_ROLES = ("manager", "admin")
 
 
 def me():
@@ -46,15 +47,13 @@ def page():
             results = search_service.run_search(db.session, search_index(), text,
                                                 page=request.args.get("page", 1, type=int),
                                                 pagelen=me().page_size, sort=sort)
-        except QueryError as exc:
-            error = str(exc)
-        except ServiceError as exc:  # the index cannot answer (an older schema): say what to run
+        except SearchError as exc:  # a query it cannot read, or an index that cannot answer
             error = str(exc)
     return render_template("search/page.html", text=text, sort=sort, results=results, error=error,
                            search_href=_search_href(),
                            saved=search_service.saved_searches(db.session, me()),
                            save_form=forms.SaveSearchForm(query=text, sort=sort), button=forms.ButtonForm(),
-                           can_export=me().role in EXPORT_ROLES), 400 if error else 200
+                           can_export=is_managing(me().role)), 400 if error else 200
 
 
 def _search_href():
@@ -96,8 +95,7 @@ def delete_saved(saved_id: int):
 
 
 def _export_ids(kind: str) -> list[int]:
-    if me().role not in EXPORT_ROLES:
-        abort(403, description="Exports of search results are for managers and administrators.")
+    require_role(MANAGING_ROLES, "Exports of search results are for managers and administrators.")
     text = request.args.get("q", "").strip()
     if not text:
         abort(400, description="Give a query to export its results.")

@@ -24,6 +24,8 @@ from flask import (
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from app.access import grants
+from app.access.rules import SCOPE_KINDS
 from app.auth.session import require_signed_in
 from app.console import forms
 from app.console.mailbody import body_csp, body_document
@@ -31,10 +33,9 @@ from app.console.pages import access_rows, show_message
 from app.extensions import db
 from app.ids import row_id
 from app.models import Account, Attachment, Message, Ticket
-from app.models.grant import SCOPE_KINDS
 from app.requestlog import note_account
 from app.runtime import access_settings, now, raw_store, reply_settings
-from app.services import access, oauth
+from app.services import oauth
 from app.services import tickets as ticket_service
 from app.services.accounts import account_names, list_accounts
 from app.services.agents import update_settings
@@ -231,7 +232,7 @@ def account(account_id: int):
     account = db.session.get(Account, account_id) or abort(404)
     note_account(account.id)
     form = forms.AccessRequestForm()
-    form.hours.choices = forms.hour_choices(access.duration_choices(access_settings()))
+    form.hours.choices = forms.hour_choices(grants.duration_choices(access_settings()))
     return render_template("console/account.html", account=account,
                            tickets=ticket_service.account_tickets(db.session, account),
                            records=record_summary(db.session, account), request_form=form,

@@ -12,12 +12,12 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template, request
 from flask_login import current_user
 
-from app.access import notices
+from app.access import grants, links, queries, rules
 from app.customer.forms import DecisionForm, RevokeForm
 from app.extensions import db, limiter
 from app.requestlog import note_account
 from app.runtime import access_settings, now
-from app.services import access, leaks
+from app.services import access_notices, leaks
 from app.services.errors import ServiceError
 
 bp = Blueprint("customer", __name__, url_prefix="/customer")
@@ -25,13 +25,13 @@ limiter.limit(lambda: current_app.config["CUSTOMER_LINK_RATE_LIMIT"])(bp)
 
 
 def _token(raw: str, purpose: str):
-    token = access.find_token(db.session, raw, purpose, now())
+    token = links.find_token(db.session, raw, purpose, now())
     note_account(token.request.account_id)
     return token
 
 
-@bp.errorhandler(access.TokenError)
-def refused(error: access.TokenError):
+@bp.errorhandler(links.TokenError)
+def refused(error: links.TokenError):
     db.session.rollback()
     if error.leaked is not None and request.method == "POST":
         # Someone acts on a link that stood in archived mail: the audit log names them if it can.
@@ -51,10 +51,10 @@ def decide(raw: str):
             return _page("customer/decide.html", token, form, "Choose approve or deny."), 400
         try:
             # The decision stands only once its confirmation email (with the revoke link) is sent.
-            notices.send(access.decide(db.session, token, form.approve.data, float(form.hours.data),
+            access_notices.send(grants.decide(db.session, token, form.approve.data, float(form.hours.data),
                                        now(), access_settings()))
             db.session.commit()
-        except access.TokenError:
+        except links.TokenError:
             raise
         except ServiceError as exc:
             db.session.rollback()
@@ -68,9 +68,9 @@ def revoke(raw: str):
     form = RevokeForm()
     if request.method == "POST" and form.validate_on_submit():
         # Revocation takes effect whether or not the notices can be sent.
-        ended = access.revoke(db.session, token, now())
+        ended = grants.revoke(db.session, token, now())
         db.session.commit()
-        notices.send_or_log(ended)
+        access_notices.send_or_log(ended)
     return _page("customer/revoke.html", token, form, None)
 
 
@@ -78,11 +78,11 @@ def revoke(raw: str):
 def log(raw: str):
     token = _token(raw, "log")
     account = token.request.account
-    views = access.record_views(db.session, account.id)
+    views = queries.record_views(db.session, account.id)
     return render_template("customer/log.html", account=account, views=views)
 
 
 def _page(template: str, token, form, error: str | None):
     req = token.request
-    return render_template(template, req=req, form=form, error=error, state=access.describe(req, now()),
-                           scope=access.scope_words(req.scope))
+    return render_template(template, req=req, form=form, error=error, state=grants.describe(req, now()),
+                           scope=rules.scope_words(req.scope))

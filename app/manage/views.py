@@ -12,6 +12,8 @@ from datetime import timedelta
 from flask import Blueprint, abort, current_app, render_template, request, send_file
 from flask_login import current_user
 
+from app.access.guards import require_role
+from app.access.rules import MANAGING_ROLES
 from app.auth.session import require_signed_in
 from app.extensions import db
 from app.manage import audit_log, panels
@@ -25,7 +27,6 @@ from app.services.dashboard import build_dashboard
 
 bp = Blueprint("manage", __name__, url_prefix="/manage")
 
-ROLES = ("manager", "admin")
 # A folder counts as stale when the poller has not succeeded for this many intervals.
 STALE_POLLS = 3
 
@@ -36,9 +37,8 @@ def require_manager():
     refused = require_signed_in()
     if refused is not None:
         return refused
-    if current_user.role not in ROLES:
-        abort(403, description="The dashboard and the audit log are for managers and administrators; "
-              "you are signed in as an agent. Ask an administrator if you need them.")
+    require_role(MANAGING_ROLES, "The dashboard and the audit log are for managers and administrators; "
+                 "you are signed in as an agent. Ask an administrator if you need them.")
     return None
 
 

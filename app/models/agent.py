@@ -18,10 +18,10 @@ from flask_login import UserMixin
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.access.rules import AGENT, ROLES
 from app.extensions import db
 from app.models.time import utcnow
 
-ROLES = ("agent", "manager", "admin")
 QUEUES = ("mine", "unassigned", "all", "unmatched")
 DEFAULT_PAGE_SIZE = 25
 DEFAULT_TIME_ZONE = "UTC"
@@ -29,12 +29,12 @@ DEFAULT_QUEUE = "mine"
 
 
 class Agent(UserMixin, db.Model):
-    __table_args__ = (CheckConstraint("role IN ('agent', 'manager', 'admin')", name="role"),)
+    __table_args__ = (CheckConstraint(f"role IN {ROLES!r}", name="role"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    role: Mapped[str] = mapped_column(String(10), default="agent")
+    role: Mapped[str] = mapped_column(String(10), default=AGENT)
     # An argon2id hash in PHC string form; the password itself is never stored.
     password_hash: Mapped[str] = mapped_column(String(255))
     disabled: Mapped[bool] = mapped_column(default=False)

@@ -4,7 +4,7 @@ An ``AccessRequest`` is the whole life of one permission: an agent asks (pending
 account's approver decides (approved or denied) or nobody does (expired), or the agent
 withdraws it (cancelled). An approved request is a grant from ``starts_at`` to
 ``ends_at``; ``ended_at`` is set when it is revoked or ended early. Whether a grant is
-active is decided by the clock at each check (``app.access.policy``), never by these
+active is decided by the clock at each check (``app.access.rules``), never by these
 columns alone. Break-glass access is a request by a manager that a second manager
 confirms instead of a customer.
 
@@ -21,12 +21,10 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.access.rules import request_scopes
 from app.extensions import db
 from app.models.time import utcnow
 
-# Business records are jobs, tasks and todos; personal records are employees.
-SCOPE_KINDS = {"business": ("jobs", "tasks", "todos"), "personal": ("employees",)}
-REQUEST_SCOPES = ("business", "personal", "both")
 REQUEST_STATUSES = ("pending", "approved", "denied", "expired", "cancelled", "awaiting_confirmation")
 TOKEN_PURPOSES = ("decide", "revoke", "log")
 
@@ -61,7 +59,7 @@ class AccessRequest(db.Model):
 
     @property
     def scopes(self) -> tuple[str, ...]:
-        return ("business", "personal") if self.scope == "both" else (self.scope,)
+        return request_scopes(self.scope)
 
 
 class AccessToken(db.Model):

@@ -2,8 +2,8 @@
 
 Their content is shown to staff only under a grant (a later issue); without one, staff
 see per kind how many records there are and how many bytes their text holds.
-``RECORD_KINDS`` names each kind with its model and its text fields, so counting and
-importing stay in step with the tables.
+``RECORD_TABLES`` gives each kind (named in ``app.access.rules``) its model and its text
+fields, so counting and importing stay in step with the tables.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.access.rules import EMPLOYEES, JOBS, TASKS, TODOS
 from app.extensions import db
 from app.models.time import utcnow
 
@@ -46,9 +47,9 @@ class Employee(_Record, db.Model):
 
 
 # kind -> (model, text fields); the first field is the one a record cannot do without.
-RECORD_KINDS: dict[str, tuple[type[db.Model], tuple[str, ...]]] = {
-    "jobs": (Job, ("title", "description")),
-    "tasks": (Task, ("title", "notes")),
-    "todos": (Todo, ("text",)),
-    "employees": (Employee, ("name", "email", "notes")),
+RECORD_TABLES: dict[str, tuple[type[db.Model], tuple[str, ...]]] = {
+    JOBS: (Job, ("title", "description")),
+    TASKS: (Task, ("title", "notes")),
+    TODOS: (Todo, ("text",)),
+    EMPLOYEES: (Employee, ("name", "email", "notes")),
 }

@@ -47,8 +47,8 @@ from whoosh.writing import MERGE_SMALL, AsyncWriter
 
 from app.search import mapped, whoosh_query
 from app.search.docsets import numbers
+from app.search.errors import IndexOutdated, IndexUnreadable, RebuildBusy, WriterBusy
 from app.search.schema import PAIRS, POSITIONS, POSITIONS_APART, TEXT_FIELDS, build_schema, domains
-from app.services.errors import ServiceError
 
 mapped.install()  # searchers share the index's mapped pages instead of copying them
 
@@ -93,19 +93,6 @@ class IndexDocument:
     attachment_text: str = ""
 
 
-class WriterBusy(Exception):
-    """Another process (normally the worker) is the index writer."""
-
-
-# ServiceErrors, so that every command and page reports them as one sentence.
-class IndexOutdated(ServiceError):
-    """The live index was built with another schema; ``flask search reindex`` rebuilds it."""
-
-
-class RebuildBusy(ServiceError):
-    """Another ``flask search reindex`` is running."""
-
-
 class SearchIndex:
     """The Whoosh index in a folder of this machine: the embedded default search backend."""
 
@@ -129,7 +116,7 @@ class SearchIndex:
         except FileNotFoundError:
             return self.path
         if not _GENERATION.fullmatch(name):
-            raise ServiceError(f"{self.path / POINTER} names {name[:40]!r}, which is no index "
+            raise IndexUnreadable(f"{self.path / POINTER} names {name[:40]!r}, which is no index "
                                "generation; run `flask search reindex` to rebuild the index")
         return self.path / name
 

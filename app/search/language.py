@@ -27,6 +27,7 @@ from whoosh.fields import Schema
 from whoosh.matching import InverseMatcher, NullMatcher
 from whoosh.query.spans import SpanNear2
 
+from app.search.errors import QueryError
 from app.search.schema import TEXT_FIELDS, build_schema
 
 # Plain words and phrases look in these fields.
@@ -37,17 +38,6 @@ DATE_FORMATS = "use YYYY, YYYY-MM or YYYY-MM-DD"
 # The most places a phrase may span, first word to last. The PostgreSQL backend keeps long
 # texts in stretches that overlap by this much (app.search.postgres).
 PHRASE_SPAN = 200
-
-class QueryError(ValueError):
-    """The query cannot be understood; the message says what is wrong and where.
-
-    ``position`` is the 1-based character position of the problem, when there is one.
-    """
-
-    def __init__(self, message: str, position: int | None = None) -> None:
-        super().__init__(message)
-        self.position = position
-
 
 @dataclass(frozen=True)
 class Token:

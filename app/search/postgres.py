@@ -65,7 +65,8 @@ from sqlalchemy.orm import Session
 from whoosh import query as wq
 
 from app.search import scoring
-from app.search.index import IndexDocument, RebuildBusy, _fields
+from app.search.errors import RebuildBusy
+from app.search.index import IndexDocument, _fields
 from app.search.language import PHRASE_SPAN, default_schema, parse_query
 from app.search.query import Hit, Results, clamped, facets, hit_snippets
 from app.search.schema import PAIR_SEPARATOR, common_words

@@ -14,8 +14,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.access.rules import ADMIN, ROLES
 from app.models import Agent
-from app.models.agent import QUEUES, ROLES
+from app.models.agent import QUEUES
 from app.models.time import utcnow
 from app.passwords import (
     burn_time,
@@ -115,7 +116,7 @@ def change_role(session: Session, email: str, role: str, *, by: Agent | None = N
         raise ServiceError(f"the role must be one of {', '.join(ROLES)}, not {role[:20]!r}", "role")
     if role == agent.role:
         return agent
-    if role != "admin":
+    if role != ADMIN:
         _keep_an_administrator(session, agent, "change this role")
     previous, agent.role = agent.role, role
     record_change(session, "agent role changed", agent, by, now, f"from {previous} to {role}")
@@ -125,17 +126,17 @@ def change_role(session: Session, email: str, role: str, *, by: Agent | None = N
 
 def is_last_administrator(session: Session, agent: Agent) -> bool:
     """Say whether ``agent`` is the only enabled administrator."""
-    if agent.role != "admin" or agent.disabled:
+    if agent.role != ADMIN or agent.disabled:
         return False
     others = select(func.count()).select_from(Agent).where(
-        Agent.role == "admin", Agent.disabled.is_(False), Agent.id != agent.id)
+        Agent.role == ADMIN, Agent.disabled.is_(False), Agent.id != agent.id)
     return session.scalar(others) == 0
 
 
 def _keep_an_administrator(session: Session, agent: Agent, doing: str) -> None:
     # Locks the enabled administrators' rows on PostgreSQL, so two administrators demoting
     # each other at once cannot both pass; SQLite lets one writer at a time anyway.
-    session.scalars(select(Agent.id).where(Agent.role == "admin", Agent.disabled.is_(False))
+    session.scalars(select(Agent.id).where(Agent.role == ADMIN, Agent.disabled.is_(False))
                     .with_for_update()).all()
     if is_last_administrator(session, agent):
         raise ServiceError(f"{agent.email} is the last enabled administrator, and the desk needs one: "

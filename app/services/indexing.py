@@ -28,8 +28,9 @@ from sqlalchemy.orm import Session, selectinload
 from app.models import Account, Mailbox, MailboxFolder, Message, MessageLocation, utcnow
 from app.rawstore import RawStore, RawStoreError
 from app.search.backend import Rebuilding, SearchBackend
+from app.search.errors import WriterBusy
 from app.search.extract import attachment_text, text_kind
-from app.search.index import IndexDocument, WriterBusy
+from app.search.index import IndexDocument
 
 log = logging.getLogger("desk.indexing")
 

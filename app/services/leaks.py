@@ -18,11 +18,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.access.policy import is_in_force
+from app.access.grants import Notice
+from app.access.links import hash_token, new_token
+from app.access.queries import as_grant
+from app.access.rules import is_in_force
 from app.models import AccessRequest, AccessToken, Message, utcnow
 from app.rawstore import RawStore, RawStoreError
 from app.services import audit
-from app.services.access import Notice, as_grant, hash_token, new_token
 from app.services.rows import change_if
 from mailbox.parse import token_candidates
 

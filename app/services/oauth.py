@@ -33,6 +33,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from app.access.rules import ADMIN
 from app.models import Agent, Mailbox, MailboxOAuth, utcnow
 from app.models.mailbox import MECHANISMS, OAUTH_KINDS
 from app.secretbox import SecretBox, SecretUnreadable
@@ -333,13 +334,13 @@ def needing_reconnect(session: Session) -> list[Mailbox]:
 def notify_needing_reconnect(session: Session, at: datetime) -> int:
     """Email the administrators once about each mailbox that newly needs reconnecting; return how
     many mailboxes were told of. A mail server that is down leaves them to the next call."""
-    from app.access.notices import WAITING
+    from app.services.access_notices import WAITING
 
     record_refusals(session)
     due = [m for m in needing_reconnect(session) if m.oauth.notified_at is None]
     if not due:
         return 0
-    admins = [a.email for a in session.scalars(select(Agent).where(Agent.role == "admin",
+    admins = [a.email for a in session.scalars(select(Agent).where(Agent.role == ADMIN,
                                                                    Agent.disabled.is_(False)))]
     config = current_app.config
     try:

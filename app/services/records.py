@@ -17,8 +17,9 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 
+from app.access.rules import RECORD_KINDS
 from app.models import Account
-from app.models.record import RECORD_KINDS
+from app.models.record import RECORD_TABLES
 from app.services.accounts import account_named
 from app.services.errors import ServiceError
 
@@ -60,7 +61,7 @@ def record_summary(session: Session, account: Account) -> list[RecordKindSummary
 
 
 def _kind_totals(kind: str, account_id: int):
-    model, fields = RECORD_KINDS[kind]
+    model, fields = RECORD_TABLES[kind]
     size = reduce(operator.add, (func.coalesce(utf8_length(getattr(model, f)), 0) for f in fields))
     return select(
         literal(kind, String).label("kind"),
@@ -91,7 +92,7 @@ def import_records(session: Session, data: object) -> tuple[Account, dict[str, i
     account = _import_account(session, data)
     rows = {kind: _kind_rows(kind, data.get(kind)) for kind in RECORD_KINDS}
     for kind, values in rows.items():
-        model = RECORD_KINDS[kind][0]
+        model = RECORD_TABLES[kind][0]
         session.add_all(model(account_id=account.id, **fields) for fields in values)
     session.flush()
     return account, {kind: len(values) for kind, values in rows.items()}
@@ -118,7 +119,7 @@ def _record_fields(kind: str, n: int, item: object) -> dict[str, str]:
     """Return the known text fields of one record; other fields are ignored."""
     if not isinstance(item, dict):
         raise ServiceError(f"{kind}[{n}] must be an object, not {_type(item)}")
-    fields = RECORD_KINDS[kind][1]
+    fields = RECORD_TABLES[kind][1]
     values = {field: _text(kind, n, field, item.get(field)) for field in fields}
     if not values[fields[0]].strip():
         raise ServiceError(f"{kind}[{n}] needs a non-empty \"{fields[0]}\"")
@@ -145,12 +146,12 @@ def _type(value: object) -> str:
 
 def read_records(session: Session, account_id: int, kind: str) -> list:
     """Return the account's records of one kind. Only views behind ``require_grant`` call this."""
-    model = RECORD_KINDS[kind][0]
+    model = RECORD_TABLES[kind][0]
     return list(session.scalars(select(model).where(model.account_id == account_id).order_by(model.id)))
 
 
 def read_record(session: Session, account_id: int, kind: str, record_id: int):
     """Return one record of the account, or None. Only views behind ``require_grant`` call this."""
-    model = RECORD_KINDS[kind][0]
+    model = RECORD_TABLES[kind][0]
     record = session.get(model, record_id)
     return record if record is not None and record.account_id == account_id else None

@@ -16,7 +16,7 @@ from app.models import Account, Agent, Message, SavedSearch
 from app.rawstore import RawStore
 from app.search import query as search_query
 from app.search.backend import SearchBackend
-from app.search.query import QueryError
+from app.search.errors import QueryError
 from app.services import audit
 from app.services.errors import ServiceError
 

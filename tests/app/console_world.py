@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from app.access import grants
 from app.extensions import db
 from app.models import Job, utcnow
-from app.services import access
 from app.services.mailboxes import add_mailbox
 from tests import factories
 from tests.dovecot import free_port
@@ -58,8 +58,8 @@ def build(app) -> World:
                                        role=role) for role in ROLES}
         factories.agent(session, "disabled@desk.example", name="Disabled Person")
         # A request nobody has answered: it opens nothing.
-        request, _ = access.request_access(session, staff["agent"], account, "both", "Checking the export",
-                                           1, utcnow(), access.AccessSettings())
+        request, _ = grants.request_access(session, staff["agent"], account, "both", "Checking the export",
+                                           1, utcnow(), grants.AccessSettings())
         # A mailbox whose server is not there: its pages answer at once, saying so. Paused,
         # so that the polls of tests that use this world leave it alone.
         mailbox = add_mailbox(session, "unreachable", host="127.0.0.1", port=free_port(), security="none",

@@ -315,8 +315,8 @@ GRANT_STATES = ("none", "pending", "denied", "expired", "revoked", "ended", "oth
 
 def make_state(web, world, name: str, clock) -> None:
     """Give the agent a request in the named state (or none); none of them opens business records."""
+    from app.access import grants
     from app.models import Account, Agent
-    from app.services import access
 
     if name == "none":
         return
@@ -330,15 +330,15 @@ def make_state(web, world, name: str, clock) -> None:
             account = factories.account(session, "Other Co", domains=["other.example"],
                                         approvers=["chief@other.example"])
         scope = "personal" if name == "other scope" else "business"
-        request, _ = access.request_access(session, agent, account, scope, "reason", 1, clock(),
-                                           access.AccessSettings())
+        request, _ = grants.request_access(session, agent, account, scope, "reason", 1, clock(),
+                                           grants.AccessSettings())
         token = session.scalar(select(AccessToken).where(AccessToken.request_id == request.id))
         if name != "pending":
-            access.decide(session, token, name != "denied", None, clock(), access.AccessSettings())
+            grants.decide(session, token, name != "denied", None, clock(), grants.AccessSettings())
         if name == "revoked":
-            access.revoke_by_operator(session, request, clock())
+            grants.revoke_by_operator(session, request, clock())
         if name == "ended":
-            access.end_grant(session, agent, request, clock())
+            grants.end_grant(session, agent, request, clock())
         session.commit()
     if name == "expired":
         clock.advance(hours=2)

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import json
 
+from app.access import grants
 from app.models import AccessRequest, AccessToken
 from app.models.time import utcnow
-from app.services import access
 from tests import factories
 
 
 def granted(session, agent, account) -> AccessRequest:
-    request, _ = access.request_access(session, agent, account, "business", "Export check", 4, utcnow(),
-                                       access.AccessSettings())
+    request, _ = grants.request_access(session, agent, account, "business", "Export check", 4, utcnow(),
+                                       grants.AccessSettings())
     token = session.query(AccessToken).filter_by(request_id=request.id).one()
-    access.decide(session, token, True, 1, utcnow(), access.AccessSettings())
+    grants.decide(session, token, True, 1, utcnow(), grants.AccessSettings())
     session.commit()
     return request
 
@@ -32,7 +32,7 @@ def test_operators_list_requests_and_revoke_a_grant(app, session, cli):
     result = cli("access", "revoke", str(request.id))
     assert result.exit_code == 0 and f"Grant {request.id} revoked" in result.output
     session.expire_all()
-    assert access.describe(session.get(AccessRequest, request.id), utcnow()).startswith("revoked at")
+    assert grants.describe(session.get(AccessRequest, request.id), utcnow()).startswith("revoked at")
     again = cli("access", "revoke", str(request.id))
     assert again.exit_code == 1 and "is not active" in again.output
     missing = cli("access", "revoke", "999")

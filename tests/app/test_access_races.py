@@ -12,9 +12,9 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import select
 
+from app.access import grants
 from app.extensions import db
 from app.models import AccessRequest, AccessToken, Account, Agent, AuditEntry
-from app.services import access
 from tests import factories
 from tests.app.test_access import PUBLIC, Clock
 from tests.app.test_console_access import client_for
@@ -42,8 +42,8 @@ def new_request(web) -> tuple[int, dict[str, str]]:
         session = db.session
         account = session.scalar(select(Account).where(Account.name == "Race Co"))
         agent = session.scalar(select(Agent).where(Agent.email == "agent@desk.example"))
-        request, notices = access.request_access(session, agent, account, "business", "Checking the export",
-                                                 4, web.extensions["clock"](), access.AccessSettings())
+        request, notices = grants.request_access(session, agent, account, "business", "Checking the export",
+                                                 4, web.extensions["clock"](), grants.AccessSettings())
         session.commit()
         return request.id, {n.to: f"/customer/decide/{n.links['decide']}" for n in notices}
 

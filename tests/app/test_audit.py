@@ -371,16 +371,16 @@ def test_concurrent_writers_never_fork_the_chain(app, session):
 
 def test_an_approvers_email_states_the_head_and_verify_accepts_it_as_an_anchor(
         app, session, cli, smtp_server):
-    from app.access import notices
-    from app.services import access
+    from app.access import grants
+    from app.services import access_notices
 
     app.config["SMTP_URL"] = smtp_server.url
     account = factories.account(session, "Witness Co", domains=["witness.example"],
                                 approvers=["boss@witness.example"])
     agent = factories.agent(session)
-    request, asked = access.request_access(session, agent, account, "business", "Checking the export", 4,
-                                           AT, access.AccessSettings())
-    notices.send(asked)
+    request, asked = grants.request_access(session, agent, account, "business", "Checking the export", 4,
+                                           AT, grants.AccessSettings())
+    access_notices.send(asked)
     session.commit()
     body = smtp_server.wait_for(1)[0].message().get_content()
     line = re.search(r"entry (\d+), hash ([0-9a-f]{64})", body)

@@ -19,9 +19,9 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
+from app.access import grants
 from app.extensions import db
 from app.models import Account, Agent
-from app.services import access
 from tests import factories
 from tests.dovecot import free_port
 from tests.parts import REPO
@@ -69,8 +69,8 @@ def ask_for_access(app) -> str:
         session = db.session
         account = session.scalar(select(Account))
         agent = session.scalar(select(Agent).where(Agent.email == "agent@desk.example"))
-        _, notices = access.request_access(session, agent, account, "business", "The export misses March.",
-                                           4, datetime.utcnow(), access.AccessSettings())
+        _, notices = grants.request_access(session, agent, account, "business", "The export misses March.",
+                                           4, datetime.utcnow(), grants.AccessSettings())
         session.commit()
         return notices[0].links["decide"]
 

@@ -13,14 +13,15 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
+from app.access import grants, links
 from app.extensions import db
 from app.models import Account, Agent, AuditEntry
-from app.services import access, audit
+from app.services import audit
 from tests import factories
 from tests.web import sign_in
 
 NOW = datetime(2026, 3, 4, 12, 0)
-SETTINGS = access.AccessSettings()
+SETTINGS = grants.AccessSettings()
 
 
 def _entries(session) -> None:
@@ -29,14 +30,14 @@ def _entries(session) -> None:
     sam = factories.agent(session, "sam@desk.example", name="Sam Agent")
     mia = factories.agent(session, "mia@desk.example", name="Mia Manager", role="manager")
     max_ = factories.agent(session, "max@desk.example", name="Max Manager", role="manager")
-    request, notices = access.request_access(session, sam, acme, "business", "Checking the export", 4,
+    request, notices = grants.request_access(session, sam, acme, "business", "Checking the export", 4,
                                              datetime(2026, 3, 1, 8, 0), SETTINGS)
-    token = access.find_token(session, notices[0].links["decide"], "decide", datetime(2026, 3, 1, 23, 30))
-    access.decide(session, token, True, None, datetime(2026, 3, 1, 23, 30), SETTINGS)
-    glass = access.break_glass(session, mia, bolt, "personal", "Payroll is failing for the whole company.",
+    token = links.find_token(session, notices[0].links["decide"], "decide", datetime(2026, 3, 1, 23, 30))
+    grants.decide(session, token, True, None, datetime(2026, 3, 1, 23, 30), SETTINGS)
+    glass = grants.break_glass(session, mia, bolt, "personal", "Payroll is failing for the whole company.",
                                datetime(2026, 3, 2, 10, 0))
-    access.confirm_break_glass(session, max_, glass, datetime(2026, 3, 2, 10, 5), access.AccessSettings())
-    access.note_view(session, sam, request, "jobs", 7, datetime(2026, 3, 3, 9, 0))
+    grants.confirm_break_glass(session, max_, glass, datetime(2026, 3, 2, 10, 5), grants.AccessSettings())
+    grants.note_view(session, sam, request, "jobs", 7, datetime(2026, 3, 3, 9, 0))
     audit.append(session, "note", at=datetime(2026, 3, 3, 12, 0), detail='=HYPERLINK("http://evil.example")')
     session.commit()
 

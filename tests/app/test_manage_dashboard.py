@@ -14,10 +14,10 @@ import pytest
 from flask import current_app
 from sqlalchemy import select
 
+from app.access import grants, links
 from app.extensions import db
 from app.models import Account, MailboxFolder, RequestLog, Ticket
 from app.runtime import raw_store
-from app.services import access
 from app.services import tickets as ticket_service
 from app.services.dashboard import (
     AgeBucket,
@@ -112,15 +112,15 @@ def account(session, name: str) -> Account:
 
 
 def _ask(session, agent, when: datetime):
-    request, notices = access.request_access(session, agent, account(session, "Acme"), "business",
+    request, notices = grants.request_access(session, agent, account(session, "Acme"), "business",
                                              "Checking the export", 4,
-                                             when, access.AccessSettings())
+                                             when, grants.AccessSettings())
     return request, notices[0].links["decide"]
 
 
 def _decide(session, raw: str, approve: bool, when: datetime) -> None:
-    token = access.find_token(session, raw, "decide", when)
-    access.decide(session, token, approve, None, when, access.AccessSettings())
+    token = links.find_token(session, raw, "decide", when)
+    grants.decide(session, token, approve, None, when, grants.AccessSettings())
 
 
 def _access_requests(session, sam) -> None:
@@ -133,12 +133,12 @@ def _access_requests(session, sam) -> None:
     _ask(session, sam, at("2026-03-02", 10))  # undecided past its time: expired, not yet marked
     _ask(session, sam, at("2026-03-04", 11))  # still pending
     cancelled, _ = _ask(session, sam, at("2026-03-03", 9))
-    access.cancel_request(session, sam, cancelled, at("2026-03-03", 9.2))
+    grants.cancel_request(session, sam, cancelled, at("2026-03-03", 9.2))
     _ask(session, sam, at("2026-02-20", 9))
-    access.expire_due(session, at("2026-02-21", 10))  # marked expired by the worker
-    glass = access.break_glass(session, mia, account(session, "Acme"), "business",
+    grants.expire_due(session, at("2026-02-21", 10))  # marked expired by the worker
+    glass = grants.break_glass(session, mia, account(session, "Acme"), "business",
                                "The customer's payroll run is failing now.", at("2026-03-04", 9))
-    access.confirm_break_glass(session, max_, glass, at("2026-03-04", 9.1), access.AccessSettings())  # 6 min
+    grants.confirm_break_glass(session, max_, glass, at("2026-03-04", 9.1), grants.AccessSettings())  # 6 min
     _, raw = _ask(session, sam, at("2025-12-01", 9))  # before the twelve weeks
     _decide(session, raw, True, at("2025-12-01", 10))
     session.commit()

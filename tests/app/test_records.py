@@ -10,7 +10,8 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from app.models.record import RECORD_KINDS
+from app.access.rules import RECORD_KINDS
+from app.models.record import RECORD_TABLES
 from app.services.records import RecordKindSummary, record_summary
 from tests import factories
 
@@ -49,7 +50,7 @@ def one_error(result) -> str:
 
 def record_rows(session) -> int:
     session.rollback()
-    return sum(session.scalar(select(func.count()).select_from(model)) for model, _ in RECORD_KINDS.values())
+    return sum(session.scalar(select(func.count()).select_from(model)) for model, _ in RECORD_TABLES.values())
 
 
 @pytest.fixture
@@ -67,7 +68,7 @@ def test_records_import_adds_every_kind_and_the_summary_counts_records_and_utf8_
     assert result.output == "Added to Acme Plumbing: 2 jobs, 1 tasks, 1 todos, 1 employees.\n"
     assert summary == [
         RecordKindSummary(kind, len(RECORDS[kind]), utf8_bytes(RECORDS[kind], fields))
-        for kind, (_, fields) in RECORD_KINDS.items()
+        for kind, (_, fields) in RECORD_TABLES.items()
     ]
     assert summary[0].bytes == len(SECRET_TITLE.encode()) + 28 + len("Gutter repair")
     assert len(SECRET_TITLE.encode()) > len(SECRET_TITLE)  # bytes, not characters, are counted

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from app.access.policy import Grant, can_view_records, end_reason, grant_in_force, remaining
+from app.access.rules import Grant, can_view_records, end_reason, grant_in_force, remaining
 
 NOON = datetime(2026, 3, 1, 12, 0)
 AGENT, OTHER_AGENT, ACCOUNT, OTHER_ACCOUNT = 1, 2, 10, 20
@@ -60,3 +60,11 @@ def test_remaining_time_counts_down_and_stops_at_zero():
 def test_of_several_grants_the_longest_in_force_is_used():
     short, long = grant(id=1), grant(id=2, ends_at=NOON + timedelta(hours=5))
     assert grant_in_force(AGENT, ACCOUNT, "business", [short, long], NOON).id == 2
+
+
+def test_every_record_kind_has_a_table_and_every_table_a_kind():
+    from app.access.rules import KIND_SCOPE, RECORD_KINDS, SCOPE_KINDS
+    from app.models.record import RECORD_TABLES
+
+    assert tuple(RECORD_TABLES) == RECORD_KINDS
+    assert set(KIND_SCOPE) == set(RECORD_KINDS) == {k for kinds in SCOPE_KINDS.values() for k in kinds}

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from flask import current_app, render_template
 
+from app.access.grants import Notice
+from app.access.rules import scope_words
 from app.extensions import db
 from app.runtime import access_settings, now
 from app.services import audit, leaks
-from app.services.access import Notice, scope_words
 from app.services.errors import ServiceError
 from app.services.outbound import automatic_email, outbound_transport
 

@@ -1,10 +1,10 @@
 """Access to an account's records: requests, customer decisions, grants, their end, break-glass.
 
 Every change is written to the audit log in the same transaction. Functions that must
-tell people something return ``Notice`` values; the caller sends them (``app.access.notices``)
-before committing, so no request exists whose approvers were never asked. The clock is
-always an argument: whether a grant is in force is decided by ``app.access.policy`` at
-each check, and ``expire_due`` only tidies up and tells people.
+tell people something return ``Notice`` values; the calling view or command sends them
+(``app.services.access_notices``) before committing, so no request exists whose approvers
+were never asked. The clock is always an argument: whether a grant is in force is decided
+by ``app.access.rules`` at each check, and ``expire_due`` only tidies up and tells people.
 
 Every change of a request's state is one conditional UPDATE (``rows.change_if``): from the state it
 must be in, to the next. Two approvers pressing Approve and Deny at once, or revoking
@@ -14,18 +14,16 @@ win, and the other is told who won and when, with nothing changed and nothing au
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.access.policy import Grant, grant_in_force, remaining
-from app.models import AccessRequest, AccessToken, Account, Agent, AuditEntry
-from app.models.grant import REQUEST_SCOPES
+from app.access.links import TokenError, new_token
+from app.access.queries import as_grant
+from app.access.rules import MANAGER, REQUEST_SCOPES, remaining, scope_words
+from app.models import AccessRequest, AccessToken, Account, Agent
 from app.services import audit
 from app.services.errors import ServiceError
 from app.services.rows import change_if
@@ -52,36 +50,12 @@ class Notice:
     links: dict[str, str] = field(default_factory=dict)
 
 
-class TokenError(ServiceError):
-    """A customer link cannot be used; ``status`` is the HTTP status its page answers with.
-
-    ``leaked`` is the token when it was refused for having been found in archived mail.
-    """
-
-    def __init__(self, message: str, status: int, leaked: AccessToken | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.leaked = leaked
 
 
-def as_grant(request: AccessRequest) -> Grant:
-    """Return the policy's view of a request."""
-    return Grant(request.id, request.agent_id, request.account_id, request.scopes, request.status,
-                 request.starts_at, request.ends_at, request.ended_at)
 
 
-def account_grants(session: Session, account_id: int) -> list[Grant]:
-    """Return every approved request of the account, as the policy sees them."""
-    rows = session.scalars(select(AccessRequest).where(
-        AccessRequest.account_id == account_id, AccessRequest.status == "approved"))
-    return [as_grant(r) for r in rows]
 
 
-def grant_for(session: Session, agent: Agent, account_id: int, scope: str,
-              now: datetime) -> AccessRequest | None:
-    """Return the request whose grant lets the agent open the account's ``scope`` records now."""
-    found = grant_in_force(agent.id, account_id, scope, account_grants(session, account_id), now)
-    return session.get(AccessRequest, found.id) if found else None
 
 
 def duration_choices(settings: AccessSettings) -> list[int]:
@@ -129,22 +103,6 @@ def cancel_request(session: Session, agent: Agent, request: AccessRequest, now: 
     session.flush()
 
 
-def find_token(session: Session, raw: str, purpose: str, now: datetime) -> AccessToken:
-    """Return the token a link carries for this purpose, or raise ``TokenError`` saying why not."""
-    digest = hash_token(raw)
-    token = session.scalar(select(AccessToken).where(AccessToken.token_hash == digest))
-    # The lookup is by hash; the comparison repeats it in constant time all the same.
-    if token is None or not hmac.compare_digest(token.token_hash, digest):
-        raise TokenError("This link is not valid. Check that it was copied whole from the email.", 404)
-    if token.purpose != purpose:
-        raise TokenError("This link is for another page; use the link from the email as it is.", 403)
-    if token.leaked_at is not None:
-        raise TokenError("This link was found in a message that reached our support archive, where our "
-                         "staff could read it, so it no longer works. A new link was emailed to the "
-                         "approver it was sent to; use that one.", 410, leaked=token)
-    if now >= token.expires_at:
-        raise TokenError("This link has expired.", 410)
-    return token
 
 
 def decide(session: Session, token: AccessToken, approve: bool, hours: float | None, now: datetime,
@@ -272,7 +230,7 @@ def expire_due(session: Session, now: datetime) -> list[Notice]:
 def break_glass(session: Session, manager: Agent, account: Account, scope: str, reason: str,
                 now: datetime) -> AccessRequest:
     """Ask a second manager to confirm access without the customer; at most one hour."""
-    if manager.role != "manager":
+    if manager.role != MANAGER:
         raise ServiceError("only a manager may open records without the customer's approval")
     reason = reason.strip()
     if len(reason) < 20:
@@ -291,7 +249,7 @@ def break_glass(session: Session, manager: Agent, account: Account, scope: str, 
 def confirm_break_glass(session: Session, second: Agent, request: AccessRequest, now: datetime,
                         settings: AccessSettings) -> list[Notice]:
     """A second manager confirms break-glass access; the approvers are told at once."""
-    if second.role != "manager" or second.id == request.agent_id:
+    if second.role != MANAGER or second.id == request.agent_id:
         raise ServiceError("break-glass access needs a second manager, not the one who asked")
     waiting = [AccessRequest.status == "awaiting_confirmation", AccessRequest.decide_by > now]
     if not change_if(session, request, waiting, status="approved", confirmed_by_id=second.id, decided_at=now,
@@ -325,23 +283,8 @@ def describe(request: AccessRequest, now: datetime) -> str:
     return request.status.replace("_", " ")
 
 
-@dataclass(frozen=True)
-class RecordView:
-    at: datetime
-    agent: str
-    kind: str
-    record_id: int | None
-    request_id: int
 
 
-def record_views(session: Session, account_id: int) -> list[RecordView]:
-    """Return every record list and record opened under the account's grants, newest first."""
-    rows = session.execute(
-        select(AuditEntry.at, Agent.name, AuditEntry.record_kind, AuditEntry.record_id, AuditEntry.request_id)
-        .join(Agent, Agent.id == AuditEntry.agent_id)
-        .where(AuditEntry.account_id == account_id, AuditEntry.record_kind.is_not(None))
-        .order_by(AuditEntry.id.desc()))
-    return [RecordView(*row) for row in rows]
 
 
 def remaining_minutes(request: AccessRequest, now: datetime) -> int:
@@ -349,12 +292,6 @@ def remaining_minutes(request: AccessRequest, now: datetime) -> int:
     return int(remaining(as_grant(request), now).total_seconds() // 60)
 
 
-def all_requests(session: Session, account: Account | None = None) -> list[AccessRequest]:
-    """Return every request, or one account's, newest first."""
-    query = select(AccessRequest).order_by(AccessRequest.id.desc())
-    if account is not None:
-        query = query.where(AccessRequest.account_id == account.id)
-    return list(session.scalars(query))
 
 
 def request_summary(request: AccessRequest, now: datetime) -> dict:
@@ -366,35 +303,16 @@ def request_summary(request: AccessRequest, now: datetime) -> dict:
             "ends_at": request.ends_at.isoformat(timespec="seconds") if request.ends_at else ""}
 
 
-def requests_of(session: Session, account_id: int, limit: int = 20) -> list[AccessRequest]:
-    """Return the account's most recent requests."""
-    return list(session.scalars(select(AccessRequest).where(AccessRequest.account_id == account_id)
-                                .order_by(AccessRequest.id.desc()).limit(limit)))
 
 
 PENDING = (AccessRequest.status == "pending",)
 
 
-def hash_token(raw: str) -> str:
-    """Return the stored form of a link's secret."""
-    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def new_token(session: Session, request: AccessRequest, purpose: str, email: str,
-              expires_at: datetime) -> str:
-    """Add a link token for one request, purpose and contact; return its secret (stored only hashed)."""
-    # 256 bits; mailbox.tokens.TOKEN_LENGTH is the length of this form, which the archive looks for.
-    raw = secrets.token_urlsafe(32)
-    session.add(AccessToken(request=request, purpose=purpose, contact_email=email,
-                            token_hash=hash_token(raw), expires_at=expires_at))
-    return raw
 
 
 def _audit(session: Session, action: str, request: AccessRequest, now: datetime, **fields) -> None:
     audit.append(session, action, at=now, account_id=request.account_id, request_id=request.id, **fields)
 
 
-def scope_words(scope: str) -> str:
-    """Say in words which records a scope covers."""
-    return {"business": "business records (jobs, tasks, todos)", "personal": "personal records (employees)",
-            "both": "business and personal records"}[scope]

@@ -1,0 +1,68 @@
+"""Reading grants from the database: the requests of an account, the grant an agent holds
+now, and what was opened under grants. Nothing here changes a row; whether a grant is in
+force is always the rules' answer (``app.access.rules``), asked with the clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.access.rules import Grant, grant_in_force
+from app.models import AccessRequest, Account, Agent, AuditEntry
+
+
+def as_grant(request: AccessRequest) -> Grant:
+    """Return the policy's view of a request."""
+    return Grant(request.id, request.agent_id, request.account_id, request.scopes, request.status,
+                 request.starts_at, request.ends_at, request.ended_at)
+
+
+def account_grants(session: Session, account_id: int) -> list[Grant]:
+    """Return every approved request of the account, as the policy sees them."""
+    rows = session.scalars(select(AccessRequest).where(
+        AccessRequest.account_id == account_id, AccessRequest.status == "approved"))
+    return [as_grant(r) for r in rows]
+
+
+def grant_for(session: Session, agent: Agent, account_id: int, scope: str,
+              now: datetime) -> AccessRequest | None:
+    """Return the request whose grant lets the agent open the account's ``scope`` records now."""
+    found = grant_in_force(agent.id, account_id, scope, account_grants(session, account_id), now)
+    return session.get(AccessRequest, found.id) if found else None
+
+
+@dataclass(frozen=True)
+class RecordView:
+    at: datetime
+    agent: str
+    kind: str
+    record_id: int | None
+    request_id: int
+
+
+def record_views(session: Session, account_id: int) -> list[RecordView]:
+    """Return every record list and record opened under the account's grants, newest first."""
+    rows = session.execute(
+        select(AuditEntry.at, Agent.name, AuditEntry.record_kind, AuditEntry.record_id, AuditEntry.request_id)
+        .join(Agent, Agent.id == AuditEntry.agent_id)
+        .where(AuditEntry.account_id == account_id, AuditEntry.record_kind.is_not(None))
+        .order_by(AuditEntry.id.desc()))
+    return [RecordView(*row) for row in rows]
+
+
+def all_requests(session: Session, account: Account | None = None) -> list[AccessRequest]:
+    """Return every request, or one account's, newest first."""
+    query = select(AccessRequest).order_by(AccessRequest.id.desc())
+    if account is not None:
+        query = query.where(AccessRequest.account_id == account.id)
+    return list(session.scalars(query))
+
+
+def requests_of(session: Session, account_id: int, limit: int = 20) -> list[AccessRequest]:
+    """Return the account's most recent requests."""
+    return list(session.scalars(select(AccessRequest).where(AccessRequest.account_id == account_id)
+                                .order_by(AccessRequest.id.desc()).limit(limit)))
