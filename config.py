@@ -96,6 +96,11 @@ class Config:
     POLL_INTERVAL_SECONDS = _env_int("POLL_INTERVAL_SECONDS", 60, minimum=1)
     INDEX_INTERVAL_SECONDS = _env_int("INDEX_INTERVAL_SECONDS", 2, minimum=1)
     ACCESS_TIDY_INTERVAL_SECONDS = _env_int("ACCESS_TIDY_INTERVAL_SECONDS", 60, minimum=1)
+    # Whole UTC days the request log keeps its raw rows; older days are rolled up into daily
+    # totals per account, route, method and status, and their raw rows deleted.
+    REQUEST_LOG_DAYS = _env_int("REQUEST_LOG_DAYS", 30, minimum=1)
+    # The worker rolls up once a day (and at its start); each run is safe to repeat.
+    REQUEST_LOG_ROLLUP_SECONDS = 24 * 60 * 60
     IMAP_TIMEOUT_SECONDS = _env_int("IMAP_TIMEOUT_SECONDS", 30, minimum=1)
     # Extra CA certificates (PEM) to trust for IMAP over TLS; the system's are always trusted.
     IMAP_CA_FILE = os.environ.get("IMAP_CA_FILE") or None

@@ -1,4 +1,5 @@
-"""The worker: one APScheduler process that polls mailboxes and keeps the index current.
+"""The worker: one APScheduler process that polls mailboxes, keeps the index current and
+rolls the request log up.
 
 Jobs are declared as data in ``JOBS``.  With the Whoosh index, the worker holds the index
 writer role for its whole life, so the index never has two writers; a second worker on
@@ -22,7 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.blocking import BlockingScheduler
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import func, select
 
 from app.access.grants import expire_due
@@ -33,6 +34,7 @@ from app.services.access_notices import WAITING, send, send_new_links
 from app.services.errors import ServiceError
 from app.services.indexing import index_pending
 from app.services.mailboxes import mailbox_state, mailboxes_named, poll_mailboxes
+from app.services.request_log import roll_up
 from mailbox.errors import MailboxError
 from mailbox.poller import open_source
 
@@ -111,6 +113,14 @@ def tidy_access() -> None:
     _send_new_links()
 
 
+def roll_up_request_log() -> None:
+    """Roll up the request log's days older than REQUEST_LOG_DAYS into daily totals."""
+    done = roll_up(db.session, now(), current_app.config["REQUEST_LOG_DAYS"], should_stop=STOPPING.is_set)
+    if done.days:
+        log.info("rolled up %d request(s) of %d day(s) into %d daily total(s)",
+                 done.requests, len(done.days), done.totals)
+
+
 JOBS = (
     # Folders are polled under leases, each by one worker at a time (mailbox.poller).
     Job("poll-mailboxes", poll_all, "POLL_INTERVAL_SECONDS"),
@@ -118,6 +128,8 @@ JOBS = (
     # Notices are marked sent in the transaction that sends them: one worker at a time
     # means one notice.
     Job("tidy-access", tidy_access, "ACCESS_TIDY_INTERVAL_SECONDS", once="all"),
+    # Safe in two processes at once as well (app.services.request_log); once saves the work.
+    Job("roll-up-request-log", roll_up_request_log, "REQUEST_LOG_ROLLUP_SECONDS", once="all"),
 )
 
 

@@ -8,7 +8,7 @@ from app.models.mailbox import Mailbox, MailboxFolder, MailboxOAuth
 from app.models.message import Attachment, Message, MessageLocation
 from app.models.raw import RawBlob
 from app.models.record import Employee, Job, Task, Todo
-from app.models.request_log import RequestLog
+from app.models.request_log import RequestLog, RequestLogDay
 from app.models.saved_search import SavedSearch
 from app.models.ticket import Ticket, TicketEvent
 from app.models.time import utcnow
@@ -32,6 +32,7 @@ __all__ = [
     "RawBlob",
     "RecoveryCode",
     "RequestLog",
+    "RequestLogDay",
     "SavedSearch",
     "Task",
     "Ticket",

@@ -27,9 +27,9 @@ from app.models import (
     MailboxFolder,
     MailboxOAuth,
     Message,
-    RequestLog,
     Ticket,
 )
+from app.services.usage import AccountUsage, usage_per_account
 
 DAYS = 30
 WEEKS = 12
@@ -105,13 +105,6 @@ class FolderHealth:
     waiting: int | None  # messages on the server not archived yet, as seen at the last poll
     last_error: str | None
     last_error_at: datetime | None
-
-
-@dataclass(frozen=True)
-class AccountUsage:
-    account: str | None  # None: requests that served no one account (queues, sign-in...)
-    requests: int
-    mean_ms: float
 
 
 @dataclass(frozen=True)
@@ -321,12 +314,4 @@ def _health(mailbox: str, folder: MailboxFolder, now: datetime, stale_after: tim
 
 def account_usage(session: Session, now: datetime) -> list[AccountUsage]:
     """Return requests and mean duration per account from the request log, last 7 UTC days."""
-    since = _day_start(now.date() - timedelta(days=USAGE_DAYS - 1))
-    rows = session.execute(
-        select(Account.name, func.count(RequestLog.id), func.avg(RequestLog.duration_ms))
-        .select_from(RequestLog).outerjoin(Account, Account.id == RequestLog.account_id)
-        .where(RequestLog.at >= since)
-        .group_by(Account.id, Account.name))
-    usage = [AccountUsage(name, int(n), round(float(mean), 1)) for name, n, mean in rows]
-    # Sorted here: the databases disagree on where NULL (no account) sorts.
-    return sorted(usage, key=lambda u: (-u.requests, u.account is None, u.account or ""))
+    return usage_per_account(session, now.date() - timedelta(days=USAGE_DAYS - 1))
