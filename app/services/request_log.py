@@ -56,7 +56,7 @@ def roll_up(session: Session, now: datetime, keep_days: int,
             break
         counts = _roll_up_day(session, day)
         session.commit()
-        if day not in done.days:
+        if counts and day not in done.days:  # empty when another run rolled it up meanwhile
             done.days.append(day)
         done.requests += sum(counts)
         done.totals += len(counts)
