@@ -16,6 +16,7 @@ from app.console import pages
 from app.console.access import bp as access_bp
 from app.console.search import bp as search_bp
 from app.console.views import bp as console_bp
+from app.cookies.views import bp as cookies_bp
 from app.customer.views import bp as customer_bp
 from app.extensions import csrf, db, limiter, login_manager, migrate
 from app.health.views import bp as health_bp
@@ -65,6 +66,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     app.register_blueprint(manage_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(search_bp)
+    app.register_blueprint(cookies_bp)
     return app
 
 

@@ -26,7 +26,7 @@ bp = Blueprint("two_factor", __name__, url_prefix="/account/two-factor")
 bp.before_request(require_signed_in)
 
 # What an agent who still has to set up two-factor sign-in may reach.
-OPEN_ENDPOINTS = {"static", "health.healthz", "auth.login", "auth.code", "auth.logout"}
+OPEN_ENDPOINTS = {"static", "health.healthz", "auth.login", "auth.code", "auth.logout", "cookies.page"}
 
 
 def init_app(app: Flask) -> None:

@@ -36,6 +36,7 @@ def everyone(outcome):
 # (endpoint, method) -> who -> outcome. POSTs carry a valid CSRF token and an empty form.
 MATRIX = {
     ("health.healthz", "GET"): everyone(200),
+    ("cookies.page", "GET"): everyone(200),
     ("auth.login", "GET"): {**everyone(200), "agent": REDIRECT, "manager": REDIRECT, "admin": REDIRECT},
     ("auth.login", "POST"): {**everyone(200), "agent": REDIRECT, "manager": REDIRECT, "admin": REDIRECT},
     ("auth.logout", "POST"): everyone(LOGIN),

@@ -68,8 +68,9 @@ def test_a_manager_reaches_no_page_but_the_setup_before_setting_it_up(web, world
     token = form_token(manager, SETUP)
     reached = {}
     for endpoint, method, rule in routes(web):
-        # Pages reached by an emailed link (customers', setting a password) need no sign-in.
-        if endpoint in ("auth.logout", "health.healthz") or \
+        # Pages reached by an emailed link (customers', setting a password) need no sign-in,
+        # nor does the public cookie list.
+        if endpoint in ("auth.logout", "health.healthz", "cookies.page") or \
                 endpoint.startswith(("two_factor.", "customer.", "auth.", "password.")):
             continue
         url = url_for_rule(rule, world)
@@ -77,6 +78,7 @@ def test_a_manager_reaches_no_page_but_the_setup_before_setting_it_up(web, world
         reached[endpoint, method] = response.status_code, response.location
     assert len(reached) >= 30
     assert {key: answer for key, answer in reached.items() if answer != (302, SETUP)} == {}
+    assert manager.get("/cookies").status_code == 200, "the cookie list is public"
     agent = web.test_client()
     sign_in(agent, "agent@desk.example")
     assert agent.get("/tickets").status_code == 200  # agents are not required to, by default
