@@ -17,6 +17,7 @@ BAD_SETTINGS = {
                                    "POLL_INTERVAL_SECONDS must be a whole number, not 'abc'"),
     "batch of none": ({"IMAP_FETCH_BATCH": "0"}, "IMAP_FETCH_BATCH must be 1 or more, not 0"),
     "negative timeout": ({"SMTP_TIMEOUT_SECONDS": "-5"}, "SMTP_TIMEOUT_SECONDS must be 1 or more, not -5"),
+    "a request log kept no days": ({"REQUEST_LOG_DAYS": "0"}, "REQUEST_LOG_DAYS must be 1 or more, not 0"),
     "unknown environment": ({"DESK_ENV": "prod"},
                             "DESK_ENV must be one of development, testing, production, not 'prod'"),
     "production without a secret key": ({"DESK_ENV": "production", "SECRET_KEY": ""},
