@@ -82,7 +82,8 @@ def _roll_up_day(session: Session, day: date) -> list[int]:
             *(getattr(RequestLog, k) for k in _KEY), RequestLog.duration_ms).cte("gone")
         return list(session.scalars(_insert_totals(day, gone).add_cte(gone)))
     counts = list(session.scalars(_insert_totals(day, select(RequestLog).where(*in_day).subquery())))
-    deleted = session.execute(delete(RequestLog).where(*in_day)).rowcount
+    deleted = session.execute(delete(RequestLog).where(*in_day)
+                              .execution_options(synchronize_session=False)).rowcount
     if deleted != sum(counts):  # one writer at a time makes this impossible; never lose a row
         session.rollback()
         raise ServiceError(f"the request log of {day} changed while it was rolled up; run again")
