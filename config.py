@@ -131,6 +131,11 @@ class Config:
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/")
     # The address replies come from and customers write to.
     SUPPORT_ADDRESS = os.environ.get("SUPPORT_ADDRESS", "support@desk.example")
+    # The support team's own mail domains besides SUPPORT_ADDRESS's, comma-separated: forwards
+    # and exports to them are the team's own use; any other address outside the account's
+    # domains needs the customer's consent.
+    INTERNAL_DOMAINS = tuple(d.strip().lower() for d in os.environ.get("INTERNAL_DOMAINS", "").split(",")
+                             if d.strip())
     # Cookies: out of reach of page scripts, and not sent on cross-site POSTs.
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -15,6 +15,7 @@ from app.auth.views import bp as auth_bp
 from app.console import pages
 from app.console.access import bp as access_bp
 from app.console.search import bp as search_bp
+from app.console.sharing import bp as sharing_bp
 from app.console.views import bp as console_bp
 from app.cookies.views import bp as cookies_bp
 from app.customer.views import bp as customer_bp
@@ -62,6 +63,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     app.register_blueprint(password.bp)
     app.register_blueprint(console_bp)
     app.register_blueprint(access_bp)
+    app.register_blueprint(sharing_bp)
     app.register_blueprint(customer_bp)
     app.register_blueprint(manage_bp)
     app.register_blueprint(admin_bp)

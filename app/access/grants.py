@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from app.access.links import TokenError, new_token
 from app.access.queries import as_grant
 from app.access.rules import MANAGER, REQUEST_SCOPES, remaining, scope_words
-from app.models import AccessRequest, AccessToken, Account, Agent
+from app.models import AccessRequest, AccessToken, Account, Agent, Consent
 from app.services import audit
 from app.services.errors import ServiceError
 from app.services.rows import change_if
@@ -42,11 +42,12 @@ class AccessSettings:
 
 @dataclass(frozen=True)
 class Notice:
-    """An email to send: its template, its recipient, the request, and links by purpose."""
+    """An email to send: its template, its recipient, the request or consent it is about, and
+    links by purpose."""
 
     template: str
     to: str
-    request: AccessRequest
+    about: AccessRequest | Consent
     links: dict[str, str] = field(default_factory=dict)
 
 

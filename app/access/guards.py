@@ -4,7 +4,10 @@ revocation, an expiry or a change of role takes effect at the agent's next reque
 
 - ``require_role``: staff pages by role (administration, management, exports);
 - ``require_grant``: record content, under a grant the customer gave
-  (``app.access.rules.grant_in_force`` with the account's grants and the clock).
+  (``app.access.rules.grant_in_force`` with the account's grants and the clock);
+- ``require_consent``: an account's data leaving for someone outside the support team,
+  under a consent the customer gave (``app.access.rules.consent_for``). A refusal is
+  written to the audit log before the 403.
 """
 
 from __future__ import annotations
@@ -14,10 +17,11 @@ from collections.abc import Collection
 from flask import abort
 from flask_login import current_user
 
-from app.access.queries import grant_for
+from app.access import consents
+from app.access.queries import consent_in_force_for, grant_for
 from app.access.rules import KIND_SCOPE
 from app.extensions import db
-from app.models import AccessRequest
+from app.models import AccessRequest, Account, Consent
 from app.runtime import now
 
 
@@ -37,3 +41,22 @@ def require_grant(account_id: int, kind: str) -> AccessRequest:
         abort(403, description="These records need the customer's permission: request access on the "
                                "account page. A grant that was revoked or has expired no longer opens them.")
     return grant
+
+
+def require_consent(account: Account, recipient: str, content_kind: str, content_ref: str,
+                    what: str) -> Consent:
+    """Return the consent that lets ``what`` of the account go to ``recipient`` now, or abort 403.
+
+    The refusal is audited and committed first: the log shows every sharing that was tried.
+    """
+    agent = current_user._get_current_object()
+    consent = consent_in_force_for(db.session, account.id, recipient, content_kind, content_ref, now())
+    if consent is None:
+        consents.note_refusal(db.session, agent, account, f"{what} to {recipient}", "no consent in force",
+                              now())
+        db.session.commit()
+        abort(403, description=f"Not sent: {what} would leave for {recipient}, outside {account.name} and "
+                               f"the support team, and no consent of {account.name}'s contacts allows it. "
+                               "Ask for their consent first; it names the recipient, the content and the "
+                               "purpose.")
+    return consent

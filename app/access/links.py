@@ -1,5 +1,6 @@
 """The single-purpose links company contacts use: random secrets, stored only as hashes,
-bound to one request and one purpose, with an expiry (rule 7 of the design).
+bound to one access request or one consent and one purpose, with an expiry (rule 7 of
+the design).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import AccessRequest, AccessToken
+from app.models import AccessRequest, AccessToken, Consent
 from app.services.errors import ServiceError
 
 
@@ -54,8 +55,20 @@ def hash_token(raw: str) -> str:
 def new_token(session: Session, request: AccessRequest, purpose: str, email: str,
               expires_at: datetime) -> str:
     """Add a link token for one request, purpose and contact; return its secret (stored only hashed)."""
+    return _add(session, AccessToken(request=request, purpose=purpose, contact_email=email,
+                                     expires_at=expires_at))
+
+
+def new_consent_token(session: Session, consent: Consent, purpose: str, email: str,
+                      expires_at: datetime) -> str:
+    """Add a link token for one consent, purpose and contact; return its secret (stored only hashed)."""
+    return _add(session, AccessToken(consent=consent, purpose=purpose, contact_email=email,
+                                     expires_at=expires_at))
+
+
+def _add(session: Session, token: AccessToken) -> str:
     # 256 bits; mailbox.tokens.TOKEN_LENGTH is the length of this form, which the archive looks for.
     raw = secrets.token_urlsafe(32)
-    session.add(AccessToken(request=request, purpose=purpose, contact_email=email,
-                            token_hash=hash_token(raw), expires_at=expires_at))
+    token.token_hash = hash_token(raw)
+    session.add(token)
     return raw

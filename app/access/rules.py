@@ -1,12 +1,14 @@
-"""Pure rules of access: the vocabulary of roles, scopes and record kinds, and what a grant
-allows at a given time. No Flask, no database, the clock passed in.
+"""Pure rules of access: the vocabulary of roles, scopes and record kinds, what a grant
+allows at a given time, and what a consent lets leave the product. No Flask, no
+database, the clock passed in.
 
 Everything else in the product names roles, scopes and record kinds through this module,
 so each is written once. A grant allows its requesting agent, for one account and its
 scopes, from ``starts_at`` until ``ends_at`` unless it ended earlier (revoked or ended by
 the agent). Everything else is refused: no role, not even a manager's or an
 administrator's, opens records without a grant. ``grant_in_force`` is the one question
-every record route asks.
+every record route asks. ``consent_for`` is the one question every forward and every
+export for someone outside the support team asks: a grant is not a consent to share.
 """
 
 from __future__ import annotations
@@ -110,3 +112,83 @@ def end_reason(grant: Grant, now: datetime) -> str | None:
             and now >= grant.ends_at:
         return "expired"
     return None
+
+
+# Sharing: what may leave the product, to whom, under a consent a company contact gave.
+TICKET, MESSAGE, EXPORT = "ticket", "message", "export"
+CONTENT_KINDS = (TICKET, MESSAGE, EXPORT)
+# How long an agent may ask a consent to last, in days; the approver may shorten it.
+CONSENT_DAYS = (1, 7, 30, 90)
+MAX_PURPOSE_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class ConsentTerms:
+    """What the rules need to know of a consent."""
+
+    id: int
+    account_id: int
+    recipient: str
+    content_kind: str
+    content_ref: str
+    status: str
+    decided_at: datetime | None
+    ends_at: datetime | None
+    withdrawn_at: datetime | None
+    decide_by: datetime
+
+
+def normalise_address(address: str) -> str:
+    """Return an address as consents compare it: trimmed and lower-cased."""
+    return address.strip().lower()
+
+
+def domain_of(address: str) -> str:
+    """Return the domain of an address, lower-cased ("" when it has none)."""
+    return normalise_address(address).rpartition("@")[2]
+
+
+def is_outside(address: str, inside_domains: Iterable[str]) -> bool:
+    """Say whether mail to ``address`` leaves the account and the support team.
+
+    ``inside_domains`` are the account's own mail domains and the support team's; a
+    subdomain of one (mail.acme.example of acme.example) is inside too.
+    """
+    domain = domain_of(address)
+    return not any(domain == d or domain.endswith("." + d) for d in (d.lower() for d in inside_domains) if d)
+
+
+def consent_in_force(consent: ConsentTerms, now: datetime) -> bool:
+    """Say whether a consent allows a sending at ``now``: given, not withdrawn, not expired."""
+    if consent.status != "given" or consent.decided_at is None or consent.ends_at is None:
+        return False
+    if consent.withdrawn_at is not None and consent.withdrawn_at <= now:
+        return False
+    return consent.decided_at <= now < consent.ends_at
+
+
+def consent_for(account_id: int, recipient: str, content_kind: str, content_ref: str,
+                consents: Iterable[ConsentTerms], now: datetime) -> ConsentTerms | None:
+    """Return the consent that lets this content of this account go to ``recipient`` now, or None.
+
+    A consent covers exactly the recipient and the content it names: another address, or
+    another ticket, needs a consent of its own.
+    """
+    recipient = normalise_address(recipient)
+    usable = [c for c in consents if c.account_id == account_id and c.recipient == recipient
+              and c.content_kind == content_kind and c.content_ref == content_ref
+              and consent_in_force(c, now)]
+    return max(usable, key=lambda c: c.ends_at, default=None)
+
+
+def consent_state(consent: ConsentTerms, now: datetime) -> str:
+    """Say in a few words where a consent stands at ``now``."""
+    if consent.status == "given":
+        if consent.withdrawn_at is not None:
+            return f"withdrawn at {consent.withdrawn_at:%Y-%m-%d %H:%M} UTC"
+        if now >= consent.ends_at:
+            return f"expired at {consent.ends_at:%Y-%m-%d %H:%M} UTC"
+        return f"given until {consent.ends_at:%Y-%m-%d %H:%M} UTC"
+    if consent.status == "pending" and now >= consent.decide_by:
+        return "expired without a decision"
+    return consent.status

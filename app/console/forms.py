@@ -5,12 +5,13 @@ from wtforms import HiddenField, IntegerField, SelectField, StringField, SubmitF
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
-from app.access.rules import REQUEST_SCOPES, scope_words
+from app.access.rules import CONSENT_DAYS, MAX_PURPOSE_CHARS, REQUEST_SCOPES, scope_words
 from app.ids import MAX_ID
 from app.models.agent import QUEUES
 from app.models.ticket import STATUSES
 from app.services.agents import PAGE_SIZES
 from app.services.outbound import MAX_REPLY_CHARS
+from app.services.sharing import MAX_NOTE_CHARS as MAX_FORWARD_NOTE_CHARS
 from app.services.tickets import MAX_NOTE_CHARS
 
 STATUS_CHOICES = [SelectChoice(s, s.capitalize()) for s in STATUSES]
@@ -97,3 +98,29 @@ class SaveSearchForm(FlaskForm):
     query = HiddenField()
     sort = HiddenField()
     submit = SubmitField("Save search")
+
+
+class ForwardForm(FlaskForm):
+    """Forward a ticket, or one of its messages; to someone outside, only under a consent."""
+
+    recipient = StringField("To", validators=[DataRequired(), Length(max=320)])
+    # "" is the whole ticket, else a message id; choices filled in by the view.
+    content = SelectField("What", choices=[], validate_choice=True)
+    purpose = TextAreaField("Purpose (the customer reads it when asked to consent)",
+                            validators=[Length(max=MAX_PURPOSE_CHARS)])
+    note = TextAreaField("Note to the recipient", validators=[Length(max=MAX_FORWARD_NOTE_CHARS)])
+    days = SelectField("Consent for", choices=[SelectChoice(str(d), f"{d} day{'s' if d != 1 else ''}")
+                                               for d in CONSENT_DAYS], default="7")
+    forward = SubmitField("Forward")
+    ask = SubmitField("Ask the customer's consent")
+
+
+class ExportConsentForm(FlaskForm):
+    """Ask an account's contacts to consent to an export for someone outside the team."""
+
+    next = HiddenField(validators=[DataRequired()])
+    recipient = StringField("For", validators=[DataRequired(), Length(max=320)])
+    purpose = TextAreaField("Purpose (the customer reads it)", validators=[DataRequired(),
+                                                                           Length(max=MAX_PURPOSE_CHARS)])
+    days = ForwardForm.days
+    submit = SubmitField("Ask the customer's consent")

@@ -22,12 +22,15 @@ from flask_login import current_user
 from app.access.guards import require_role
 from app.access.rules import MANAGING_ROLES, is_managing
 from app.auth.session import require_signed_in
-from app.console import forms
+from app.console import forms, sharing
 from app.extensions import db
+from app.models import Account
 from app.runtime import now, raw_store, search_index
+from app.search import query as search_query
 from app.search.errors import QueryError, SearchError
 from app.services import search as search_service
 from app.services.errors import ServiceError
+from app.services.sharing import single_account
 
 bp = Blueprint("search", __name__)
 bp.before_request(require_signed_in)
@@ -100,7 +103,8 @@ def _export_ids(kind: str) -> list[int]:
     if not text:
         abort(400, description="Give a query to export its results.")
     try:
-        ids = search_service.export_ids(db.session, search_index(), me(), text, kind, now())
+        for_whom = sharing.for_whom(f"search.export_{kind}")
+        ids = search_service.export_ids(db.session, search_index(), me(), text, kind, now(), for_whom)
     except QueryError as exc:
         abort(400, description=f"The query cannot be exported: {exc}.")
     db.session.commit()  # the audit entry stands even if the download is interrupted
@@ -121,3 +125,21 @@ def export_mbox():
     chunks = search_service.mbox_chunks(db.session, raw_store(), ids)
     return Response(stream_with_context(chunks), mimetype="application/mbox",
                     headers={"Content-Disposition": "attachment; filename=search-results.mbox"})
+
+
+def _account_of_results(args) -> Account | None:
+    """The one account whose mail a query's results are, or None."""
+    try:
+        ids = search_query.matching_ids(search_index(), args.get("q", ""))
+    except QueryError:
+        return None
+    return single_account(db.session, ids)
+
+
+def _results_words(kind: str):
+    what = "list" if kind == "csv" else "messages"
+    return lambda args: f"the {what} ({kind}) of mail matching \u201c{args.get('q', '')[:200]}\u201d"
+
+
+for _kind in ("csv", "mbox"):
+    sharing.register_export(f"search.export_{_kind}", _account_of_results, _results_words(_kind))

@@ -24,10 +24,10 @@ from flask import (
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from app.access import grants
+from app.access import consents, grants, queries
 from app.access.rules import SCOPE_KINDS
 from app.auth.session import require_signed_in
-from app.console import forms
+from app.console import forms, sharing
 from app.console.mailbody import body_csp, body_document
 from app.console.pages import access_rows, show_message
 from app.extensions import db
@@ -146,6 +146,7 @@ def _ticket_forms(ticket: Ticket) -> dict:
     link = forms.LinkForm()
     link.account.choices = forms.account_choices(account_names(db.session))
     return {"reply_form": forms.ReplyForm(), "note_form": forms.NoteForm(), "assign_form": assign,
+            "forward_form": sharing.forward_form(ticket),
             "status_form": forms.StatusForm(status=ticket.status), "move_form": forms.MoveForm(),
             "link_form": link}
 
@@ -238,7 +239,8 @@ def account(account_id: int):
                            records=record_summary(db.session, account), request_form=form,
                            break_glass_form=forms.BreakGlassForm(), button=forms.ButtonForm(),
                            requests=access_rows(db.session, account.id, current_user.id, now()),
-                           scope_kinds=SCOPE_KINDS)
+                           scope_kinds=SCOPE_KINDS, consents=queries.consents_of(db.session, account.id),
+                           describe_consent=consents.describe, clock=now())
 
 
 @bp.route("/settings", methods=["GET", "POST"])

@@ -4,7 +4,8 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, SubmitField
 from wtforms.fields.choices import SelectChoice
 
-from app.models import AccessRequest
+from app.access.rules import CONSENT_DAYS
+from app.models import AccessRequest, Consent
 
 SHORTER_HOURS = (1, 2, 4, 8, 24, 48)
 
@@ -27,3 +28,22 @@ class DecisionForm(FlaskForm):
 
 class RevokeForm(FlaskForm):
     submit = SubmitField("End this access now")
+
+
+class ConsentForm(FlaskForm):
+    days = SelectField("For how long", choices=[], validate_choice=True)
+    give = SubmitField("I consent")
+    refuse = SubmitField("Refuse")
+
+    @classmethod
+    def for_consent(cls, consent: Consent) -> "ConsentForm":
+        """Return the form offering the asked number of days or fewer."""
+        form = cls(days=str(consent.days))
+        choices = sorted({d for d in CONSENT_DAYS if d < consent.days} | {consent.days})
+        form.days.choices = [SelectChoice(str(d), f"{d} day{'s' if d != 1 else ''}"
+                                          + (" (as asked)" if d == consent.days else "")) for d in choices]
+        return form
+
+
+class WithdrawForm(FlaskForm):
+    submit = SubmitField("Withdraw my consent now")

@@ -1,5 +1,5 @@
 """The pages a company contact reaches from an emailed link: decide on a request, revoke a
-grant, see the access log.
+grant, see the access log; give or refuse a consent to share, and withdraw it.
 
 Opening a link never changes anything, since mail scanners and link previews open
 links too: a GET (or HEAD) only shows the page, and only a POST from that page, with its
@@ -12,8 +12,8 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template, request
 from flask_login import current_user
 
-from app.access import grants, links, queries, rules
-from app.customer.forms import DecisionForm, RevokeForm
+from app.access import consents, grants, links, queries, rules
+from app.customer.forms import ConsentForm, DecisionForm, RevokeForm, WithdrawForm
 from app.extensions import db, limiter
 from app.requestlog import note_account
 from app.runtime import access_settings, now
@@ -26,7 +26,7 @@ limiter.limit(lambda: current_app.config["CUSTOMER_LINK_RATE_LIMIT"])(bp)
 
 def _token(raw: str, purpose: str):
     token = links.find_token(db.session, raw, purpose, now())
-    note_account(token.request.account_id)
+    note_account(token.account_id)
     return token
 
 
@@ -79,7 +79,51 @@ def log(raw: str):
     token = _token(raw, "log")
     account = token.request.account
     views = queries.record_views(db.session, account.id)
-    return render_template("customer/log.html", account=account, views=views)
+    return render_template("customer/log.html", account=account, views=views,
+                           consents=queries.consents_of(db.session, account.id),
+                           uses=queries.consent_uses(db.session, account.id), clock=now(),
+                           describe_consent=consents.describe)
+
+
+@bp.route("/consent/<raw>", methods=["GET", "POST"])
+def consent(raw: str):
+    token = _token(raw, "consent")
+    form = ConsentForm.for_consent(token.consent)
+    error = None
+    if request.method == "POST":
+        if not form.validate_on_submit() or not (form.give.data or form.refuse.data):
+            return _consent_page("customer/consent.html", token, form, "Choose to consent or to refuse."), 400
+        try:
+            # The decision stands only once its confirmation email (with the withdraw link) is sent.
+            access_notices.send(consents.decide(db.session, token, form.give.data, int(form.days.data), now(),
+                                                access_settings().log_link_days))
+            db.session.commit()
+        except links.TokenError:
+            raise
+        except ServiceError as exc:
+            db.session.rollback()
+            error = str(exc)
+    return _consent_page("customer/consent.html", token, form, error)
+
+
+@bp.route("/withdraw/<raw>", methods=["GET", "POST"])
+def withdraw(raw: str):
+    token = _token(raw, "withdraw")
+    form = WithdrawForm()
+    if request.method == "POST" and form.validate_on_submit():
+        # Withdrawal takes effect whether or not the notices can be sent.
+        withdrawn = consents.withdraw(db.session, token, now())
+        db.session.commit()
+        access_notices.send_or_log(withdrawn)
+    return _consent_page("customer/withdraw.html", token, form, None)
+
+
+def _consent_page(template: str, token, form, error: str | None):
+    consent = token.consent
+    return render_template(template, consent=consent, form=form, error=error,
+                           state=consents.describe(consent, now()),
+                           in_force=rules.consent_in_force(queries.as_consent(consent), now()),
+                           uses=queries.consent_uses(db.session, consent.account_id, consent.id))
 
 
 def _page(template: str, token, form, error: str | None):

@@ -15,9 +15,11 @@ from flask_login import current_user
 from app.access.guards import require_role
 from app.access.rules import MANAGING_ROLES
 from app.auth.session import require_signed_in
+from app.console import sharing
 from app.extensions import db
 from app.manage import audit_log, panels
 from app.manage.forms import AuditFilterForm
+from app.models import Account
 from app.requestlog import note_account
 from app.runtime import now
 from app.services import audit
@@ -76,12 +78,23 @@ def audit_csv():
     if not form.validate():
         abort(400, description=f"The filter cannot be used: {form.problems()}.")
     wanted = form.audit_filter(current_user.time_zone)
+    for_whom = sharing.for_whom("manage.audit_csv")
     # The export covers the log as it stands now; its own entry is written first, and
     # committed before a byte leaves, so no export goes unrecorded.
     upto, when, zone = audit_log.last_entry_id(db.session), now(), current_user.time_zone
     count = audit_log.count_entries(db.session, wanted, upto_id=upto)
     audit.append(db.session, "audit exported", at=when, agent_id=current_user.id,
-                 account_id=wanted.account_id, detail=f"{count} entries as CSV; {form.describe(zone)}")
+                 account_id=wanted.account_id,
+                 detail=f"{count} entries as CSV; {form.describe(zone)}; {for_whom}")
     db.session.commit()
     return send_file(audit_log.csv_file(db.session, wanted, upto), mimetype="text/csv", as_attachment=True,
                      download_name=f"audit-log-{when:%Y%m%d-%H%M%S}.csv")
+
+
+def _audit_account(args) -> Account | None:
+    """The account an audit log export is filtered to, or None for all of them."""
+    chosen = args.get("account", "")
+    return db.session.get(Account, int(chosen)) if chosen.isdigit() else None
+
+
+sharing.register_export("manage.audit_csv", _audit_account, lambda args: "the audit log (CSV)")

@@ -3,6 +3,7 @@
 from app.models.account import Account, AccountDomain, Contact
 from app.models.agent import Agent, RecoveryCode
 from app.models.audit import AuditEntry
+from app.models.consent import Consent
 from app.models.grant import AccessRequest, AccessToken
 from app.models.mailbox import Mailbox, MailboxFolder, MailboxOAuth
 from app.models.message import Attachment, Message, MessageLocation
@@ -21,6 +22,7 @@ __all__ = [
     "Agent",
     "Attachment",
     "AuditEntry",
+    "Consent",
     "Contact",
     "Employee",
     "Job",

@@ -9,7 +9,8 @@ columns alone. Break-glass access is a request by a manager that a second manage
 confirms instead of a customer.
 
 ``AccessToken`` rows hold only the SHA-256 of each emailed link's secret, bound to one
-request and one purpose (decide, revoke, view the log) and an expiry. A token found in an
+request and one purpose (decide, revoke, view the log), or to one consent (decide on it,
+withdraw it), and an expiry. A token found in an
 archived message is leaked: it stops working at once (``leaked_at``, and the message it
 was found in), and its contact is sent a new link (``replaced_at``, when that was done).
 """
@@ -26,7 +27,7 @@ from app.extensions import db
 from app.models.time import utcnow
 
 REQUEST_STATUSES = ("pending", "approved", "denied", "expired", "cancelled", "awaiting_confirmation")
-TOKEN_PURPOSES = ("decide", "revoke", "log")
+TOKEN_PURPOSES = ("decide", "revoke", "log", "consent", "withdraw")
 
 
 class AccessRequest(db.Model):
@@ -64,7 +65,9 @@ class AccessRequest(db.Model):
 
 class AccessToken(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
-    request_id: Mapped[int] = mapped_column(ForeignKey("access_request.id"), index=True)
+    # A link is about an access request or about a consent to share (``app.models.consent``).
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("access_request.id"), index=True)
+    consent_id: Mapped[int | None] = mapped_column(ForeignKey("consent.id"), index=True)
     purpose: Mapped[str] = mapped_column(String(10))
     contact_email: Mapped[str] = mapped_column(String(320))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -77,4 +80,9 @@ class AccessToken(db.Model):
     # Null while a leaked token still waits for its contact to be sent a new link.
     replaced_at: Mapped[datetime | None]
 
-    request: Mapped[AccessRequest] = relationship()
+    request: Mapped[AccessRequest | None] = relationship()
+    consent = relationship("Consent")
+
+    @property
+    def account_id(self) -> int:
+        return (self.request or self.consent).account_id

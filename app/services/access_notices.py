@@ -1,5 +1,6 @@
-"""Emails about access: requests to approvers, confirmations with revoke and log links,
-notices that a grant ended, and break-glass alerts. Rendered from ``templates/mail/``
+"""Emails about access and sharing: requests to approvers, confirmations with revoke and log
+links, notices that a grant ended, break-glass alerts, and the asking, giving, refusing
+and withdrawing of consents to share. Rendered from ``templates/mail/``
 and handed to the outbound transport (``SMTP_URL``), marked as automatic so that
 out-of-office replies do not answer them. Each states the audit chain's head.
 """
@@ -8,15 +9,23 @@ from __future__ import annotations
 
 from flask import current_app, render_template
 
+from app.access import consents
 from app.access.grants import Notice
 from app.access.rules import scope_words
 from app.extensions import db
+from app.models import Consent
 from app.runtime import access_settings, now
 from app.services import audit, leaks
 from app.services.errors import ServiceError
 from app.services.outbound import automatic_email, outbound_transport
 
 SUBJECTS = {
+    "consent_request": "Consent to share {account}'s data with {recipient}: please give or refuse",
+    "consent_given": "You consented to share {account}'s data with {recipient}",
+    "consent_given_by_other": "Consent to share {account}'s data with {recipient} was given",
+    "consent_refused": "You refused to share {account}'s data with {recipient}",
+    "consent_withdrawn": "Consent to share {account}'s data with {recipient} was withdrawn",
+    "consent_relinked": "A new link about sharing {account}'s data: the old one no longer works",
     "request": "Access request for {account}: please approve or deny",
     "granted": "You approved access to {account}'s records",
     "approved": "Access to {account}'s records was approved",
@@ -25,7 +34,8 @@ SUBJECTS = {
     "break_glass": "Emergency access to {account}'s records was opened",
     "relinked": "A new link for {account}'s access request: the old one no longer works",
 }
-PATHS = {"decide": "/customer/decide/", "revoke": "/customer/revoke/", "log": "/customer/log/"}
+PATHS = {"decide": "/customer/decide/", "revoke": "/customer/revoke/", "log": "/customer/log/",
+         "consent": "/customer/consent/", "withdraw": "/customer/withdraw/"}
 
 
 def link(purpose: str, token: str) -> str:
@@ -35,14 +45,20 @@ def link(purpose: str, token: str) -> str:
 
 def build(notice: Notice) -> bytes:
     """Return the email for a notice, ready for SMTP."""
-    request = notice.request
+    about = notice.about
     links = {purpose: link(purpose, token) for purpose, token in notice.links.items()}
     # The chain's head as this transaction sees it, the entry this email is about included:
     # the approver keeps a witness of the log that the database alone cannot rewrite.
-    body = render_template(f"mail/access_{notice.template}.txt", request=request, links=links,
-                           scope=scope_words(request.scope), audit_head=audit.head(db.session))
-    return automatic_email(current_app.config["SUPPORT_ADDRESS"], notice.to,
-                           SUBJECTS[notice.template].format(account=request.account.name), body)
+    head = audit.head(db.session)
+    if isinstance(about, Consent):
+        body = render_template(f"mail/{notice.template}.txt", consent=about, links=links, audit_head=head,
+                               state=consents.describe(about, now()))
+        subject = SUBJECTS[notice.template].format(account=about.account.name, recipient=about.recipient)
+    else:
+        body = render_template(f"mail/access_{notice.template}.txt", request=about, links=links,
+                               scope=scope_words(about.scope), audit_head=head)
+        subject = SUBJECTS[notice.template].format(account=about.account.name)
+    return automatic_email(current_app.config["SUPPORT_ADDRESS"], notice.to, subject, body)
 
 
 def send(notices: list[Notice]) -> None:

@@ -19,17 +19,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.access.grants import Notice
-from app.access.links import hash_token, new_token
-from app.access.queries import as_grant
-from app.access.rules import is_in_force
-from app.models import AccessRequest, AccessToken, Message, utcnow
+from app.access.links import hash_token, new_consent_token, new_token
+from app.access.queries import as_consent, as_grant
+from app.access.rules import consent_in_force, is_in_force
+from app.models import AccessToken, Message, utcnow
 from app.rawstore import RawStore, RawStoreError
 from app.services import audit
 from app.services.rows import change_if
 from mailbox.parse import token_candidates
 
 _CHUNK = 500
-PURPOSE_WORDS = {"decide": "decide", "revoke": "end-the-access", "log": "access-log"}
+PURPOSE_WORDS = {"decide": "decide", "revoke": "end-the-access", "log": "access-log",
+                 "consent": "consent-decision", "withdraw": "withdraw-consent"}
 
 
 def burn_leaked_links(session: Session, found: Iterable[tuple[Message, set[str]]]) -> int:
@@ -52,8 +53,7 @@ def burn_leaked_links(session: Session, found: Iterable[tuple[Message, set[str]]
 def _burn(session: Session, token: AccessToken, message: Message) -> None:
     now = utcnow()
     token.leaked_at, token.leaked_in_message_id = now, message.id
-    request = token.request
-    audit.append(session, "link leaked", at=now, account_id=request.account_id, request_id=request.id,
+    audit.append(session, "link leaked", at=now, account_id=token.account_id, request_id=token.request_id,
                  detail=f"the {PURPOSE_WORDS[token.purpose]} link sent to {token.contact_email} was found in "
                         f"archived message {message.id} ({_kind_of(message)}); it no longer works, and "
                         f"{token.contact_email} is sent a new one")
@@ -79,25 +79,35 @@ def replace_leaked_links(session: Session, now: datetime, log_link_days: int) ->
     for token in session.scalars(waiting.order_by(AccessToken.id)).all():
         if not change_if(session, token, [AccessToken.replaced_at.is_(None)], replaced_at=now):
             continue  # another process replaced it first
-        request = token.request
-        expires_at = _still_useful_until(token, request, now)
+        expires_at = _still_useful_until(token, now)
         words = PURPOSE_WORDS[token.purpose]
         if expires_at is None:
-            audit.append(session, "leaked link not replaced", at=now, account_id=request.account_id,
-                         request_id=request.id, detail=f"the {words} link of {token.contact_email} "
-                                                       "has no use any more")
+            audit.append(session, "leaked link not replaced", at=now, account_id=token.account_id,
+                         request_id=token.request_id, detail=f"the {words} link of {token.contact_email} "
+                                                             "has no use any more")
             continue
-        raw = new_token(session, request, token.purpose, token.contact_email, expires_at)
-        notices.append(Notice("relinked", token.contact_email, request, {token.purpose: raw}))
-        audit.append(session, "link replaced", at=now, account_id=request.account_id, request_id=request.id,
+        email = token.contact_email
+        if token.consent is not None:
+            raw = new_consent_token(session, token.consent, token.purpose, email, expires_at)
+            notices.append(Notice("consent_relinked", email, token.consent, {token.purpose: raw}))
+        else:
+            raw = new_token(session, token.request, token.purpose, email, expires_at)
+            notices.append(Notice("relinked", email, token.request, {token.purpose: raw}))
+        audit.append(session, "link replaced", at=now, account_id=token.account_id,
+                     request_id=token.request_id,
                      detail=f"a new {words} link was emailed to {token.contact_email}, as the old one was "
                             f"found in archived message {token.leaked_in_message_id}")
     session.flush()
     return notices
 
 
-def _still_useful_until(token: AccessToken, request: AccessRequest, now: datetime) -> datetime | None:
+def _still_useful_until(token: AccessToken, now: datetime) -> datetime | None:
     """Return when a new link for this purpose should expire, or None when it would serve nothing."""
+    request, consent = token.request, token.consent
+    if token.purpose == "consent":
+        return consent.decide_by if consent.status == "pending" and now < consent.decide_by else None
+    if token.purpose == "withdraw":
+        return token.expires_at if consent_in_force(as_consent(consent), now) else None
     if token.purpose == "decide":
         return request.decide_by if request.status == "pending" and now < request.decide_by else None
     if token.purpose == "revoke":
@@ -108,7 +118,7 @@ def _still_useful_until(token: AccessToken, request: AccessRequest, now: datetim
 def note_leaked_use(session: Session, token: AccessToken, agent_id: int | None, now: datetime) -> None:
     """Audit a form posted with a leaked link: whoever posts it read it in the archive, most likely."""
     who = "by a signed-in agent" if agent_id else "by someone not signed in to the console"
-    audit.append(session, "leaked link tried", at=now, agent_id=agent_id, account_id=token.request.account_id,
+    audit.append(session, "leaked link tried", at=now, agent_id=agent_id, account_id=token.account_id,
                  request_id=token.request_id,
                  detail=f"the leaked {PURPOSE_WORDS[token.purpose]} link of {token.contact_email} was "
                         f"posted {who}, and refused")

@@ -70,11 +70,11 @@ def delete_saved_search(session: Session, agent: Agent, saved_id: int) -> None:
 
 
 def export_ids(session: Session, index: SearchBackend, agent: Agent, text: str, kind: str,
-               now: datetime) -> list[int]:
-    """Return every message a query matches, and write the export to the audit log."""
+               now: datetime, for_whom: str) -> list[int]:
+    """Return every message a query matches, and write the export, and whom it is for, to the audit log."""
     ids = search_query.matching_ids(index, text)
     audit.append(session, f"search exported ({kind})", at=now, agent_id=agent.id,
-                 detail=f"{len(ids)} messages matching: {text[:500]}")
+                 detail=f"{len(ids)} messages matching: {text[:500]}; {for_whom}")
     return ids
 
 

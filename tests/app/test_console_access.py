@@ -80,6 +80,15 @@ MATRIX = {
     ("customer.revoke", "GET"): everyone(404),
     ("customer.revoke", "POST"): everyone(404),
     ("customer.log", "GET"): everyone(404),
+    ("customer.consent", "GET"): everyone(404),
+    ("customer.consent", "POST"): everyone(404),
+    ("customer.withdraw", "GET"): everyone(404),
+    ("customer.withdraw", "POST"): everyone(404),
+    # Sharing: an empty forward form is refused on the ticket page; the export question and
+    # the export consent request need the address of an export.
+    ("sharing.forward", "POST"): staff(REDIRECT),
+    ("sharing.export_question", "GET"): staff(400),
+    ("sharing.ask_export_consent", "POST"): staff(400),
     **MANAGE_ROUTES,
     **ADMIN_ROUTES,
     **PASSWORD_LINK_ROUTES,

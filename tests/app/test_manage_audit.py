@@ -143,7 +143,7 @@ def test_a_malformed_filter_is_refused_with_the_reason(manager, query, problem):
 
 
 def exported(client, query: str = "") -> list[dict]:
-    response = client.get(f"/manage/audit.csv{query}")
+    response = client.get(f"/manage/audit.csv{query or '?'}&use=team")
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert re.fullmatch(r'attachment; filename=audit-log-20260304-120000\.csv',
                         response.headers["Content-Disposition"])
@@ -175,7 +175,7 @@ def test_exporting_is_written_to_the_audit_log_and_committed(site, manager):
         assert entry.action == "audit exported" and entry.at == NOW
         assert entry.agent_id == ids(site)["manager@desk.example"] and entry.account_id == bolt
         assert entry.detail == ("2 entries as CSV; filter: account Bolt, from 2026-03-01, "
-                                "days in Europe/Paris")
+                                "days in Europe/Paris; for the support team's own use")
         assert audit.verify(db.session).ok
 
     everything = exported(manager)

@@ -66,10 +66,10 @@ def test_saved_searches_belong_to_their_agent(web, world):
 
 def test_managers_export_the_whole_result_and_each_export_is_audited(web, world):
     agent, manager = client_for(web, "agent"), client_for(web, "manager")
-    assert agent.get("/search.csv?q=export").status_code == 403
-    rows = list(csv.DictReader(io.StringIO(manager.get("/search.csv?q=export").text)))
+    assert agent.get("/search.csv?q=export&use=team").status_code == 403
+    rows = list(csv.DictReader(io.StringIO(manager.get("/search.csv?q=export&use=team").text)))
     assert len(rows) == 7 and all(r["message_id"] for r in rows)
-    box = manager.get("/search.mbox?q=export")
+    box = manager.get("/search.mbox?q=export&use=team")
     assert box.headers["Content-Disposition"] == "attachment; filename=search-results.mbox"
     mbox_path = Path(web.config["INSTANCE_PATH"]) / "export.mbox"
     mbox_path.write_bytes(box.data)
