@@ -45,21 +45,30 @@ def refused(error: links.TokenError):
 def decide(raw: str):
     token = _token(raw, "decide")
     form = DecisionForm.for_request(token.request)
-    error = None
-    if request.method == "POST":
-        if not form.validate_on_submit() or not (form.approve.data or form.deny.data):
-            return _page("customer/decide.html", token, form, "Choose approve or deny."), 400
-        try:
-            # The decision stands only once its confirmation email (with the revoke link) is sent.
-            access_notices.send(grants.decide(db.session, token, form.approve.data, float(form.hours.data),
-                                       now(), access_settings()))
-            db.session.commit()
-        except links.TokenError:
-            raise
-        except ServiceError as exc:
-            db.session.rollback()
-            error = str(exc)
-    return _page("customer/decide.html", token, form, error)
+    error, status = _decision(form, form.approve, form.deny, "Choose approve or deny.", lambda: grants.decide(
+        db.session, token, form.approve.data, float(form.hours.data), now(), access_settings()))
+    return _page("customer/decide.html", token, form, error), status
+
+
+def _decision(form, yes, no, choose: str, decide) -> tuple[str | None, int]:
+    """Carry out a customer's decision posted from its page; return the error to show and the status.
+
+    The decision stands only once its confirmation email (with the link that undoes it) is
+    sent. A form with neither button is answered with ``choose`` and status 400.
+    """
+    if request.method != "POST":
+        return None, 200
+    if not form.validate_on_submit() or not (yes.data or no.data):
+        return choose, 400
+    try:
+        access_notices.send(decide())
+        db.session.commit()
+    except links.TokenError:
+        raise
+    except ServiceError as exc:
+        db.session.rollback()
+        return str(exc), 200
+    return None, 200
 
 
 @bp.route("/revoke/<raw>", methods=["GET", "POST"])
@@ -89,21 +98,10 @@ def log(raw: str):
 def consent(raw: str):
     token = _token(raw, "consent")
     form = ConsentForm.for_consent(token.consent)
-    error = None
-    if request.method == "POST":
-        if not form.validate_on_submit() or not (form.give.data or form.refuse.data):
-            return _consent_page("customer/consent.html", token, form, "Choose to consent or to refuse."), 400
-        try:
-            # The decision stands only once its confirmation email (with the withdraw link) is sent.
-            access_notices.send(consents.decide(db.session, token, form.give.data, int(form.days.data), now(),
-                                                access_settings().log_link_days))
-            db.session.commit()
-        except links.TokenError:
-            raise
-        except ServiceError as exc:
-            db.session.rollback()
-            error = str(exc)
-    return _consent_page("customer/consent.html", token, form, error)
+    error, status = _decision(form, form.give, form.refuse, "Choose to consent or to refuse.",
+                              lambda: consents.decide(db.session, token, form.give.data, int(form.days.data),
+                                                      now(), access_settings().log_link_days))
+    return _consent_page("customer/consent.html", token, form, error), status
 
 
 @bp.route("/withdraw/<raw>", methods=["GET", "POST"])
