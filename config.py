@@ -101,6 +101,9 @@ class Config:
     REQUEST_LOG_DAYS = _env_int("REQUEST_LOG_DAYS", 30, minimum=1)
     # The worker rolls up once a day (and at its start); each run is safe to repeat.
     REQUEST_LOG_ROLLUP_SECONDS = 24 * 60 * 60
+    # How often the worker emails the notices of a new privacy policy version that are due,
+    # and tries again those the mail server did not take.
+    POLICY_NOTICE_INTERVAL_SECONDS = _env_int("POLICY_NOTICE_INTERVAL_SECONDS", 60, minimum=1)
     IMAP_TIMEOUT_SECONDS = _env_int("IMAP_TIMEOUT_SECONDS", 30, minimum=1)
     # Extra CA certificates (PEM) to trust for IMAP over TLS; the system's are always trusted.
     IMAP_CA_FILE = os.environ.get("IMAP_CA_FILE") or None
@@ -129,6 +132,9 @@ class Config:
     CUSTOMER_LINK_RATE_LIMIT = "30 per minute"
     # Emailed links point here: the address customers reach this application at.
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/")
+    # The fewest days between publishing a privacy policy version and its taking effect,
+    # so that every company contact is told in time (the policy's Notices provision).
+    POLICY_NOTICE_DAYS = _env_int("POLICY_NOTICE_DAYS", 30)
     # The address replies come from and customers write to.
     SUPPORT_ADDRESS = os.environ.get("SUPPORT_ADDRESS", "support@desk.example")
     # The support team's own mail domains besides SUPPORT_ADDRESS's, comma-separated: forwards

@@ -1,5 +1,5 @@
 """The command line, grouped by noun: ``flask access``, ``flask accounts``, ``flask agents``, ``flask audit``,
-``flask mailbox``, ``flask archive``, ``flask records``, ``flask search``, ``flask usage``,
+``flask mailbox``, ``flask archive``, ``flask policy``, ``flask records``, ``flask search``, ``flask usage``,
 ``flask worker``.
 
 Every group is a ``DeskGroup``: an error a person can act on (a wrong argument, an
@@ -87,6 +87,7 @@ def init_app(app: Flask) -> None:
         audit,
         demo,
         mailbox,
+        policy,
         records,
         search,
         search_index,  # noqa: F401  (adds reindex and check to the search group)
@@ -94,6 +95,7 @@ def init_app(app: Flask) -> None:
         worker,
     )
 
-    for module in (access, accounts, agents, archive, audit, demo, mailbox, records, search, usage):
+    for module in (access, accounts, agents, archive, audit, demo, mailbox, policy, records, search,
+                   usage):
         app.cli.add_command(module.group)
     app.cli.add_command(worker.command)

@@ -7,6 +7,7 @@ from app.models.consent import Consent
 from app.models.grant import AccessRequest, AccessToken
 from app.models.mailbox import Mailbox, MailboxFolder, MailboxOAuth
 from app.models.message import Attachment, Message, MessageLocation
+from app.models.policy import PolicyNotice, PolicyVersion
 from app.models.raw import RawBlob
 from app.models.record import Employee, Job, Task, Todo
 from app.models.request_log import RequestLog, RequestLogDay
@@ -31,6 +32,8 @@ __all__ = [
     "MailboxOAuth",
     "Message",
     "MessageLocation",
+    "PolicyNotice",
+    "PolicyVersion",
     "RawBlob",
     "RecoveryCode",
     "RequestLog",
