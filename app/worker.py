@@ -1,5 +1,5 @@
-"""The worker: one APScheduler process that polls mailboxes, keeps the index current and
-rolls the request log up.
+"""The worker: one APScheduler process that polls mailboxes, keeps the index current,
+rolls the request log up and sends the notices that are due.
 
 Jobs are declared as data in ``JOBS``.  With the Whoosh index, the worker holds the index
 writer role for its whole life, so the index never has two writers; a second worker on
@@ -34,6 +34,8 @@ from app.services.access_notices import WAITING, send, send_new_links
 from app.services.errors import ServiceError
 from app.services.indexing import index_pending
 from app.services.mailboxes import mailbox_state, mailboxes_named, poll_mailboxes
+from app.services.policy import owe_notices_to_new_contacts
+from app.services.policy_notices import send_policy_notices
 from app.services.request_log import roll_up
 from mailbox.errors import MailboxError
 from mailbox.poller import open_source
@@ -121,6 +123,28 @@ def roll_up_request_log() -> None:
                  done.requests, len(done.days), done.totals)
 
 
+def send_policy_notices_due() -> None:
+    """Owe the latest privacy policy version's notice to new contacts, and send every notice due.
+
+    Each notice is claimed in the database before it is sent, so every worker runs this
+    job and shares the sending, and none sends a notice another has taken.
+    """
+    owe_notices_to_new_contacts(db.session, now())
+    db.session.commit()
+    try:
+        report = send_policy_notices(db.session, now, should_stop=STOPPING.is_set)
+    except ServiceError as exc:  # SMTP_URL is not set
+        WAITING.note("privacy policy notices", exc)
+        return
+    if report.sent:
+        log.info("sent %d privacy policy notice(s)", report.sent)
+    if report.failed:
+        WAITING.note("privacy policy notices", ServiceError(f"{report.failed} not sent, the last because "
+                                                            f"{report.last_error}"))
+    elif report.sent:
+        WAITING.sent("privacy policy notices")
+
+
 JOBS = (
     # Folders are polled under leases, each by one worker at a time (mailbox.poller).
     Job("poll-mailboxes", poll_all, "POLL_INTERVAL_SECONDS"),
@@ -130,6 +154,8 @@ JOBS = (
     Job("tidy-access", tidy_access, "ACCESS_TIDY_INTERVAL_SECONDS", once="all"),
     # Safe in two processes at once as well (app.services.request_log); once saves the work.
     Job("roll-up-request-log", roll_up_request_log, "REQUEST_LOG_ROLLUP_SECONDS", once="all"),
+    # Not once: each notice is claimed by one worker before it is sent (app.services.policy_notices).
+    Job("policy-notices", send_policy_notices_due, "POLICY_NOTICE_INTERVAL_SECONDS"),
 )
 
 
@@ -169,7 +195,8 @@ def run_worker(app: Flask) -> None:
         signal.signal(sig, on_signal)
     log.info("worker started: %s", ", ".join(j.id for j in JOBS))
     if not app.config["SMTP_URL"]:
-        log.warning("SMTP_URL is not set: access notices wait until it is, and replies are refused")
+        log.warning("SMTP_URL is not set: access and privacy policy notices wait until it is, "
+                    "and replies are refused")
     try:
         scheduler.start()
     finally:
