@@ -23,6 +23,7 @@ from app.extensions import csrf, db, limiter, login_manager, migrate
 from app.health.views import bp as health_bp
 from app.ids import IdConverter
 from app.manage.views import bp as manage_bp
+from app.policy.views import bp as policy_bp
 from config import Config, check_settings, config_from_environment
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
@@ -69,6 +70,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     app.register_blueprint(admin_bp)
     app.register_blueprint(search_bp)
     app.register_blueprint(cookies_bp)
+    app.register_blueprint(policy_bp)
     return app
 
 

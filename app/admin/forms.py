@@ -6,7 +6,15 @@ so the browser and the command line refuse the same things in the same words.
 """
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, SelectField, SelectMultipleField, StringField, SubmitField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -73,3 +81,12 @@ class RemoveDomainForm(FlaskForm):
 class RemoveContactForm(FlaskForm):
     contact = HiddenField(validators=[DataRequired("Say which contact to remove.")])
     submit = SubmitField("Remove")
+
+
+class PolicyForm(FlaskForm):
+    text = TextAreaField("The new version's full text")
+    summary = TextAreaField("What changed (the notice email and the public page say this)")
+    # A string, not a DateField: the service reads the day and refuses a wrong one in its own
+    # sentence, the same as `flask policy publish --effective`.
+    effective = StringField("Takes effect on (a UTC day)")
+    submit = SubmitField("Publish this version")

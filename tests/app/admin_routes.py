@@ -55,6 +55,9 @@ ADMIN_ROUTES: dict = {
     ("admin.resume_mailbox", "POST"): admins_only(REDIRECT),
     ("admin.mailbox_folders", "GET"): admins_only(200),
     ("admin.mailbox_folders", "POST"): admins_only(200),
+    # The privacy policy: an empty form publishes nothing and says what is missing.
+    ("admin.policy", "GET"): admins_only(200),
+    ("admin.publish_policy", "POST"): admins_only(400),
 }
 
 EVERYONE = ("anonymous", "agent", "manager", "admin", "disabled")

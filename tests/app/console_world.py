@@ -1,16 +1,18 @@
 """A small world for console tests: an account whose records have distinctive strings,
-a ticket with an HTML message and attachments, an unmatched ticket, and one agent per role.
+a ticket with an HTML message and attachments, an unmatched ticket, one agent per role, and
+a privacy policy version in force.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import select
 
 from app.access import grants
 from app.extensions import db
-from app.models import Job, utcnow
+from app.models import Job, PolicyVersion, utcnow
 from app.services.mailboxes import add_mailbox
 from tests import factories
 from tests.dovecot import free_port
@@ -36,6 +38,7 @@ class World:
     request_id: int
     agent_id: int
     mailbox_id: int
+    policy_version_id: int
 
 
 def build(app) -> World:
@@ -65,7 +68,13 @@ def build(app) -> World:
         mailbox = add_mailbox(session, "unreachable", host="127.0.0.1", port=free_port(), security="none",
                               username="support", password_env=factories.PASSWORD_ENV, folders=["INBOX"])
         mailbox.paused_at = utcnow()
+        # A privacy policy version in force since yesterday, written quietly (no audit entry, no
+        # notices owed), so that workers started on this world have no notice to send.
+        version = PolicyVersion(text="We keep what you send us.", summary="The first version.",
+                                effective_on=utcnow().date() - timedelta(days=1))
+        session.add(version)
         session.commit()
         job_id = session.scalar(select(Job.id).where(Job.account_id == account.id))
         return World(account.id, message.ticket_id, message.id, message.attachments[0].id,
-                     stranger.ticket_id, stranger.id, job_id, request.id, staff["agent"].id, mailbox.id)
+                     stranger.ticket_id, stranger.id, job_id, request.id, staff["agent"].id, mailbox.id,
+                     version.id)

@@ -89,6 +89,10 @@ MATRIX = {
     ("sharing.forward", "POST"): staff(REDIRECT),
     ("sharing.export_question", "GET"): staff(400),
     ("sharing.ask_export_consent", "POST"): staff(400),
+    # The privacy policy is public: the version in force, every version, and the list of them.
+    ("policy.current", "GET"): everyone(200),
+    ("policy.versions", "GET"): everyone(200),
+    ("policy.version", "GET"): everyone(200),
     **MANAGE_ROUTES,
     **ADMIN_ROUTES,
     **PASSWORD_LINK_ROUTES,
@@ -104,7 +108,7 @@ def routes(app) -> list[tuple[str, str, object]]:
 
 
 ID_ARGUMENTS = ("ticket_id", "message_id", "attachment_id", "account_id", "record_id", "request_id",
-                "saved_id", "agent_id", "mailbox_id")
+                "saved_id", "agent_id", "mailbox_id", "version_id")
 
 
 def url_for_rule(rule, world: console_world.World, **changed) -> str:
@@ -112,7 +116,7 @@ def url_for_rule(rule, world: console_world.World, **changed) -> str:
               "attachment_id": world.attachment_id, "account_id": world.account_id,
               "kind": "jobs", "record_id": world.job_id, "request_id": world.request_id,
               "raw": "no-such-token", "saved_id": 999, "agent_id": world.agent_id,
-              "mailbox_id": world.mailbox_id, **changed}
+              "mailbox_id": world.mailbox_id, "version_id": world.policy_version_id, **changed}
     return rule.build({arg: values[arg] for arg in rule.arguments})[1]
 
 
