@@ -3,7 +3,8 @@
 aiosmtpd listens on 127.0.0.1 on a port the kernel picks, in a thread of its own, and
 keeps every message it accepts as it came off the wire: the envelope sender, the
 recipients and the raw bytes (CRLF line endings, dot-stuffing undone). The application
-reaches it through ``SMTP_URL``, set to ``server.url``.
+reaches it through ``SMTP_URL``, set to ``server.url``. Told to, it refuses recipients
+for a while (``refuse_recipients``), as a server that is full or greylisting does.
 
 Given an authorization server's introspection URL, it is instead a submission server like
 Microsoft 365's or Gmail's: it offers AUTH XOAUTH2 and OAUTHBEARER only (on plain loopback,
@@ -48,10 +49,20 @@ class Received:
 
 
 class _Handler:
-    """aiosmtpd's handler: accept every message and hand it to the server's list."""
+    """aiosmtpd's handler: accept every message and hand it to the server's list, unless the
+    server is told to refuse recipients for now."""
 
-    def __init__(self, keep) -> None:
+    def __init__(self, keep, refusal=lambda: None) -> None:
         self._keep = keep
+        self._refusal = refusal
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:  # noqa: N802
+        refusal = self._refusal()
+        if refusal is not None:
+            return refusal
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd's hook name)
         self._keep(Received(envelope.mail_from, tuple(envelope.rcpt_tos), envelope.original_content,
@@ -162,9 +173,10 @@ class SmtpServer:
     def __init__(self, oauth2_introspection_url: str | None = None) -> None:
         self._messages: list[Received] = []
         self._arrived = threading.Condition()
+        self._refusal: str | None = None
         if oauth2_introspection_url is None:
-            self._controller = _Controller(_Handler(self._keep), hostname=HOST, port=0,
-                                           enable_SMTPUTF8=True)
+            self._controller = _Controller(_Handler(self._keep, lambda: self._refusal), hostname=HOST,
+                                           port=0, enable_SMTPUTF8=True)
         else:
             self._controller = _Controller(
                 _OAuth2Handler(self._keep, oauth2_introspection_url), hostname=HOST, port=0,
@@ -177,6 +189,14 @@ class SmtpServer:
 
     def stop(self) -> None:
         self._controller.stop()
+
+    def refuse_recipients(self, reply: str = "451 4.3.2 Not accepting mail just now, try later") -> None:
+        """Answer every RCPT TO with ``reply`` from now on, as a server refusing mail for a while does."""
+        self._refusal = reply
+
+    def accept_recipients(self) -> None:
+        """Take mail again."""
+        self._refusal = None
 
     @property
     def port(self) -> int:

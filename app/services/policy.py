@@ -41,8 +41,8 @@ def read_date(text: str | date | None) -> date:
             raise ValueError(written)
         return date.fromisoformat(written)
     except ValueError:
-        raise ServiceError(f"{written[:40]!r} is not a day: write the effective date as YYYY-MM-DD "
-                           "(for example 2027-01-31)", field="effective") from None
+        raise ServiceError(f"{written[:40]!r} is not a day: write the effective date as YYYY-MM-DD, "
+                           "for example 2027-01-31", field="effective") from None
 
 
 def check_effective_date(effective: date, today: date, notice_days: int,
@@ -100,8 +100,10 @@ def owe_notices(session: Session, version: PolicyVersion, now: datetime) -> int:
                        literal(0)).where(~told.exists())
     statement = (insert(PolicyNotice)
                  .from_select(["version_id", "account_id", "email", "created_at", "attempts"], unnoticed)
-                 .on_conflict_do_nothing(index_elements=["version_id", "account_id", "email"]))
-    return session.execute(statement).rowcount
+                 .on_conflict_do_nothing(index_elements=["version_id", "account_id", "email"])
+                 .returning(PolicyNotice.id))
+    # Counted from RETURNING: drivers disagree on the rowcount of an INSERT ... SELECT.
+    return len(session.execute(statement).all())
 
 
 def latest_version(session: Session) -> PolicyVersion | None:
