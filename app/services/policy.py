@@ -253,9 +253,10 @@ def _state(notice: PolicyNotice, still_a_contact: bool, now: datetime) -> str:
         return "sent"
     if not still_a_contact:
         return "no longer a contact"
-    if notice.lease_until is not None and notice.lease_until > now:
-        return "sending"
-    return "failed" if notice.last_error else "waiting"
+    # A notice that failed stays failed while a worker tries it again, until it is sent.
+    if notice.last_error:
+        return "failed"
+    return "sending" if notice.lease_until is not None and notice.lease_until > now else "waiting"
 
 
 def notice_counts(session: Session) -> dict[int, dict[str, int]]:
