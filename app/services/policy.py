@@ -36,13 +36,13 @@ def read_date(text: str | date | None) -> date:
     written = (text or "").strip()
     if not written:
         raise ServiceError("give the day the version takes effect, as YYYY-MM-DD", field="effective")
-    try:
-        if not _DAY.match(written):
-            raise ValueError(written)
-        return date.fromisoformat(written)
-    except ValueError:
-        raise ServiceError(f"{written[:40]!r} is not a day: write the effective date as YYYY-MM-DD, "
-                           "for example 2027-01-31", field="effective") from None
+    if _DAY.match(written):
+        try:
+            return date.fromisoformat(written)
+        except ValueError:  # a month or day that does not exist: 2026-02-30
+            pass
+    raise ServiceError(f"{written[:40]!r} is not a day: write the effective date as YYYY-MM-DD, "
+                       "for example 2027-01-31", field="effective")
 
 
 def check_effective_date(effective: date, today: date, notice_days: int,
@@ -60,8 +60,8 @@ def check_effective_date(effective: date, today: date, notice_days: int,
 def publish_version(session: Session, text: str, summary: str, effective: str | date, *,
                     by: Agent | None, now: datetime, notice_days: int) -> PolicyVersion:
     """Publish a new version, owe its notice to every contact, and write it to the audit log."""
-    text, summary = _checked_text(text, "text", MAX_TEXT_CHARS), _checked_text(summary, "summary",
-                                                                                MAX_SUMMARY_CHARS)
+    text = _checked_text(text, "text", MAX_TEXT_CHARS)
+    summary = _checked_text(summary, "summary", MAX_SUMMARY_CHARS)
     effective = read_date(effective)
     check_effective_date(effective, now.date(), notice_days, latest_version(session))
     version = PolicyVersion(text=text, summary=summary, effective_on=effective, published_at=now,
@@ -117,6 +117,7 @@ def all_versions(session: Session) -> list[PolicyVersion]:
 
 
 def version_with_id(session: Session, version_id: int) -> PolicyVersion | None:
+    """Return the version with that id, or None."""
     return session.get(PolicyVersion, version_id)
 
 

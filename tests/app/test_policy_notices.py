@@ -113,8 +113,8 @@ def test_a_policy_file_that_is_not_utf8_is_refused_in_one_sentence(app, session,
     result = app.test_cli_runner().invoke(args=["policy", "publish", "--text-file", str(text),
                                                 "--summary", "x", "--effective", "2026-05-01"])
     assert result.exit_code == 1
-    assert result.output.strip() == f"Error: {text} is not UTF-8 text; save the policy as UTF-8 and try " \
-                                    "again."
+    sentence = f"{text} is not UTF-8 text; save the policy as UTF-8 and try again."
+    assert result.output.strip() == f"Error: {sentence}"
 
 
 def test_the_administration_form_refuses_an_early_date_beside_its_field_and_publishes_a_good_one(web):
