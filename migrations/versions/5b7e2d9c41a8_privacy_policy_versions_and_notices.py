@@ -1,7 +1,7 @@
 """Privacy policy versions, kept unedited, and the notice of each owed to each company contact
 
 Revision ID: 5b7e2d9c41a8
-Revises: a3d9c1e7b5f2
+Revises: c7e3a9f1d5b8
 Create Date: 2026-11-30 17:25:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '5b7e2d9c41a8'
-down_revision = 'a3d9c1e7b5f2'
+down_revision = 'c7e3a9f1d5b8'
 branch_labels = None
 depends_on = None
 

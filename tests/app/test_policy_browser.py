@@ -15,9 +15,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from app.access import grants
 from app.extensions import db
 from app.models import PolicyNotice
-from app.services import access, policy
+from app.services import policy
 from app.services.accounts import account_named
 from app.services.policy_notices import notice_email, send_policy_notices
 from tests import factories
@@ -151,8 +152,8 @@ def test_a_customer_page_links_the_policy_which_opens_without_signing_in(page, d
     with desk.app.app_context():
         account = account_named(db.session, "Acme Plumbing")
         agent = factories.agent(db.session)
-        _request, asked = access.request_access(db.session, agent, account, "business", "Checking the export",
-                                                4, desk.clock["now"], access.AccessSettings())
+        _request, asked = grants.request_access(db.session, agent, account, "business", "Checking the export",
+                                                4, desk.clock["now"], grants.AccessSettings())
         db.session.commit()
         decide = asked[0].links["decide"]
     page.set_viewport_size(LAPTOP)

@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.access import notices
+from app.access import grants, links
 from app.extensions import db
 from app.models import AuditEntry, PolicyNotice, PolicyVersion
-from app.services import access, policy
+from app.services import access_notices, policy
 from app.services.audit import verify
 from app.services.policy_notices import claim, send_policy_notices
 from tests import factories
@@ -298,13 +298,13 @@ def test_every_email_to_a_company_contact_links_the_privacy_policy(app, session,
     app.config.update(SMTP_URL=smtp_server.url, PUBLIC_URL=PUBLIC)
     account = factories.account(session, "Acme Plumbing", approvers=["owner@acme.example"])
     agent = factories.agent(session)
-    request, asked = access.request_access(session, agent, account, "business", "Checking the export", 4,
-                                           NOW, access.AccessSettings())
-    notices.send(asked)
+    request, asked = grants.request_access(session, agent, account, "business", "Checking the export", 4,
+                                           NOW, grants.AccessSettings())
+    access_notices.send(asked)
     session.commit()
     decide = next(t for t in asked[0].links.values())
-    token = access.find_token(session, decide, "decide", NOW)
-    notices.send(access.decide(session, token, False, 4, NOW, access.AccessSettings()))
+    token = links.find_token(session, decide, "decide", NOW)
+    access_notices.send(grants.decide(session, token, False, 4, NOW, grants.AccessSettings()))
     session.commit()
 
     mails = smtp_server.wait_for(2)
