@@ -161,7 +161,7 @@ def test_a_customer_page_links_the_policy_which_opens_without_signing_in(page, d
 
     page.goto(f"{desk.url}/customer/decide/{decide}")
     assert page.locator("h1").inner_text() == "Access request for Acme Plumbing"
-    footer = page.locator("footer.site-footer a")
+    footer = page.locator("footer.site-foot a", has_text="Privacy policy")
     assert footer.inner_text() == "Privacy policy"
     shoot(page, tmp_path, "customer-page-footer")
     with page.expect_navigation():
