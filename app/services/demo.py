@@ -9,14 +9,14 @@ Seeding twice changes nothing.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import Account, Agent
+from app.models import Account, Agent, PolicyVersion
 from app.rawstore import RawStore
 from app.services.accounts import add_account
 from app.services.agents import add_agent
@@ -103,12 +103,30 @@ def seed(session: Session, store: RawStore, tag_prefix: str) -> tuple[int, Batch
         if session.scalar(select(Account).where(Account.name == name)) is None:
             add_account(session, name, domains, contacts, approvers)
             created += 1
+    if session.scalar(select(PolicyVersion.id).limit(1)) is None:
+        # The sample desk's policy is in force from the start, as a policy a team brings
+        # along is; a version published later gives contacts POLICY_NOTICE_DAYS of notice.
+        session.add(PolicyVersion(text=SAMPLE_POLICY, summary="The policy the sample desk started with.",
+                                  effective_on=date(2026, 1, 1)))
     session.commit()
     archiver = Archiver(session, store, tag_prefix=tag_prefix)
     result = archiver.archive([(raw, Seen(source=f"demo:{n}"))
                                for n, raw in enumerate(sample_messages())])
     session.commit()
     return created, result
+
+
+SAMPLE_POLICY = """Staff never look at your business records (jobs, tasks, todos) or your employee records
+without your permission; without it, only their size and quantity may be reviewed.
+
+All e-mail and other communications received from you are retained to help with your inquiries.
+
+None of your company, personal, business or communication information is shared with any other
+company or individual without your prior consent.
+
+Cookies serve session security and your settings; request logs are used in aggregate.
+
+Changes to this policy are announced to your company's contacts before they take effect."""
 
 
 def sample_messages() -> list[bytes]:

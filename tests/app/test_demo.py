@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Account, Agent
+from app.models import Account, Agent, PolicyVersion
 from app.services.agents import authenticate
 from app.services.demo import AGENTS
 from app.services.records import record_summary
@@ -55,3 +55,11 @@ def test_production_gets_no_sample_agents_with_published_passwords(app, session,
 
     assert "Sample agents: skipped" in result.output
     assert session.scalar(select(func.count()).select_from(Agent)) == 0
+
+
+def test_the_sample_desk_has_a_privacy_policy_in_force_once(app, session, cli):
+    assert cli("demo", "seed").exit_code == 0
+    assert cli("demo", "seed").exit_code == 0
+    page = app.test_client().get("/privacy")
+    assert page.status_code == 200 and "prior consent" in page.get_data(as_text=True)
+    assert session.scalar(select(func.count(PolicyVersion.id))) == 1
