@@ -16,6 +16,7 @@ from collections.abc import Collection
 
 from flask import abort
 from flask_login import current_user
+from werkzeug.exceptions import Forbidden
 
 from app.access import consents
 from app.access.queries import consent_in_force_for, grant_for
@@ -43,9 +44,15 @@ def require_grant(account_id: int, kind: str) -> AccessRequest:
     return grant
 
 
+class ConsentRequired(Forbidden):
+    """403: no consent in force lets this content go to this recipient. A view that can show
+    the sentence beside its form catches it; uncaught, it is the 403 page."""
+
+
 def require_consent(account: Account, recipient: str, content_kind: str, content_ref: str,
                     what: str) -> Consent:
-    """Return the consent that lets ``what`` of the account go to ``recipient`` now, or abort 403.
+    """Return the consent that lets ``what`` of the account go to ``recipient`` now, or raise
+    ``ConsentRequired``.
 
     The refusal is audited and committed first: the log shows every sharing that was tried.
     """
@@ -55,8 +62,8 @@ def require_consent(account: Account, recipient: str, content_kind: str, content
         consents.note_refusal(db.session, agent, account, f"{what} to {recipient}", "no consent in force",
                               now())
         db.session.commit()
-        abort(403, description=f"Not sent: {what} would leave for {recipient}, outside {account.name} and "
-                               f"the support team, and no consent of {account.name}'s contacts allows it. "
-                               "Ask for their consent first; it names the recipient, the content and the "
-                               "purpose.")
+        sentence = (f"{what} cannot go to {recipient}: that address is outside {account.name} and the "
+                    f"support team, and no consent of {account.name}'s contacts allows it. Ask for their "
+                    "consent first; it names the recipient, the content and the purpose.")
+        raise ConsentRequired(description=sentence[:1].upper() + sentence[1:])
     return consent

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 # also configure mailboxes, agents and accounts.
 AGENT, MANAGER, ADMIN = "agent", "manager", "admin"
 ROLES = (AGENT, MANAGER, ADMIN)
-ROLE_WORDS = {AGENT: "Agent: works tickets", MANAGER: "Manager: also searches and audits",
+ROLE_WORDS = {AGENT: "Agent: works tickets", MANAGER: "Manager: also exports, sees the dashboard and audits",
               ADMIN: "Administrator: also configures the desk"}
 # Who may see the dashboard, the audit log and the whole archive's search exports.
 MANAGING_ROLES = (MANAGER, ADMIN)

@@ -111,7 +111,7 @@ class ForwardForm(FlaskForm):
     note = TextAreaField("Note to the recipient", validators=[Length(max=MAX_FORWARD_NOTE_CHARS)])
     days = SelectField("Consent for", choices=[SelectChoice(str(d), f"{d} day{'s' if d != 1 else ''}")
                                                for d in CONSENT_DAYS], default="7")
-    forward = SubmitField("Forward")
+    send = SubmitField("Forward")
     ask = SubmitField("Ask the customer's consent")
 
 

@@ -19,7 +19,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
 from app.access import consents
-from app.access.guards import require_consent
+from app.access.guards import ConsentRequired, require_consent
 from app.access.rules import EXPORT
 from app.auth.session import require_signed_in
 from app.console import forms
@@ -80,8 +80,12 @@ def forward(ticket_id: int):
             return back
         return _ask(content.account, recipient, content.kind, content.ref, content.words, form.purpose.data,
                     int(form.days.data), back, "Asked")
-    consent = require_consent(content.account, recipient, content.kind, content.ref,
-                              content.words) if outside else None
+    try:
+        consent = require_consent(content.account, recipient, content.kind, content.ref,
+                                  content.words) if outside else None
+    except ConsentRequired as refused:
+        flash(f"Not forwarded. {refused.description}", "error")
+        return back
     try:
         sharing.send_forward(db.session, raw_store(), ticket, me(), recipient, content, form.note.data or "",
                              consent, reply_settings(), now())

@@ -28,6 +28,7 @@ from app.models import (
     MailboxOAuth,
     Message,
     Ticket,
+    TicketEvent,
 )
 from app.services.usage import AccountUsage, usage_per_account
 
@@ -199,7 +200,7 @@ def first_responses(session: Session, now: datetime) -> tuple[list[ResponseWeek]
     """Return per week the time from each ticket's first inbound message to the first reply after it.
 
     A ticket belongs to the week of its first inbound message; tickets without a reply
-    yet are counted apart, not as a time.
+    yet are counted apart, not as a time. A forward to someone else answers nobody.
     """
     monday = first_week(now)
     since = _day_start(monday)
@@ -217,7 +218,7 @@ def first_responses(session: Session, now: datetime) -> tuple[list[ResponseWeek]
         select(first_in.c.at, func.min(_when(reply)))
         .select_from(first_in)
         .outerjoin(reply, and_(reply.ticket_id == first_in.c.ticket_id, reply.direction == "outbound",
-                               _when(reply) >= first_in.c.at))
+                               _when(reply) >= first_in.c.at, ~_forwarded(reply)))
         .group_by(first_in.c.ticket_id, first_in.c.at))
     hours: dict[date, list[float]] = {}
     unanswered: dict[date, int] = {}
@@ -230,6 +231,12 @@ def first_responses(session: Session, now: datetime) -> tuple[list[ResponseWeek]
     weeks = [monday + timedelta(weeks=w) for w in range(WEEKS)]
     every = [h for week in weeks for h in hours.get(week, [])]
     return [ResponseWeek(w, spread(hours.get(w, [])), unanswered.get(w, 0)) for w in weeks], spread(every)
+
+
+def _forwarded(message):
+    """Whether an outbound message is a forward of its ticket (to someone other than the customer)."""
+    return select(TicketEvent.id).where(TicketEvent.message_id == message.id, TicketEvent.kind == "forward") \
+        .exists()
 
 
 def account_volumes(session: Session, now: datetime) -> AccountVolumes:

@@ -107,7 +107,7 @@ def seed(session: Session, store: RawStore, tag_prefix: str) -> tuple[int, Batch
         # The sample desk's policy is in force from the start, as a policy a team brings
         # along is; a version published later gives contacts POLICY_NOTICE_DAYS of notice.
         session.add(PolicyVersion(text=SAMPLE_POLICY, summary="The policy the sample desk started with.",
-                                  effective_on=date(2026, 1, 1)))
+                                  effective_on=date(2026, 1, 1), published_at=datetime(2025, 12, 1)))
     session.commit()
     archiver = Archiver(session, store, tag_prefix=tag_prefix)
     result = archiver.archive([(raw, Seen(source=f"demo:{n}"))

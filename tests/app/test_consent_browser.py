@@ -62,7 +62,7 @@ def test_forward_consent_withdraw_and_an_export_question_with_every_page_and_ema
     page.fill("#forward textarea[name=note]", "Please check the pump model in the attached message.")
     page.fill("#forward textarea[name=purpose]", "The carrier repairs the pump under warranty.")
     shoot(page, tmp_path, "forward-form")
-    page.click("#forward input[name=forward]")
+    page.click("#forward input[name=send]")
     assert "no consent of Leaky Widgets" in page.inner_text("main")
     shoot(page, tmp_path, "forward-refused")
     assert smtp_server.received == []
@@ -90,7 +90,7 @@ def test_forward_consent_withdraw_and_an_export_question_with_every_page_and_ema
     page.goto(ticket + "#forward")
     page.fill("#forward input[name=recipient]", VENDOR)
     page.fill("#forward textarea[name=note]", "Please check the pump model in the attached message.")
-    page.click("#forward input[name=forward]")
+    page.click("#forward input[name=send]")
     assert f"to {VENDOR}" in page.inner_text(".notice-info")
     assert smtp_server.wait_for(3)[2].recipients == (VENDOR,)
     shoot_email(approver, smtp_server, 3, tmp_path, "email-forward")
@@ -110,7 +110,7 @@ def test_forward_consent_withdraw_and_an_export_question_with_every_page_and_ema
 
     page.goto(ticket + "#forward")
     page.fill("#forward input[name=recipient]", VENDOR)
-    page.click("#forward input[name=forward]")
+    page.click("#forward input[name=send]")
     assert "no consent of Leaky Widgets" in page.inner_text("main")
     assert len(smtp_server.received) == 4
 
