@@ -1,6 +1,7 @@
 """The one ingestion entry point: raw bytes and where they were seen, into the archive.
 
-The poller and every import call ``Archiver.archive``; it is idempotent.  A location
+The poller, every import, replies sent from the console, calls, chats and meetings agents
+log, and the contact form's messages all call ``Archiver.archive``; it is idempotent.  A location
 already recorded is skipped, bytes already archived gain a location (one message,
 many places), and new bytes are stored in the raw store, parsed, linked, threaded
 and added to the session.  The caller commits, together with whatever checkpoint
@@ -50,6 +51,25 @@ class Seen:
     source: str | None = None
 
 
+@dataclass(frozen=True)
+class Provenance:
+    """How new messages reached the desk, when not by mail, set on their rows as they are made.
+
+    Only the code that builds a logged call or a contact-form message says so: a header
+    in the bytes never does, since anyone can write one into mail.
+    """
+
+    channel: str = "email"
+    logged_by_id: int | None = None
+    duration_minutes: int | None = None
+    corrects_id: int | None = None
+    # How a message joins a given ticket or account, in its link and thread reasons.
+    joined: str = ""
+
+
+MAIL = Provenance()
+
+
 @dataclass
 class BatchResult:
     archived: int = 0
@@ -80,8 +100,9 @@ class Archiver:
 
     def __init__(self, session: Session, store: RawStore, *, tag_prefix: str,
                  direction: str = "inbound", account: tuple[int, str] | None = None,
-                 ticket: Ticket | None = None) -> None:
+                 ticket: Ticket | None = None, provenance: Provenance = MAIL) -> None:
         self.session = session
+        self.provenance = provenance
         # An import run for one named account links every new message to it.
         self.account = account
         # A reply sent from the console joins its ticket and that ticket's account.
@@ -155,8 +176,11 @@ class Archiver:
         return keys
 
     def _new_message(self, raw: bytes, sha: str) -> Message:
+        origin = self.provenance
         message = Message(sha256=sha, size=len(raw), direction=self.direction,
-                          archived_at=utcnow(), quarantined=False)
+                          archived_at=utcnow(), quarantined=False, channel=origin.channel,
+                          logged_by_id=origin.logged_by_id, duration_minutes=origin.duration_minutes,
+                          corrects_id=origin.corrects_id)
         try:
             parsed = parse_message(raw, find_tokens=True)
         except Exception as exc:  # rule 3: a bad message is archived raw, never stops the run
@@ -173,7 +197,8 @@ class Archiver:
             return message
         link = link_account(parsed.from_addr, self.directory)
         if self.account is not None:
-            link = Link(self.account[0], f"imported for the account {self.account[1]}")
+            joined = self.provenance.joined or "imported for"
+            link = Link(self.account[0], f"{joined} the account {self.account[1]}")
         message.account_id, message.link_reason = link.account_id, link.reason
         self._thread(message, parsed)
         return message
@@ -183,13 +208,13 @@ class Archiver:
             self._token_candidates.append((message, candidates))
 
     def _join_sending_ticket(self, message: Message) -> None:
-        ticket = self.ticket
+        ticket, joined = self.ticket, self.provenance.joined or "sent from"
         message.account_id = ticket.account_id
-        message.link_reason = f"sent from ticket {ticket.id}, which belongs to this account"
+        message.link_reason = f"{joined} ticket {ticket.id}, which belongs to this account"
         if ticket.account_id is None:
-            message.link_reason = f"sent from ticket {ticket.id}, which has no account"
+            message.link_reason = f"{joined} ticket {ticket.id}, which has no account"
         message.ticket = ticket
-        message.thread_reason = f"sent from ticket {ticket.id}"
+        message.thread_reason = f"{joined} ticket {ticket.id}"
         ticket.last_activity_at = max(ticket.last_activity_at, message_time(message))
         self.session.add(message)
 

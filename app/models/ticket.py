@@ -1,6 +1,6 @@
 """Support tickets: a thread of messages with one customer account, and its history.
 
-Every change an agent makes to a ticket (status, assignee, a note, a reply, a message
+Every change an agent makes to a ticket (status, assignee, a note, a reply, a logged call, a message
 moved in or out, an account linked) is a ``TicketEvent`` naming who and when; notes are
 events with a body, so the thread and the history read from one table.
 """
@@ -16,7 +16,7 @@ from app.extensions import db
 from app.models.time import utcnow
 
 STATUSES = ("open", "pending", "closed")
-EVENT_KINDS = ("status", "assign", "note", "reply", "move_in", "move_out", "link_account")
+EVENT_KINDS = ("status", "assign", "note", "reply", "log", "move_in", "move_out", "link_account")
 
 
 class Ticket(db.Model):
