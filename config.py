@@ -130,6 +130,12 @@ class Config:
     PASSWORD_LINK_HOURS = _env_int("PASSWORD_LINK_HOURS", 72, minimum=1)
     # Customer link pages per client: enough for a person, too few to guess tokens by trying.
     CUSTOMER_LINK_RATE_LIMIT = "30 per minute"
+    # Messages sent through the public contact form, per client address: enough for a
+    # person, too few for a robot. Flask-Limiter's notation; ";" separates limits.
+    CONTACT_RATE_LIMIT = os.environ.get("CONTACT_RATE_LIMIT", "5 per minute; 50 per day")
+    # The largest request the web processes read, in MiB: the files of a logged call or
+    # meeting. Flask reads it as MAX_CONTENT_LENGTH, in bytes (set in create_app).
+    UPLOAD_MAX_MB = _env_int("UPLOAD_MAX_MB", 25, minimum=1)
     # Emailed links point here: the address customers reach this application at.
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/")
     # The fewest days between publishing a privacy policy version and its taking effect,

@@ -14,10 +14,12 @@ from app.auth import password, two_factor
 from app.auth.views import bp as auth_bp
 from app.console import pages
 from app.console.access import bp as access_bp
+from app.console.communications import bp as communications_bp
 from app.console.search import bp as search_bp
 from app.console.sharing import bp as sharing_bp
 from app.console.views import bp as console_bp
 from app.cookies.views import bp as cookies_bp
+from app.contact.views import bp as contact_bp
 from app.customer.views import bp as customer_bp
 from app.extensions import csrf, db, limiter, login_manager, migrate
 from app.health.views import bp as health_bp
@@ -38,6 +40,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     if isinstance(config, dict):
         app.config.update(config)
     check_settings(app.config)
+    app.config["MAX_CONTENT_LENGTH"] = app.config["UPLOAD_MAX_MB"] * 1024 * 1024
     logs.keep_tokens_out_of_logs()
     if app.config["TRUSTED_PROXIES"]:
         # The client's address and scheme as the trusted proxies saw them, for rate limits
@@ -71,6 +74,8 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     app.register_blueprint(search_bp)
     app.register_blueprint(cookies_bp)
     app.register_blueprint(policy_bp)
+    app.register_blueprint(communications_bp)
+    app.register_blueprint(contact_bp)
     return app
 
 

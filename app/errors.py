@@ -6,9 +6,9 @@ Each says what happened and what to do, in a plain page that reveals nothing els
 
 from __future__ import annotations
 
-from flask import Flask, render_template, request, url_for
+from flask import Flask, current_app, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import BadRequest, Forbidden
+from werkzeug.exceptions import BadRequest, Forbidden, MethodNotAllowed
 
 
 def init_app(app: Flask) -> None:
@@ -17,6 +17,8 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(400, _bad_request)
     app.register_error_handler(403, _forbidden)
     app.register_error_handler(404, _not_found)
+    app.register_error_handler(405, _method_not_allowed)
+    app.register_error_handler(413, _too_large)
     app.register_error_handler(500, _server_error)
 
 
@@ -54,6 +56,18 @@ def _forbidden(error):
 def _not_found(error):
     return _page("Not found", "There is nothing at this address. It may have been mistyped, "
                  "or the ticket or message may not exist.", 404)
+
+
+def _method_not_allowed(error):
+    message = error.description if error.description != MethodNotAllowed.description else (
+        "This address does not take that kind of request.")
+    body, status = _page("Not allowed", message, 405)
+    return body, status, {"Allow": ", ".join(error.valid_methods or ())}
+
+
+def _too_large(error):
+    return _page("Too large", f"The files sent are larger than {current_app.config['UPLOAD_MAX_MB']} MiB "
+                 "together, so nothing was saved. Go back and attach fewer or smaller files.", 413)
 
 
 def _server_error(error):

@@ -57,4 +57,5 @@ def _private(response: Response) -> bool:
     if request.endpoint == "static":  # the same stylesheet and scripts for everyone
         return False
     # The customer pages show who opened which record; they carry their own key in the URL.
-    return request.blueprint in LINK_BLUEPRINTS or current_user.is_authenticated
+    # The contact form's page holds its one-time nonce: a copy from a cache would be stale.
+    return request.blueprint in (*LINK_BLUEPRINTS, "contact") or current_user.is_authenticated

@@ -1,15 +1,27 @@
 """The console's forms; Flask-WTF adds a CSRF token to each, and refuses a POST without one."""
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import (
+    DateTimeLocalField,
+    HiddenField,
+    IntegerField,
+    MultipleFileField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from app.access.rules import CONSENT_DAYS, MAX_PURPOSE_CHARS, REQUEST_SCOPES, scope_words
 from app.ids import MAX_ID
 from app.models.agent import QUEUES
+from app.models.message import CHANNELS, LOGGED_CHANNELS
 from app.models.ticket import STATUSES
 from app.services.agents import PAGE_SIZES
+from app.services.communications import MAX_DURATION_MINUTES, MAX_NAME_CHARS
+from app.services.communications import MAX_TEXT_CHARS as MAX_ENTRY_CHARS
 from app.services.outbound import MAX_REPLY_CHARS
 from app.services.sharing import MAX_NOTE_CHARS as MAX_FORWARD_NOTE_CHARS
 from app.services.tickets import MAX_NOTE_CHARS
@@ -124,3 +136,21 @@ class ExportConsentForm(FlaskForm):
                                                                            Length(max=MAX_PURPOSE_CHARS)])
     days = ForwardForm.days
     submit = SubmitField("Ask the customer's consent")
+
+
+class LogForm(FlaskForm):
+    """A phone call, chat or meeting to log; sent as multipart/form-data for its files."""
+
+    channel = SelectField("Channel", choices=[SelectChoice(c, CHANNELS[c]) for c in LOGGED_CHANNELS])
+    direction = SelectField("Direction", choices=[SelectChoice("inbound", "From the customer"),
+                                                  SelectChoice("outbound", "To the customer")])
+    name = StringField("Customer's name", validators=[Length(max=MAX_NAME_CHARS)])
+    address = StringField("Customer's email address", validators=[Length(max=320)])
+    # In the agent's own time zone, as every time in the console.
+    happened_at = DateTimeLocalField("When", format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
+                                     validators=[InputRequired()])
+    duration = IntegerField("Duration (minutes)",
+                            validators=[Optional(), NumberRange(min=0, max=MAX_DURATION_MINUTES)])
+    text = TextAreaField("Notes or transcript", validators=[DataRequired(), Length(max=MAX_ENTRY_CHARS)])
+    files = MultipleFileField("Files")
+    submit = SubmitField("Log it")

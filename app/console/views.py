@@ -27,6 +27,7 @@ from werkzeug.wrappers import Response
 from app.access import consents, grants, queries
 from app.access.rules import SCOPE_KINDS
 from app.auth.session import require_signed_in
+from app.console import communications as entries
 from app.console import forms, sharing
 from app.console.mailbody import body_csp, body_document
 from app.console.pages import access_rows, show_message
@@ -39,6 +40,7 @@ from app.services import oauth
 from app.services import tickets as ticket_service
 from app.services.accounts import account_names, list_accounts
 from app.services.agents import update_settings
+from app.services.communications import beside_originals
 from app.services.errors import ServiceError
 from app.services.outbound import message_to_answer, send_reply
 from app.services.records import record_summary
@@ -124,17 +126,20 @@ def ticket(ticket_id: int):
     ticket = _ticket_or_404(ticket_id)
     remote = request.args.get("remote", type=int)
     store = raw_store()
+    thread = beside_originals(ticket_service.thread(db.session, ticket))
     items = [
         show_message(store, item, remote_allowed=item.id == remote) if isinstance(item, Message) else item
-        for item in ticket_service.thread(db.session, ticket)
+        for item in thread
     ]
     first_shown = any(getattr(item, "first_shown", False) for item in items)
     try:
         answering, cannot_reply = message_to_answer(db.session, ticket), None
     except ServiceError as exc:
         answering, cannot_reply = None, str(exc)
+    corrections, correction_forms = entries.entry_panels(store, [i for i in thread if isinstance(i, Message)])
     page = render_template("console/ticket.html", ticket=ticket, items=items, answering=answering,
-                           cannot_reply=cannot_reply, **_ticket_forms(ticket))
+                           cannot_reply=cannot_reply, corrections=corrections,
+                           correction_forms=correction_forms, **_ticket_forms(ticket))
     if first_shown:  # how they are shown, learnt now: kept for the next view
         db.session.commit()  # after rendering, which a commit would make load every row again
     return page
@@ -148,7 +153,7 @@ def _ticket_forms(ticket: Ticket) -> dict:
     return {"reply_form": forms.ReplyForm(), "note_form": forms.NoteForm(), "assign_form": assign,
             "forward_form": sharing.forward_form(ticket),
             "status_form": forms.StatusForm(status=ticket.status), "move_form": forms.MoveForm(),
-            "link_form": link}
+            "link_form": link, "log_form": entries.log_form()}
 
 
 @bp.post("/tickets/<int:ticket_id>/reply")
@@ -240,7 +245,7 @@ def account(account_id: int):
                            break_glass_form=forms.BreakGlassForm(), button=forms.ButtonForm(),
                            requests=access_rows(db.session, account.id, current_user.id, now()),
                            scope_kinds=SCOPE_KINDS, consents=queries.consents_of(db.session, account.id),
-                           describe_consent=consents.describe, clock=now())
+                           describe_consent=consents.describe, clock=now(), log_form=entries.log_form())
 
 
 @bp.route("/settings", methods=["GET", "POST"])

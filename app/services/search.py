@@ -82,7 +82,8 @@ def csv_lines(session: Session, ids: list[int]) -> Iterator[str]:
     """Yield the result list as CSV: one row per message, no bodies."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["message_id", "date_utc", "from", "to", "subject", "account", "ticket", "direction"])
+    writer.writerow(["message_id", "date_utc", "from", "to", "subject", "account", "ticket", "direction",
+                     "channel"])
     accounts = dict(session.execute(select(Account.id, Account.name)).all())
     for start in range(0, len(ids), EXPORT_BATCH):
         rows = session.scalars(select(Message).where(Message.id.in_(ids[start:start + EXPORT_BATCH])))
@@ -93,7 +94,8 @@ def csv_lines(session: Session, ids: list[int]) -> Iterator[str]:
                 continue
             date = m.date_utc.isoformat() if m.date_utc else ""
             writer.writerow([m.id, date, _cell(m.from_addr), _cell(m.to_addrs), _cell(m.subject),
-                             _cell(accounts.get(m.account_id, "")), m.ticket_id or "", m.direction])
+                             _cell(accounts.get(m.account_id, "")), m.ticket_id or "", m.direction,
+                             m.channel])
         yield out.getvalue()
         out.seek(0)
         out.truncate()

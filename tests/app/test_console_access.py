@@ -65,6 +65,19 @@ MATRIX = {
     ("console.message_body", "GET"): staff(200),
     ("console.message_raw", "GET"): staff(200),
     ("console.attachment", "GET"): staff(200),
+    # Logging a call, chat or meeting: the empty form is refused with a message on the page.
+    ("communications.log_on_ticket", "POST"): staff(REDIRECT),
+    ("communications.log_on_account", "POST"): staff(REDIRECT),
+    ("communications.correct", "POST"): staff(REDIRECT),
+    ("communications.message", "GET"): staff(REDIRECT),
+    # Archived messages take no edit and no deletion, from anyone.
+    ("communications.message", "DELETE"): staff(405),
+    ("communications.message", "PATCH"): staff(405),
+    ("communications.message", "PUT"): staff(405),
+    # The public contact form: the empty form is refused, and asks for what is missing.
+    ("contact.page", "GET"): everyone(200),
+    ("contact.send", "POST"): everyone(400),
+    ("contact.sent", "GET"): everyone(200),
     # Access: asking, cancelling, ending and break-glass answer with the account page and a
     # message; no role opens records without a grant, and the world has none.
     ("access.ask", "POST"): staff(REDIRECT),
@@ -120,6 +133,13 @@ def url_for_rule(rule, world: console_world.World, **changed) -> str:
     return rule.build({arg: values[arg] for arg in rule.arguments})[1]
 
 
+def send(client, method: str, url: str, token: str):
+    """Make the route's own request: a GET, or a POST (PUT, DELETE...) with a valid CSRF token."""
+    if method == "GET":
+        return client.get(url)
+    return client.open(url, method=method, data={"csrf_token": token})
+
+
 def outcome(response) -> int | str:
     if response.status_code in (301, 302, 303):
         return LOGIN if response.location.startswith("/login") else REDIRECT
@@ -161,7 +181,7 @@ def test_every_route_answers_each_role_as_the_matrix_says(web, world, who):
     seen = {}
     for endpoint, method, rule in routes(web):
         url = url_for_rule(rule, world)
-        response = client.get(url) if method == "GET" else client.post(url, data={"csrf_token": token})
+        response = send(client, method, url, token)
         seen[endpoint, method] = outcome(response)
     assert seen == {key: expected[who] for key, expected in MATRIX.items()}
 
@@ -215,7 +235,7 @@ def test_an_id_too_large_for_any_database_answers_404_on_every_route_that_takes_
     for endpoint, method, rule in routes(web):
         for name in sorted(rule.arguments & set(ID_ARGUMENTS)):
             url = url_for_rule(rule, world, **{name: int(HUGE_ID)})
-            response = client.get(url) if method == "GET" else client.post(url, data={"csrf_token": token})
+            response = send(client, method, url, token)
             assert response.status_code == 404, f"{method} {url} ({endpoint})"
             checked += 1
     assert checked >= 15
@@ -245,6 +265,6 @@ def test_every_page_a_signed_in_person_gets_is_sent_with_no_store(web, world, wh
         if endpoint == "auth.logout":
             continue
         url = url_for_rule(rule, world)
-        response = client.get(url) if method == "GET" else client.post(url, data={"csrf_token": token})
+        response = send(client, method, url, token)
         assert response.headers.get("Cache-Control") == "no-store", f"{method} {url} ({endpoint})"
     assert client.get("/static/desk.css").headers.get("Cache-Control") != "no-store"

@@ -1,0 +1,1 @@
+"""The public contact form: anyone may write to the support team without signing in."""
