@@ -18,8 +18,8 @@ from app.console.communications import bp as communications_bp
 from app.console.search import bp as search_bp
 from app.console.sharing import bp as sharing_bp
 from app.console.views import bp as console_bp
-from app.cookies.views import bp as cookies_bp
 from app.contact.views import bp as contact_bp
+from app.cookies.views import bp as cookies_bp
 from app.customer.views import bp as customer_bp
 from app.extensions import csrf, db, limiter, login_manager, migrate
 from app.health.views import bp as health_bp

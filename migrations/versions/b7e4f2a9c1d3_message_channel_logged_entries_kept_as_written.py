@@ -12,7 +12,7 @@ triggers with the table, so a later migration that rebuilds ``message`` or
 again; the tests of logged entries build the schema with every migration and would fail.
 
 Revision ID: b7e4f2a9c1d3
-Revises: a3d9c1e7b5f2
+Revises: 5b7e2d9c41a8
 Create Date: 2026-12-01 10:00:00
 
 """
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b7e4f2a9c1d3'
-down_revision = 'a3d9c1e7b5f2'
+down_revision = '5b7e2d9c41a8'
 branch_labels = None
 depends_on = None
 
