@@ -75,11 +75,7 @@ def _decision(form, yes, no, choose: str, decide) -> tuple[str | None, int]:
 def revoke(raw: str):
     token = _token(raw, "revoke")
     form = RevokeForm()
-    if request.method == "POST" and form.validate_on_submit():
-        # Revocation takes effect whether or not the notices can be sent.
-        ended = grants.revoke(db.session, token, now())
-        db.session.commit()
-        access_notices.send_or_log(ended)
+    _end(form, lambda: grants.revoke(db.session, token, now()))
     return _page("customer/revoke.html", token, form, None)
 
 
@@ -108,12 +104,17 @@ def consent(raw: str):
 def withdraw(raw: str):
     token = _token(raw, "withdraw")
     form = WithdrawForm()
-    if request.method == "POST" and form.validate_on_submit():
-        # Withdrawal takes effect whether or not the notices can be sent.
-        withdrawn = consents.withdraw(db.session, token, now())
-        db.session.commit()
-        access_notices.send_or_log(withdrawn)
+    _end(form, lambda: consents.withdraw(db.session, token, now()))
     return _consent_page("customer/withdraw.html", token, form, None)
+
+
+def _end(form, end) -> None:
+    """End a grant or withdraw a consent posted from its page. It takes effect whether or not
+    the notices that say so can be sent."""
+    if request.method == "POST" and form.validate_on_submit():
+        notices = end()
+        db.session.commit()
+        access_notices.send_or_log(notices)
 
 
 def _consent_page(template: str, token, form, error: str | None):
