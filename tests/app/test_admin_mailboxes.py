@@ -6,6 +6,8 @@ checked with every administration route in tests/app/test_admin.py.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from markupsafe import escape
 from sqlalchemy import func, select
@@ -229,3 +231,14 @@ def test_replies_are_routed_through_a_mailbox_smtp_server_set_in_the_browser_or_
         mailbox = db.session.scalar(select(Mailbox))
         assert (mailbox.smtp_host, mailbox.smtp_port, mailbox.smtp_security) == (None, None, None)
     assert audit_actions(web)[-3:] == ["mailbox_added", "mailbox_changed", "mailbox_changed"]
+
+
+def test_every_mailbox_page_carries_the_administration_tabs_with_mailboxes_current(web, world):
+    client = web.test_client()
+    assert sign_in(client, "admin@desk.example").status_code == 302
+    for path in ("/admin/mailboxes", "/admin/mailboxes/new", "/admin/mailboxes/new?kind=password",
+                 f"/admin/mailboxes/{world.mailbox_id}", f"/admin/mailboxes/{world.mailbox_id}/edit",
+                 f"/admin/mailboxes/{world.mailbox_id}/folders"):
+        page = client.get(path).text
+        assert 'aria-label="Administration"' in page, path
+        assert re.search(r'<a href="/admin/mailboxes" aria-current="page">Mailboxes</a>', page), path
