@@ -5,7 +5,7 @@ the acting administrator, and showing a service's sentence beside the field it c
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, redirect, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
@@ -30,6 +30,12 @@ def require_admin():
         return refused
     require_role((ADMIN,), "Administration is for administrators; ask one if you need a change here.")
     return None
+
+
+@bp.get("/")
+def home():
+    """Administration opens on its first area."""
+    return redirect(url_for(SECTIONS[0][1]))
 
 
 @bp.context_processor

@@ -16,6 +16,7 @@ def admins_only(outcome):
 
 
 ADMIN_ROUTES: dict = {
+    ("admin.home", "GET"): admins_only(REDIRECT),
     ("admin.agents", "GET"): admins_only(200),
     ("admin.agent", "GET"): admins_only(200),
     ("admin.invite_agent", "POST"): admins_only(400),
