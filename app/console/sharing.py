@@ -19,8 +19,8 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
 from app.access import consents
-from app.access.guards import ConsentRequired, require_consent
-from app.access.rules import EXPORT
+from app.access.guards import ConsentRequired, require_consent, require_role
+from app.access.rules import EXPORT, MANAGING_ROLES
 from app.auth.session import require_signed_in
 from app.console import forms
 from app.extensions import db
@@ -108,6 +108,7 @@ class Export:
 
 EXPORTS: dict[str, Export] = {}
 TEAM_USE = "for the support team's own use"
+EXPORTERS = "Exports are for managers and administrators."
 ONE_ACCOUNT = ("An export for someone outside the support team must hold one account's data only, since "
                "that account's contacts consent to it: narrow it to one account first.")
 
@@ -175,6 +176,7 @@ def _export_of(target: str) -> tuple[str, str, MultiDict]:
 @bp.get("/exports/for-whom")
 def export_question():
     """Ask who an export is for, with a form that downloads it, and one to ask for consent."""
+    require_role(MANAGING_ROLES, EXPORTERS)
     endpoint, path, args = _export_of(request.args.get("next", ""))
     hidden = [(k, v) for k, v in args.items(multi=True) if k not in ("use", "recipient")]
     consent_form = forms.ExportConsentForm(next=request.args["next"])
@@ -185,6 +187,7 @@ def export_question():
 @bp.post("/exports/consent")
 def ask_export_consent():
     """Ask one account's contacts to consent to an export for someone outside the team."""
+    require_role(MANAGING_ROLES, EXPORTERS)
     form = forms.ExportConsentForm()
     endpoint, path, args = _export_of(form.next.data)
     back = redirect(url_for("sharing.export_question", next=form.next.data))

@@ -100,8 +100,8 @@ MATRIX = {
     # Sharing: an empty forward form is refused on the ticket page; the export question and
     # the export consent request need the address of an export.
     ("sharing.forward", "POST"): staff(REDIRECT),
-    ("sharing.export_question", "GET"): staff(400),
-    ("sharing.ask_export_consent", "POST"): staff(400),
+    ("sharing.export_question", "GET"): {**staff(400), "agent": 403},
+    ("sharing.ask_export_consent", "POST"): {**staff(400), "agent": 403},
     # The privacy policy is public: the version in force, every version, and the list of them.
     ("policy.current", "GET"): everyone(200),
     ("policy.versions", "GET"): everyone(200),
