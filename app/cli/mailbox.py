@@ -240,6 +240,10 @@ def _oauth_settings(kind: str, given: dict, mailbox) -> OAuthSettings | None:
                          mechanism=pick("mechanism"))
 
 
+NO_MAILBOX = ("No mailbox is configured yet: add one with `flask mailbox add` or under Administration, "
+              "Mailboxes. Mail imported with `flask mailbox import` needs none.")
+
+
 @group.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def list_(as_json):
@@ -249,7 +253,7 @@ def list_(as_json):
         echo_json(rows)
         return
     echo_table([{**r, "folders": ",".join(r["folders"])} for r in rows],
-               ["name", "host", "port", "security", "username", "password_env", "folders"])
+               ["name", "host", "port", "security", "username", "password_env", "folders"], empty=NO_MAILBOX)
 
 
 @group.command("poll")
@@ -305,7 +309,7 @@ def status(as_json, no_server):
         echo_json(rows)
         return
     echo_table(rows, ["mailbox", "folder", "last_success", "uidvalidity", "checkpoint",
-                      "not_yet_archived", "last_error", "server_check", "lease"])
+                      "not_yet_archived", "last_error", "server_check", "lease"], empty=NO_MAILBOX)
 
 
 @group.command("import")

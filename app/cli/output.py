@@ -14,8 +14,12 @@ def echo_json(data) -> None:
     click.echo(json.dumps(data, indent=2, default=str, ensure_ascii=False))
 
 
-def echo_table(rows: Iterable[dict], columns: list[str]) -> None:
-    """Print rows as aligned columns with a header line."""
+def echo_table(rows: Iterable[dict], columns: list[str], empty: str | None = None) -> None:
+    """Print rows as aligned columns with a header line; with no rows, the ``empty`` sentence if given."""
+    rows = list(rows)
+    if not rows and empty:
+        click.echo(empty)
+        return
     rows = [{c: "" if r.get(c) is None else str(r.get(c)) for c in columns} for r in rows]
     widths = {c: max([len(c), *(len(r[c]) for r in rows)]) for c in columns}
     click.echo("  ".join(c.upper().ljust(widths[c]) for c in columns).rstrip())

@@ -397,3 +397,10 @@ def test_mailbox_add_connects_signs_in_and_opens_each_folder_before_saving(
 
     assert added.exit_code == 0, added.output
     assert session.scalar(select(Mailbox)).name == "support"
+
+
+def test_mailbox_list_and_status_say_so_when_no_mailbox_is_configured(cli):
+    for command in (("mailbox", "list"), ("mailbox", "status")):
+        result = cli(*command)
+        assert result.exit_code == 0
+        assert result.output.startswith("No mailbox is configured yet: add one with `flask mailbox add`")
