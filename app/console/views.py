@@ -26,7 +26,7 @@ from werkzeug.wrappers import Response
 
 from app.access import consents, grants, queries
 from app.access.rules import SCOPE_KINDS
-from app.auth.session import require_signed_in
+from app.auth.session import require_signed_in, safe_next
 from app.console import communications as entries
 from app.console import forms, sharing
 from app.console.mailbody import body_csp, body_document
@@ -108,7 +108,7 @@ def queue():
         note_account(account.id)
     page = ticket_service.list_queue(db.session, agent(), view, request.args.get("page", 1, type=int))
     return render_template("console/queue.html", view=view, page=page, account=account,
-                           queue_labels=forms.QUEUE_LABELS)
+                           queue_labels=forms.QUEUE_LABELS, button=forms.ButtonForm())
 
 
 def _account_filter(raw: str) -> Account | None:
@@ -189,6 +189,24 @@ def set_status(ticket_id: int):
         return _refused(form, ticket_id)
     return _done(ticket_id, lambda: ticket_service.set_status(db.session, ticket, agent(), form.status.data),
                  f"Status set to {form.status.data}.")
+
+
+@bp.post("/tickets/<int:ticket_id>/take")
+def take(ticket_id: int):
+    """Assign the ticket to oneself in one click, from the queue; back to the same view."""
+    ticket = _ticket_or_404(ticket_id)
+    back = redirect(safe_next(request.form.get("next")))
+    if not forms.ButtonForm().validate_on_submit():
+        flash("Not done: the form expired; reload the page and try again.", "error")
+        return back
+    try:
+        ticket_service.assign(db.session, ticket, agent(), agent().id)
+        db.session.commit()
+        flash(f"Ticket #{ticket.id} is yours.", "info")
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(f"Not done: {exc}.", "error")
+    return back
 
 
 @bp.post("/tickets/<int:ticket_id>/assign")

@@ -98,6 +98,27 @@ def test_downloads_are_attachments_never_sniffed_and_the_raw_message_is_the_arch
     assert agent.get(elsewhere).status_code == 404
 
 
+def test_an_empty_mine_points_to_the_unassigned_tickets_and_take_assigns_one_in_a_click(agent, world):
+    mine = agent.get("/tickets").text
+    assert "Nothing is assigned to you, but 2\n  open tickets wait for someone" in mine
+    assert 'href="/tickets?status=open&amp;queue=unassigned">see the unassigned tickets</a>' in mine
+
+    unassigned = agent.get("/tickets?status=open&queue=unassigned").text
+    assert f'action="/tickets/{world.ticket_id}/take"' in unassigned
+    taken = submit(agent, "/tickets?status=open&queue=unassigned", f"/tickets/{world.ticket_id}/take",
+                   {"next": "/tickets?status=open&queue=unassigned"})
+    assert taken.status_code == 302 and taken.location == "/tickets?status=open&queue=unassigned"
+    after = agent.get(taken.location).text
+    assert f"Ticket #{world.ticket_id} is yours." in after
+    assert f'href="/tickets/{world.ticket_id}"' not in after
+    mine = agent.get("/tickets").text
+    assert f'href="/tickets/{world.ticket_id}"' in mine and "Nothing is assigned to you" not in mine
+    assert f'action="/tickets/{world.ticket_id}/take"' not in mine, "one's own tickets offer no Take"
+    assert "Agent Person: assigned nobody → Agent Person" in agent.get(f"/tickets/{world.ticket_id}").text
+    elsewhere = submit(agent, "/tickets", f"/tickets/{world.ticket_id}/take", {"next": "https://evil.example/"})
+    assert elsewhere.location == "/tickets", "never sent off the site"
+
+
 def test_notes_status_and_assignment_are_saved_and_shown_in_the_history(agent, world):
     ticket = f"/tickets/{world.ticket_id}"
     submit(agent, ticket, f"{ticket}/notes", {"text": "Customer called; checking the export."})

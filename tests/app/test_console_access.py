@@ -56,6 +56,7 @@ MATRIX = {
     ("console.add_note", "POST"): staff(REDIRECT),
     ("console.set_status", "POST"): staff(REDIRECT),
     ("console.assign", "POST"): staff(REDIRECT),
+    ("console.take", "POST"): staff(REDIRECT),
     ("console.move_message", "POST"): staff(REDIRECT),
     ("console.link_message", "POST"): staff(REDIRECT),
     ("console.accounts", "GET"): staff(200),
