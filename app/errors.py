@@ -7,6 +7,7 @@ Each says what happened and what to do, in a plain page that reveals nothing els
 from __future__ import annotations
 
 from flask import Flask, current_app, render_template, request, url_for
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import BadRequest, Forbidden, MethodNotAllowed
 
@@ -23,10 +24,23 @@ def init_app(app: Flask) -> None:
 
 
 def _page(title: str, message: str, status: int):
-    back = request.referrer if request.referrer and request.referrer.startswith(request.host_url) else None
-    return render_template("errors/error.html", title=title, message=message,
-                           back_url=back or url_for("auth.login"),
-                           back_label="Go back" if back else "Go to the sign-in page"), status
+    url, label = _way_back()
+    return render_template("errors/error.html", title=title, message=message, back_url=url,
+                           back_label=label), status
+
+
+def _way_back() -> tuple[str, str]:
+    """Where the person should go from here: the account the refused page belongs to, the page
+    they came from on this site, their tickets, or, when not signed in, the sign-in page."""
+    signed_in = current_user.is_authenticated
+    account_id = (request.view_args or {}).get("account_id")
+    if signed_in and isinstance(account_id, int) and request.endpoint != "console.account":
+        return url_for("console.account", account_id=account_id), "Back to the account"
+    if request.referrer and request.referrer.startswith(request.host_url) and request.referrer != request.url:
+        return request.referrer, "Go back"
+    if signed_in:
+        return url_for("console.queue"), "Go to the tickets"
+    return url_for("auth.login"), "Go to the sign-in page"
 
 
 def _form_refused(error: CSRFError):

@@ -224,3 +224,16 @@ def test_with_a_file_url_replies_are_written_to_the_folder_as_archived(web, agen
         outbound = db.session.query(Message).filter_by(direction="outbound").one()
         assert written.read_bytes() == raw_store().get(outbound.sha256)
         assert written.name.endswith(".eml")
+
+
+def test_a_refusal_says_what_is_needed_and_leads_back_to_the_account_or_the_tickets(web, agent, world):
+    records = agent.get(f"/accounts/{world.account_id}/records/jobs")
+    page = records.text
+    assert records.status_code == 403 and "request access on the account page" in page
+    assert f'<a href="/accounts/{world.account_id}">Back to the account</a>' in page
+    dashboard = agent.get("/manage/dashboard")
+    assert dashboard.status_code == 403 and "for managers and administrators" in dashboard.text
+    assert '<a href="/tickets">Go to the tickets</a>' in dashboard.text
+    assert "sign-in page" not in dashboard.text
+    stranger = web.test_client().get("/no-such-page")
+    assert stranger.status_code == 404 and '<a href="/login">Go to the sign-in page</a>' in stranger.text
