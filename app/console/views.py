@@ -30,7 +30,7 @@ from app.auth.session import require_signed_in, safe_next
 from app.console import communications as entries
 from app.console import forms, sharing
 from app.console.mailbody import body_csp, body_document
-from app.console.pages import access_rows, show_message
+from app.console.pages import access_rows, local_time, show_message
 from app.extensions import db
 from app.ids import row_id
 from app.models import Account, Attachment, Message, Ticket
@@ -42,7 +42,7 @@ from app.services.accounts import account_names, list_accounts
 from app.services.agents import update_settings
 from app.services.communications import beside_originals
 from app.services.errors import ServiceError
-from app.services.outbound import message_to_answer, send_reply
+from app.services.outbound import message_to_answer, quoted, send_reply
 from app.services.records import record_summary
 from mailbox.parse import attachment_payload, parse_message
 
@@ -137,9 +137,13 @@ def ticket(ticket_id: int):
     except ServiceError as exc:
         answering, cannot_reply = None, str(exc)
     corrections, correction_forms = entries.entry_panels(store, [i for i in thread if isinstance(i, Message)])
+    ticket_forms = _ticket_forms(ticket)
+    if answering is not None:  # the reply starts by quoting what it answers, to be edited at will
+        when = local_time(answering.date_utc or answering.archived_at, "%Y-%m-%d %H:%M %Z")
+        ticket_forms["reply_form"] = forms.ReplyForm(body=quoted(answering, when))
     page = render_template("console/ticket.html", ticket=ticket, items=items, answering=answering,
                            cannot_reply=cannot_reply, corrections=corrections,
-                           correction_forms=correction_forms, **_ticket_forms(ticket))
+                           correction_forms=correction_forms, **ticket_forms)
     if first_shown:  # how they are shown, learnt now: kept for the next view
         db.session.commit()  # after rendering, which a commit would make load every row again
     return page

@@ -235,6 +235,16 @@ def reply_subject(ticket: Ticket, answering: Message, tag_prefix: str) -> str:
     return subject
 
 
+def quoted(message: Message, when: str, limit: int = MAX_REPLY_CHARS // 2) -> str:
+    """Return the start of a reply quoting ``message``: two empty lines to write in, then
+    "On <when>, <sender> wrote:" and its text with "> " before each line, cut at ``limit``."""
+    text = message.body_text.strip()
+    if len(text) > limit:
+        text = text[:limit].rsplit("\n", 1)[0] + "\n[...]"
+    lines = "\n".join(f"> {line}".rstrip() for line in text.splitlines())
+    return f"\n\nOn {when}, {message.from_name or message.from_addr} wrote:\n{lines}\n"
+
+
 def build_reply(ticket: Ticket, answering: Message, agent: Agent, body: str,
                 settings: ReplySettings, sender: str | None = None) -> bytes:
     """Return the reply's bytes, with CRLF line endings as SMTP carries them."""

@@ -237,3 +237,14 @@ def test_a_refusal_says_what_is_needed_and_leads_back_to_the_account_or_the_tick
     assert "sign-in page" not in dashboard.text
     stranger = web.test_client().get("/no-such-page")
     assert stranger.status_code == 404 and '<a href="/login">Go to the sign-in page</a>' in stranger.text
+
+
+def test_the_reply_box_starts_by_quoting_the_message_it_answers(web, agent, world):
+    page = agent.get(f"/tickets/{world.ticket_id}").text
+    box = re.search(r'<textarea[^>]*name="body"[^>]*>(.*?)</textarea>', page, re.S).group(1)
+    with web.app_context():
+        answered = db.session.get(Message, world.message_id)
+        quoted_lines = [f"&gt; {line}".rstrip() for line in answered.body_text.strip().splitlines()]
+    shown = box.removeprefix("\r\n")  # HTML drops a textarea's first line break
+    assert re.match(r"\n\nOn \d{4}-\d\d-\d\d \d\d:\d\d UTC, .+ wrote:\n", shown)
+    assert "\n".join(quoted_lines) in box and quoted_lines
