@@ -13,7 +13,7 @@ from flask import Flask
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
-from app.access import grants, queries
+from app.access import grants, queries, rules
 from app.console.mailbody import sanitise_html
 from app.models import AccessRequest, Message
 from app.rawstore import RawStore
@@ -64,6 +64,24 @@ def access_rows(session: Session, account_id: int, agent_id: int, now: datetime)
         left = grants.remaining_minutes(req, now)
         rows.append(RequestRow(req, grants.describe(req, now), left, req.agent_id == agent_id))
     return rows
+
+
+@dataclass(frozen=True)
+class GrantStatus:
+    """What the signed-in agent may open of an account's records now, scope by scope."""
+
+    scope: str
+    grant: AccessRequest | None
+    minutes_left: int
+
+
+def grant_status(session: Session, agent, account_id: int, now: datetime) -> list[GrantStatus]:
+    """Return, for each scope, the grant that lets the agent open the account's records now, if any."""
+    statuses = []
+    for scope in rules.SCOPES:
+        grant = queries.grant_for(session, agent, account_id, scope, now)
+        statuses.append(GrantStatus(scope, grant, grants.remaining_minutes(grant, now) if grant else 0))
+    return statuses
 
 
 def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:

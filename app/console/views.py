@@ -30,7 +30,7 @@ from app.auth.session import require_signed_in, safe_next
 from app.console import communications as entries
 from app.console import forms, sharing
 from app.console.mailbody import body_csp, body_document
-from app.console.pages import access_rows, local_time, show_message
+from app.console.pages import access_rows, grant_status, local_time, show_message
 from app.extensions import db
 from app.ids import row_id
 from app.models import Account, Attachment, Message, Ticket
@@ -138,6 +138,8 @@ def ticket(ticket_id: int):
         answering, cannot_reply = None, str(exc)
     corrections, correction_forms = entries.entry_panels(store, [i for i in thread if isinstance(i, Message)])
     ticket_forms = _ticket_forms(ticket)
+    if ticket.account_id is not None:
+        ticket_forms["grants"] = grant_status(db.session, agent(), ticket.account_id, now())
     if answering is not None:  # the reply starts by quoting what it answers, to be edited at will
         when = local_time(answering.date_utc or answering.archived_at, "%Y-%m-%d %H:%M %Z")
         ticket_forms["reply_form"] = forms.ReplyForm(body=quoted(answering, when))

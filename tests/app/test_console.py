@@ -6,6 +6,7 @@ that reach a real SMTP server on loopback.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 
@@ -248,3 +249,27 @@ def test_the_reply_box_starts_by_quoting_the_message_it_answers(web, agent, worl
     shown = box.removeprefix("\r\n")  # HTML drops a textarea's first line break
     assert re.match(r"\n\nOn \d{4}-\d\d-\d\d \d\d:\d\d UTC, .+ wrote:\n", shown)
     assert "\n".join(quoted_lines) in box and quoted_lines
+
+
+def test_a_ticket_shows_beside_the_thread_what_the_agent_may_open_of_its_account(web, agent, world):
+    side = agent.get(f"/tickets/{world.ticket_id}").text
+    status = side[side.index('aria-label="Access to records"'):]
+    assert "Business:\n        counts only" in status and "Personal:\n        counts only" in status
+
+    with web.app_context():
+        from app.access import grants, links
+        from app.models import AccessRequest, utcnow
+
+        request = db.session.get(AccessRequest, world.request_id)
+        raw = links.new_token(db.session, request, "decide", "boss@leaky.example",
+                              utcnow() + timedelta(hours=1))
+        token = links.find_token(db.session, raw, "decide", utcnow())
+        grants.decide(db.session, token, True, None, utcnow(), grants.AccessSettings())
+        db.session.commit()
+    side = agent.get(f"/tickets/{world.ticket_id}").text
+    status = side[side.index('aria-label="Access to records"'):]
+    for scope in ("Business", "Personal"):
+        opened = rf"{scope}:\s+<strong>open to you</strong> until \S+ \S+ UTC \((59|60) min left\)"
+        assert re.search(opened, status)
+    unmatched = agent.get(f"/tickets/{world.unmatched_ticket_id}").text
+    assert 'aria-label="Access to records"' not in unmatched, "mail of no account opens no records"
