@@ -102,6 +102,15 @@ def human_size(size: int) -> str:
     return f"{size} B"
 
 
+def duration(minutes: int | float) -> str:
+    """Return whole minutes as people read them: 45 min, 1 h, 3 h 59 min."""
+    hours, rest = divmod(max(int(minutes), 0), 60)
+    if not hours:
+        return f"{rest} min"
+    return f"{hours} h {rest} min" if rest else f"{hours} h"
+
+
 def init_app(app: Flask) -> None:
+    app.add_template_filter(duration, "duration")
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(human_size, "human_size")

@@ -129,7 +129,7 @@ def test_approval_opens_records_to_the_requesting_agent_only_and_the_log_lists_e
     jobs = f"/accounts/{world.account_id}/records/jobs"
     listing = agent.get(jobs)
     assert listing.status_code == 200 and "Quetzal-Job-Title-4471" in listing.text
-    assert "60 min" in listing.text
+    assert "1 h</strong>" in listing.text
     assert agent.get(f"{jobs}/{world.job_id}").status_code == 200
     for who in ("manager", "admin"):
         assert client_for(web, who).get(jobs).status_code == 403

@@ -60,7 +60,7 @@ def test_request_approve_shorter_open_four_records_see_the_log_then_expire(
     assert "This request is active" in decide.inner_text("main")
 
     page.goto(account_page)
-    assert "60 min" in page.inner_text(".grant-banner")
+    assert "1 h left" in page.inner_text(".grant-banner")
     opened = []
     for kind in ("jobs", "tasks", "todos", "employees"):
         page.click(f"#access >> text=Open {kind}")

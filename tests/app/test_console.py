@@ -269,7 +269,15 @@ def test_a_ticket_shows_beside_the_thread_what_the_agent_may_open_of_its_account
     side = agent.get(f"/tickets/{world.ticket_id}").text
     status = side[side.index('aria-label="Access to records"'):]
     for scope in ("Business", "Personal"):
-        opened = rf"{scope}:\s+<strong>open to you</strong> until \S+ \S+ UTC \((59|60) min left\)"
+        opened = rf"{scope}:\s+<strong>open to you</strong> until \S+ \S+ UTC \((59 min|1 h) left\)"
         assert re.search(opened, status)
     unmatched = agent.get(f"/tickets/{world.unmatched_ticket_id}").text
     assert 'aria-label="Access to records"' not in unmatched, "mail of no account opens no records"
+
+
+@pytest.mark.parametrize("minutes, words", [(0, "0 min"), (45, "45 min"), (60, "1 h"), (239, "3 h 59 min"),
+                                            (1440, "24 h"), (-5, "0 min")])
+def test_durations_read_in_hours_and_minutes(minutes, words):
+    from app.console.pages import duration
+
+    assert duration(minutes) == words
