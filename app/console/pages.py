@@ -110,7 +110,18 @@ def duration(minutes: int | float) -> str:
     return f"{hours} h {rest} min" if rest else f"{hours} h"
 
 
+def age(since: datetime, now: datetime) -> str:
+    """Say how long ago ``since`` was, roughly: 12 min, 5 h, 3 days."""
+    minutes = max(int((now - since).total_seconds() // 60), 0)
+    if minutes < 60:
+        return f"{minutes} min"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h"
+    return f"{minutes // (24 * 60)} days"
+
+
 def init_app(app: Flask) -> None:
+    app.add_template_filter(age, "age")
     app.add_template_filter(duration, "duration")
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(human_size, "human_size")

@@ -108,7 +108,7 @@ def queue():
         note_account(account.id)
     page = ticket_service.list_queue(db.session, agent(), view, request.args.get("page", 1, type=int))
     return render_template("console/queue.html", view=view, page=page, account=account,
-                           queue_labels=forms.QUEUE_LABELS, button=forms.ButtonForm())
+                           queue_labels=forms.QUEUE_LABELS, button=forms.ButtonForm(), clock=now())
 
 
 def _account_filter(raw: str) -> Account | None:

@@ -8,7 +8,7 @@ its account) puts the message back in the index queue.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, select, update
@@ -40,6 +40,14 @@ class QueuePage:
     # Tickets per status in this scope, and per scope in this status.
     status_counts: dict[str, int]
     scope_counts: dict[str, int]
+    # Per ticket of the page: who wrote last, and whose turn it is.
+    rows: dict[int, QueueRow] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    sender: str
+    waits: str  # "first reply", "customer replied" or "customer"
 
 
 def queue_view(status: str | None, scope: str | None, account_id: int | None, agent: Agent) -> QueueView:
@@ -77,7 +85,32 @@ def list_queue(session: Session, agent: Agent, view: QueueView, page: int) -> Qu
         .options(selectinload(Ticket.account), selectinload(Ticket.assignee))  # not one query per row
     ).all()
     return QueuePage(list(tickets), total, page, pages, _status_counts(session, agent, view),
-                     _scope_counts(session, agent, view))
+                     _scope_counts(session, agent, view), _rows(session, [t.id for t in tickets]))
+
+
+def _rows(session: Session, ticket_ids: list[int]) -> dict[int, QueueRow]:
+    """Say for each ticket who wrote last and whose turn it is: a few grouped reads for the page."""
+    if not ticket_ids:
+        return {}
+    last = dict(session.execute(select(Message.ticket_id, func.max(Message.id))
+                                .where(Message.ticket_id.in_(ticket_ids)).group_by(Message.ticket_id)).all())
+    last_in = dict(session.execute(select(Message.ticket_id, func.max(Message.id))
+                                   .where(Message.ticket_id.in_(ticket_ids), Message.direction == "inbound")
+                                   .group_by(Message.ticket_id)).all())
+    answered = set(session.scalars(select(Message.ticket_id).where(
+        Message.ticket_id.in_(ticket_ids), Message.direction == "outbound").distinct()))
+    senders = dict(session.execute(select(Message.id, func.coalesce(func.nullif(Message.from_name, ""),
+                                                                     Message.from_addr))
+                                   .where(Message.id.in_(list(last_in.values())))).all())
+    rows = {}
+    for ticket_id in ticket_ids:
+        inbound_last = ticket_id in last_in and last_in[ticket_id] == last.get(ticket_id)
+        if not inbound_last:
+            waits = "customer"
+        else:
+            waits = "customer replied" if ticket_id in answered else "first reply"
+        rows[ticket_id] = QueueRow(senders.get(last_in.get(ticket_id), ""), waits)
+    return rows
 
 
 def _status_counts(session: Session, agent: Agent, view: QueueView) -> dict[str, int]:

@@ -281,3 +281,27 @@ def test_durations_read_in_hours_and_minutes(minutes, words):
     from app.console.pages import duration
 
     assert duration(minutes) == words
+
+
+def queue_row(page: str, ticket_id: int) -> str:
+    """Return the text of a ticket's row in a queue page, tags removed."""
+    row = re.search(rf'<tr>\s*<td class="num">#{ticket_id}</td>(.*?)</tr>', page, re.S).group(1)
+    return " ".join(re.sub(r"<[^>]+>", " ", row).split())
+
+
+def test_each_queue_row_shows_who_wrote_whose_turn_it_is_and_its_age(web, agent, world, smtp_server):
+    row = queue_row(agent.get("/tickets?queue=all").text, world.ticket_id)
+    assert "boss@leaky.example" in row and "you: first reply" in row
+    assert re.search(r"opened \d+ days ago", row)
+
+    web.config["SMTP_URL"] = smtp_server.url
+    reply(agent, world)
+    row = queue_row(agent.get("/tickets?queue=all&status=pending").text, world.ticket_id)
+    assert "the customer" in row and "you:" not in row
+
+    with web.app_context():
+        factories.archived(db.session, factories.message(
+            9, sender="boss@leaky.example", subject=f"Re: HTML message number 1 [SD-{world.ticket_id}]",
+            body="Still broken, sorry."))
+    row = queue_row(agent.get("/tickets?queue=all&status=open").text, world.ticket_id)
+    assert "you: customer replied" in row
