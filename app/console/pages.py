@@ -84,7 +84,7 @@ def grant_status(session: Session, agent, account_id: int, now: datetime) -> lis
     return statuses
 
 
-def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M %Z") -> str:
     """Format a stored UTC time in the signed-in agent's time zone."""
     if value is None:
         return "no date"
