@@ -25,6 +25,7 @@ from app.access import consents
 from app.access.rules import MESSAGE, TICKET, domain_of, is_outside, normalise_address
 from app.models import Account, Agent, Consent, Message, Ticket
 from app.rawstore import RawStore, sha256_hex
+from app.services.communications import is_address
 from app.services.errors import ServiceError
 from app.services.outbound import ReplySettings, reply_route
 from app.services.tickets import record_event
@@ -58,9 +59,7 @@ def is_sharing(account: Account, recipient: str, support_address: str,
 def check_recipient(recipient: str) -> str:
     """Return the address trimmed and lower-cased, or say why it is no address."""
     address = normalise_address(recipient)
-    local, _, domain = address.rpartition("@")
-    odd = any(c.isspace() or c in "<>,;\"" for c in address)
-    if not local or "." not in domain or odd or len(address) > 320:
+    if not is_address(address):  # one address, as it can stand in a To header
         raise ServiceError(f"{recipient.strip()[:80]!r} is not an email address", "recipient")
     return address
 
