@@ -75,11 +75,18 @@ class Grant:
 
 def is_in_force(grant: Grant, now: datetime) -> bool:
     """Say whether the grant allows access at ``now``: approved, started, not ended, not expired."""
-    if grant.status != "approved" or grant.starts_at is None or grant.ends_at is None:
+    return grant.status == "approved" and _runs(grant.starts_at, grant.ends_at, grant.ended_at, now)
+
+
+def _runs(starts_at: datetime | None, ends_at: datetime | None, stopped_at: datetime | None,
+          now: datetime) -> bool:
+    """Say whether a permission that runs from ``starts_at`` to ``ends_at``, unless stopped
+    earlier (revoked, ended, withdrawn), runs at ``now``: grants and consents alike."""
+    if starts_at is None or ends_at is None:
         return False
-    if grant.ended_at is not None and grant.ended_at <= now:
+    if stopped_at is not None and stopped_at <= now:
         return False
-    return grant.starts_at <= now < grant.ends_at
+    return starts_at <= now < ends_at
 
 
 def grant_in_force(agent_id: int, account_id: int, scope: str, grants: Iterable[Grant],
@@ -160,11 +167,7 @@ def is_outside(address: str, inside_domains: Iterable[str]) -> bool:
 
 def consent_in_force(consent: ConsentTerms, now: datetime) -> bool:
     """Say whether a consent allows a sending at ``now``: given, not withdrawn, not expired."""
-    if consent.status != "given" or consent.decided_at is None or consent.ends_at is None:
-        return False
-    if consent.withdrawn_at is not None and consent.withdrawn_at <= now:
-        return False
-    return consent.decided_at <= now < consent.ends_at
+    return consent.status == "given" and _runs(consent.decided_at, consent.ends_at, consent.withdrawn_at, now)
 
 
 def consent_for(account_id: int, recipient: str, content_kind: str, content_ref: str,
