@@ -10,6 +10,13 @@ from app.models import AccessRequest, Consent
 SHORTER_HOURS = (1, 2, 4, 8, 24, 48)
 
 
+def up_to(asked: float, presets, unit: str) -> list[SelectChoice]:
+    """Return the choices a customer may give: what was asked, or any shorter preset."""
+    lengths = sorted({n for n in presets if n < asked} | {asked})
+    return [SelectChoice(f"{n:g}", f"{n:g} {unit}{'s' if n != 1 else ''}"
+                         + (" (as asked)" if n == asked else "")) for n in lengths]
+
+
 class DecisionForm(FlaskForm):
     hours = SelectField("For how long", choices=[], validate_choice=True)
     approve = SubmitField("Approve")
@@ -20,9 +27,7 @@ class DecisionForm(FlaskForm):
         """Return the form offering the requested duration or any shorter one."""
         asked = request.minutes / 60
         form = cls(hours=f"{asked:g}")
-        choices = sorted({h for h in SHORTER_HOURS if h < asked} | {asked})
-        form.hours.choices = [SelectChoice(f"{h:g}", f"{h:g} hour{'s' if h != 1 else ''}"
-                                           + (" (as asked)" if h == asked else "")) for h in choices]
+        form.hours.choices = up_to(asked, SHORTER_HOURS, "hour")
         return form
 
 
@@ -39,9 +44,7 @@ class ConsentForm(FlaskForm):
     def for_consent(cls, consent: Consent) -> "ConsentForm":
         """Return the form offering the asked number of days or fewer."""
         form = cls(days=str(consent.days))
-        choices = sorted({d for d in CONSENT_DAYS if d < consent.days} | {consent.days})
-        form.days.choices = [SelectChoice(str(d), f"{d} day{'s' if d != 1 else ''}"
-                                          + (" (as asked)" if d == consent.days else "")) for d in choices]
+        form.days.choices = up_to(consent.days, CONSENT_DAYS, "day")
         return form
 
 
