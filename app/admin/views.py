@@ -7,13 +7,12 @@ from __future__ import annotations
 
 from flask import Blueprint, redirect, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 
 from app.access.guards import require_role
 from app.access.rules import ADMIN
 from app.auth.session import require_signed_in
+from app.form_errors import show_error  # noqa: F401 (the administration pages import it from here)
 from app.models import Agent
-from app.services.errors import ServiceError, as_sentence
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -48,13 +47,3 @@ def me() -> Agent:
     """Return the administrator making the request."""
     return current_user._get_current_object()
 
-
-def show_error(form: FlaskForm, error: ServiceError) -> FlaskForm:
-    """Put the service's sentence beside the field it names, or at the top of the form."""
-    sentence = as_sentence(str(error))
-    field = form._fields.get(error.field or "")
-    if field is not None:
-        field.errors = [*field.errors, sentence]
-    else:
-        form.form_errors.append(sentence)
-    return form

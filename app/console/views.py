@@ -32,6 +32,7 @@ from app.console import forms, sharing
 from app.console.mailbody import body_csp, body_document
 from app.console.pages import access_rows, grant_status, local_time, show_message
 from app.extensions import db
+from app.form_errors import show_error
 from app.ids import row_id
 from app.models import Account, Attachment, Message, Ticket
 from app.requestlog import note_account
@@ -286,7 +287,7 @@ def settings():
             return redirect(url_for("console.settings"))
         except ServiceError as exc:
             db.session.rollback()
-            flash(f"Not saved: {exc}.", "error")
+            show_error(form, exc)
     return render_template("console/settings.html", form=form, zones=sorted(available_timezones()))
 
 

@@ -190,11 +190,11 @@ def update_settings(session: Session, agent: Agent, *, page_size: int, time_zone
                     default_queue: str) -> Agent:
     """Change the acting agent's own settings after checking each value."""
     if page_size not in PAGE_SIZES:
-        raise ServiceError(f"the page size must be between {PAGE_SIZES[0]} and {PAGE_SIZES[-1]}")
+        raise ServiceError(f"the page size must be between {PAGE_SIZES[0]} and {PAGE_SIZES[-1]}", "page_size")
     if default_queue not in QUEUES:
-        raise ServiceError(f"the default queue must be one of {', '.join(QUEUES)}")
+        raise ServiceError(f"the default queue must be one of {', '.join(QUEUES)}", "default_queue")
     if not _is_time_zone(time_zone):
-        raise ServiceError(f"{time_zone[:64]!r} is not a time zone (for example: Europe/Berlin)")
+        raise ServiceError(f"{time_zone[:64]!r} is not a time zone (for example: Europe/Berlin)", "time_zone")
     agent.page_size, agent.time_zone, agent.default_queue = page_size, time_zone, default_queue
     session.flush()
     return agent
