@@ -6,7 +6,7 @@ remote resources wait for the agent's permission).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import Flask
@@ -84,10 +84,17 @@ def grant_status(session: Session, agent, account_id: int, now: datetime) -> lis
     return statuses
 
 
-def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M %Z") -> str:
-    """Format a stored UTC time in the signed-in agent's time zone."""
+def local_time(value: datetime | date | None, fmt: str = "%Y-%m-%d %H:%M %Z") -> str:
+    """Format a stored UTC time in the signed-in agent's time zone, naming the zone.
+
+    Every time a page shows goes through this filter, so all read alike: "2026-11-30 14:05
+    CET" for an agent, "2026-11-30 13:05 UTC" for a customer, who has no time zone here. A
+    calendar day (a ``date``, such as a policy's effective day) has no zone: "2026-11-30".
+    """
     if value is None:
         return "no date"
+    if not isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d")
     zone = ZoneInfo(current_user.time_zone) if current_user.is_authenticated else UTC
     return value.replace(tzinfo=UTC).astimezone(zone).strftime(fmt)
 
