@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from markupsafe import Markup, escape
 
 WIDTH = 560
-LEFT, RIGHT, TOP, BOTTOM = 44, 12, 30, 34
+LEFT, RIGHT, TOP, BOTTOM = 58, 12, 30, 34
 PLOT_HEIGHT = 170
 ROW = 24  # one bar of a horizontal chart
 LABEL_WIDTH = 150  # the names beside horizontal bars
@@ -54,9 +54,12 @@ def nice_top(largest: float, *, whole: bool = True) -> tuple[float, float]:
 
 
 def bar_chart(chart_id: str, title: str, desc: str, labels: Sequence[str], series: Sequence[Series], *,
-              stacked: bool = False, unit: str = "", label_every: int = 1,
+              stacked: bool = False, unit: str = "", axis: str = "", label_every: int = 1,
               bar_classes: Sequence[str] | None = None) -> Markup:
     """Return a vertical bar chart: one slot per label, series side by side or stacked.
+
+    ``axis`` names what the value axis counts, with its unit ("Messages", "Hours"); every
+    value of the chart is in that one unit, which ``unit`` repeats after each number.
 
     ``bar_classes`` colours each bar of a one-series chart by its own class instead.
     """
@@ -67,7 +70,7 @@ def bar_chart(chart_id: str, title: str, desc: str, labels: Sequence[str], serie
     largest = max(totals if stacked else [v for s in series for v in s.values] or [0], default=0)
     top, step = nice_top(largest, whole=all(float(v).is_integer() for s in series for v in s.values))
     scale = PLOT_HEIGHT / top
-    parts = [_axis(top, step, scale, plot_width, unit)]
+    parts = [_axis(top, step, scale, plot_width, unit, axis)]
     slot = plot_width / max(slots, 1)
     for i, label in enumerate(labels):
         x = LEFT + i * slot
@@ -136,8 +139,10 @@ def hbar_chart(chart_id: str, title: str, desc: str, labels: Sequence[str], seri
     return _svg(chart_id, title, desc, height, legend + "".join(parts))
 
 
-def _axis(top: float, step: float, scale: float, plot_width: float, unit: str) -> str:
-    lines = []
+def _axis(top: float, step: float, scale: float, plot_width: float, unit: str, name: str) -> str:
+    middle = TOP + PLOT_HEIGHT / 2
+    lines = [f'<text class="axis-name" transform="rotate(-90)" x="{-middle:.1f}" y="12" '
+             f'text-anchor="middle">{escape(name)}</text>'] if name else []
     ticks = round(top / step)
     for k in range(ticks + 1):
         value = k * step

@@ -10,6 +10,7 @@ from datetime import date
 
 from markupsafe import Markup
 
+from app.console.pages import duration
 from app.manage.charts import Series, bar_chart, count, hbar_chart
 from app.services.dashboard import (
     AGE_BUCKETS,
@@ -35,14 +36,10 @@ def short_date(day: date) -> str:
 
 
 def hours(value: float | None) -> str:
-    """Return a duration in hours as people read it: "45 min", "3.5 h", "2.1 days"."""
+    """Return a duration given in hours as every page writes durations: "45 min", "3 h 59 min"."""
     if value is None:
         return "none yet"
-    if value < 1:
-        return f"{round(value * 60)} min"
-    if value < 48:
-        return f"{value:.1f} h"
-    return f"{value / 24:.1f} days"
+    return duration(round(value * 60))
 
 
 def spread_words(spread: Spread, what: str) -> str:
@@ -65,7 +62,7 @@ def volume_chart(chart_id: str, volumes: list[Volume], per: str) -> Markup:
                      [short_date(v.start) for v in volumes],
                      [Series("Inbound", [v.inbound for v in volumes], "inbound"),
                       Series("Outbound", [v.outbound for v in volumes], "outbound")],
-                     label_every=5 if per == "day" else 2)
+                     axis="Messages", label_every=5 if per == "day" else 2)
 
 
 def ages_chart(ages: list[AgeBucket]) -> Markup:
@@ -76,7 +73,7 @@ def ages_chart(ages: list[AgeBucket]) -> Markup:
     return bar_chart("chart-ages", "Open and pending tickets by age", desc,
                      [label for label, _ in AGE_BUCKETS],
                      [Series("Open", [a.open for a in ages], "open"),
-                      Series("Pending", [a.pending for a in ages], "pending")], stacked=True)
+                      Series("Pending", [a.pending for a in ages], "pending")], stacked=True, axis="Tickets")
 
 
 def responses_chart(weeks: list[ResponseWeek], overall: Spread) -> Markup:
@@ -87,7 +84,7 @@ def responses_chart(weeks: list[ResponseWeek], overall: Spread) -> Markup:
                      [short_date(w.start) for w in weeks],
                      [Series("Median", [w.spread.median_hours or 0 for w in weeks], "median"),
                       Series("90th percentile", [w.spread.p90_hours or 0 for w in weeks], "p90")],
-                     unit=" h", label_every=2)
+                     unit=" h", axis="Hours", label_every=2)
 
 
 def accounts_chart(volumes: AccountVolumes) -> Markup:
@@ -106,7 +103,8 @@ def outcomes_chart(access: AccessFigures) -> Markup:
     desc = (f"Access requests made in the last {WEEKS} weeks by outcome: "
             + ", ".join(f"{access.outcomes[o]} {o}" for o in OUTCOMES) + ".")
     return bar_chart("chart-outcomes", "Access requests by outcome", desc, [o.capitalize() for o in OUTCOMES],
-                     [Series("", [access.outcomes[o] for o in OUTCOMES], "requests")], bar_classes=OUTCOMES)
+                     [Series("", [access.outcomes[o] for o in OUTCOMES], "requests")], bar_classes=OUTCOMES,
+                     axis="Requests")
 
 
 def decisions_chart(access: AccessFigures) -> Markup:
@@ -115,7 +113,7 @@ def decisions_chart(access: AccessFigures) -> Markup:
             + spread_words(access.decisions, "decisions"))
     return bar_chart("chart-decisions", "Time to decision", desc,
                      [label for label, _ in access.decision_histogram],
-                     [Series("", [n for _, n in access.decision_histogram], "decisions")])
+                     [Series("", [n for _, n in access.decision_histogram], "decisions")], axis="Decisions")
 
 
 def usage_chart(usage: list[AccountUsage]) -> Markup:

@@ -305,7 +305,7 @@ def test_managers_and_administrators_see_every_chart_as_svg_with_words_and_numbe
     assert page.count("<details><summary>Numbers</summary>") == 8 and page.count("<table") == 9
     assert "6 inbound and 4 outbound in all" in page
     assert "2 approved, 1 denied, 2 expired, 1 cancelled, 1 pending" in page
-    assert "Median 4.0 h, 90th percentile 24.0 h over 4 tickets" in page
+    assert "Median 4 h, 90th percentile 24 h over 4 tickets" in page
     assert "the server refused the login" in page and 'class="state state-failing"' in page
     assert "<script" not in page.split("</head>")[1], "the dashboard needs no script"
 
