@@ -143,6 +143,9 @@ class Config:
     POLICY_NOTICE_DAYS = _env_int("POLICY_NOTICE_DAYS", 30)
     # The address replies come from and customers write to.
     SUPPORT_ADDRESS = os.environ.get("SUPPORT_ADDRESS", "support@desk.example")
+    # The name the desk's own emails (access notices, consents, policy notices, links) come
+    # from, beside SUPPORT_ADDRESS: "Example Support <support@desk.example>".
+    DESK_NAME = os.environ.get("DESK_NAME", "Example Support").strip()
     # The support team's own mail domains besides SUPPORT_ADDRESS's, comma-separated: forwards
     # and exports to them are the team's own use; any other address outside the account's
     # domains needs the customer's consent.

@@ -17,7 +17,7 @@ from app.models import Consent
 from app.runtime import access_settings, now
 from app.services import audit, leaks
 from app.services.errors import ServiceError
-from app.services.outbound import automatic_email, outbound_transport
+from app.services.outbound import automatic_email, desk_sender, outbound_transport
 
 SUBJECTS = {
     "consent_request": "Consent to share {account}'s data with {recipient}: please give or refuse",
@@ -58,7 +58,7 @@ def build(notice: Notice) -> bytes:
         body = render_template(f"mail/access_{notice.template}.txt", request=about, links=links,
                                scope=scope_words(about.scope), audit_head=head)
         subject = SUBJECTS[notice.template].format(account=about.account.name)
-    return automatic_email(current_app.config["SUPPORT_ADDRESS"], notice.to, subject, body)
+    return automatic_email(desk_sender(current_app.config), notice.to, subject, body)
 
 
 def send(notices: list[Notice]) -> None:

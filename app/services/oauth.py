@@ -39,7 +39,7 @@ from app.models.mailbox import MECHANISMS, OAUTH_KINDS
 from app.secretbox import SecretBox, SecretUnreadable
 from app.services import audit
 from app.services.errors import ServiceError
-from app.services.outbound import automatic_email, outbound_transport
+from app.services.outbound import automatic_email, desk_sender, outbound_transport
 from mailbox import oauth
 from mailbox.errors import MailboxError, NeedsReconnecting
 from mailbox.oauth import PROVIDERS, Authorization, DeviceCode, OAuthApp, Tokens
@@ -363,7 +363,7 @@ def notify_needing_reconnect(session: Session, at: datetime) -> int:
 def _reconnect_email(mailbox: Mailbox, admins: list[str]) -> bytes:
     config = current_app.config
     return automatic_email(
-        config["SUPPORT_ADDRESS"], ", ".join(admins), f"The mailbox {mailbox.name} has stopped: reconnect it",
+        desk_sender(config), ", ".join(admins), f"The mailbox {mailbox.name} has stopped: reconnect it",
         f"The provider of the mailbox {mailbox.name} ({mailbox.username}) refused to renew its sign-in:\n"
         f"{mailbox.oauth.failure}\n\n"
         "No mail is archived from it until an administrator connects it again:\n"

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, formataddr, make_msgid
@@ -34,6 +35,7 @@ from sqlalchemy.orm import Session
 from app.models import Agent, Mailbox, MailboxFolder, Message, MessageLocation, Ticket
 from app.rawstore import RawStore, sha256_hex
 from app.services.errors import ServiceError
+from app.services.mail_text import wrap_body
 from app.services.tickets import record_event
 from mailbox.errors import MailboxError
 from mailbox.ingest import Archiver, Seen
@@ -140,20 +142,28 @@ class SmtpServer:
         return smtp
 
 
-def automatic_email(sender: str, to: str, subject: str, body: str) -> bytes:
+def automatic_email(sender: Address, to: str, subject: str, body: str) -> bytes:
     """Return an email the desk writes by itself (a notice, a link, an alert), ready for SMTP.
 
-    ``Auto-Submitted: auto-generated`` (RFC 3834) keeps out-of-office replies from answering it.
+    It comes from the desk's name and address (``desk_sender``); the header is encoded as
+    RFC 2047 asks when the name is not ASCII. The body is wrapped at 78 characters, URLs
+    whole. ``Auto-Submitted: auto-generated`` (RFC 3834) keeps out-of-office replies from
+    answering it.
     """
     msg = EmailMessage(policy=SMTP)
     msg["From"] = sender
     msg["To"] = to
     msg["Subject"] = subject
     msg["Date"] = format_datetime(datetime.now(UTC))
-    msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+    msg["Message-ID"] = make_msgid(domain=sender.domain or None)
     msg["Auto-Submitted"] = "auto-generated"
-    msg.set_content(body)
+    msg.set_content(wrap_body(body))
     return msg.as_bytes()
+
+
+def desk_sender(config: Mapping) -> Address:
+    """Return the From of the desk's own emails: ``DESK_NAME <SUPPORT_ADDRESS>``."""
+    return Address(display_name=config["DESK_NAME"], addr_spec=config["SUPPORT_ADDRESS"])
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from app.passwords import hash_password, is_password_hash, password_problem
 from app.services import audit
 from app.services.agents import check_new_agent, record_change, revoke_sessions
 from app.services.errors import ServiceError
-from app.services.outbound import automatic_email, outbound_transport
+from app.services.outbound import automatic_email, desk_sender, outbound_transport
 
 SALT = "agent-password-link"
 PATH = "/password/"
@@ -132,7 +132,7 @@ def send_link(link: PasswordLink) -> None:
 def _email(link: PasswordLink) -> bytes:
     config = current_app.config
     body = render_template(f"mail/agent_{link.purpose}.txt", link=link, hours=config["PASSWORD_LINK_HOURS"])
-    return automatic_email(config["SUPPORT_ADDRESS"], link.agent.email, SUBJECTS[link.purpose], body)
+    return automatic_email(desk_sender(config), link.agent.email, SUBJECTS[link.purpose], body)
 
 
 def _link(agent: Agent, purpose: str, now: datetime) -> PasswordLink:

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from app.models import Contact, PolicyNotice, PolicyVersion
 from app.services.errors import ServiceError
-from app.services.outbound import automatic_email, outbound_transport
+from app.services.outbound import automatic_email, desk_sender, outbound_transport
 from app.services.rows import change_if
 
 FAILURES_IN_A_ROW = 3
@@ -140,7 +140,7 @@ def notice_email(notice: PolicyNotice, today: date) -> bytes:
                            summary=_indented(version.summary))
     subject = (f"Our privacy policy {'changes' if ahead else 'changed'} on "
                f"{version.effective_on:%B} {version.effective_on.day}, {version.effective_on.year}")
-    return automatic_email(config["SUPPORT_ADDRESS"], notice.email, subject, body)
+    return automatic_email(desk_sender(config), notice.email, subject, body)
 
 
 def _indented(text: str) -> str:

@@ -15,7 +15,8 @@ from tests.web import form_token, sign_in
 BAD_DATE = "2026-02-31"
 # (page showing the form, where it posts or None for a GET form, what is sent, fields expected in error)
 FORMS = [
-    ("/settings", "/settings", {"page_size": "3", "time_zone": "UTC", "default_queue": "mine"}, {"page_size"}),
+    ("/settings", "/settings", {"page_size": "3", "time_zone": "UTC", "default_queue": "mine"},
+     {"page_size"}),
     ("/settings", "/settings", {"page_size": "25", "time_zone": "Mars/Olympus", "default_queue": "mine"},
      {"time_zone"}),
     ("/admin/agents", "/admin/agents/invite", {"email": "not an address", "name": "Pat", "role": "agent"},
@@ -72,7 +73,8 @@ def admin(web):
     return client
 
 
-@pytest.mark.parametrize(("page", "action", "data", "wrong"), FORMS, ids=[f"{f[0]}-{'-'.join(sorted(f[3]))}" for f in FORMS])
+@pytest.mark.parametrize(("page", "action", "data", "wrong"), FORMS,
+                         ids=[f"{f[0]}-{'-'.join(sorted(f[3]))}" for f in FORMS])
 def test_each_fields_error_stands_beside_it_and_is_named_by_the_control(admin, page, action, data, wrong):
     if action is None:
         response = admin.get(page)
