@@ -125,7 +125,10 @@ def decide(session: Session, token: AccessToken, approve: bool, hours: float | N
     if not approve:
         _audit(session, "access denied", request, now, contact_email=token.contact_email)
         session.flush()
-        return [Notice("denied", token.contact_email, request)]
+        # The approver who denied keeps a link to the account's access log all the same.
+        log_until = now + timedelta(days=settings.log_link_days)
+        return [Notice("denied", token.contact_email, request,
+                       {"log": new_token(session, request, "log", token.contact_email, log_until)})]
     _audit(session, "access approved", request, now, contact_email=token.contact_email,
            detail=f"{scope_words(request.scope)} until {request.ends_at:%Y-%m-%d %H:%M} UTC ({minutes} min)")
     session.flush()

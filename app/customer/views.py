@@ -45,30 +45,34 @@ def refused(error: links.TokenError):
 def decide(raw: str):
     token = _token(raw, "decide")
     form = DecisionForm.for_request(token.request)
-    error, status = _decision(form, form.approve, form.deny, "Choose approve or deny.", lambda: grants.decide(
-        db.session, token, form.approve.data, float(form.hours.data), now(), access_settings()))
-    return _page("customer/decide.html", token, form, error), status
+    error, status, links = _decision(token, form, form.approve, form.deny, "Choose approve or deny.",
+                                     lambda: grants.decide(db.session, token, form.approve.data,
+                                                           float(form.hours.data), now(), access_settings()))
+    return _page("customer/decide.html", token, form, error, links), status
 
 
-def _decision(form, yes, no, choose: str, decide) -> tuple[str | None, int]:
-    """Carry out a customer's decision posted from its page; return the error to show and the status.
+def _decision(token, form, yes, no, choose: str, decide) -> tuple[str | None, int, dict[str, str]]:
+    """Carry out a customer's decision posted from its page; return the error to show, the status,
+    and the links the confirmation email gives this contact (their access log, ending it).
 
     The decision stands only once its confirmation email (with the link that undoes it) is
     sent. A form with neither button is answered with ``choose`` and status 400.
     """
     if request.method != "POST":
-        return None, 200
+        return None, 200, {}
     if not form.validate_on_submit() or not (yes.data or no.data):
-        return choose, 400
+        return choose, 400, {}
     try:
-        access_notices.send(decide())
+        notices = decide()
+        access_notices.send(notices)
         db.session.commit()
     except links.TokenError:
         raise
     except ServiceError as exc:
         db.session.rollback()
-        return str(exc), 200
-    return None, 200
+        return str(exc), 200, {}
+    own = next((n for n in notices if n.to == token.contact_email), None)
+    return None, 200, {p: access_notices.link(p, raw) for p, raw in own.links.items()} if own else {}
 
 
 @bp.route("/revoke/<raw>", methods=["GET", "POST"])
@@ -94,10 +98,11 @@ def log(raw: str):
 def consent(raw: str):
     token = _token(raw, "consent")
     form = ConsentForm.for_consent(token.consent)
-    error, status = _decision(form, form.give, form.refuse, "Choose to consent or to refuse.",
-                              lambda: consents.decide(db.session, token, form.give.data, int(form.days.data),
-                                                      now(), access_settings().log_link_days))
-    return _consent_page("customer/consent.html", token, form, error), status
+    error, status, links = _decision(token, form, form.give, form.refuse, "Choose to consent or to refuse.",
+                                     lambda: consents.decide(db.session, token, form.give.data,
+                                                             int(form.days.data), now(),
+                                                             access_settings().log_link_days))
+    return _consent_page("customer/consent.html", token, form, error, links), status
 
 
 @bp.route("/withdraw/<raw>", methods=["GET", "POST"])
@@ -117,15 +122,16 @@ def _end(form, end) -> None:
         access_notices.send_or_log(notices)
 
 
-def _consent_page(template: str, token, form, error: str | None):
+def _consent_page(template: str, token, form, error: str | None, links: dict | None = None):
     consent = token.consent
-    return render_template(template, consent=consent, form=form, error=error,
+    return render_template(template, consent=consent, form=form, error=error, links=links or {},
                            state=consents.describe(consent, now()),
                            in_force=rules.consent_in_force(queries.as_consent(consent), now()),
                            uses=queries.consent_uses(db.session, consent.account_id, consent.id))
 
 
-def _page(template: str, token, form, error: str | None):
+def _page(template: str, token, form, error: str | None, links: dict | None = None):
     req = token.request
-    return render_template(template, req=req, form=form, error=error, state=grants.describe(req, now()),
+    return render_template(template, req=req, form=form, error=error, links=links or {},
+                           state=grants.describe(req, now()),
                            scope=rules.scope_words(req.scope))
