@@ -31,8 +31,8 @@ def test_the_decision_page_explains_the_records_and_the_approval_links_to_the_ac
     assert "Personal records" in page and PERSONAL in page
 
     done = words(approve(customer, decide, hours="1").text)
-    assert ("Approved by boss@leaky.example: Agent Person may look at your business and personal "
-            "records") in done
+    assert ("decided by boss@leaky.example. Approved: Agent Person may look at your business and "
+            "personal records until") in done
     log = next(path for path in links(smtp_server, 2) if path.startswith("/customer/log/"))
     assert f'href="http://desk.test{log}">Your access log</a>' in done
     assert customer.get(log).status_code == 200
@@ -50,7 +50,8 @@ def test_a_denial_says_nothing_can_be_opened_and_links_to_the_access_log(web, wo
     (decide,) = links(smtp_server, 1)
     customer = web.test_client()
     done = words(submit(customer, decide, decide, {"deny": "Deny", "hours": "4"}).text)
-    assert "Denied by boss@leaky.example: nobody can open these records under this request." in done
+    assert ("This request is denied: decided by boss@leaky.example. Denied: nobody can open these "
+            "records under this request.") in done
     (log,) = links(smtp_server, 2)
     assert log.startswith("/customer/log/") and f"{log}\">Your access log</a>" in done
     assert customer.get(log).status_code == 200
@@ -71,8 +72,8 @@ def test_the_consent_page_explains_the_records_it_does_not_open_and_the_consent_
     assert "It opens none of your records to anyone" in page and BUSINESS in page and PERSONAL in page
 
     done = words(submit(customer, path, path, {"give": "I consent", "days": "7"}).text)
-    assert "You consented (boss@leaky.example): our support team may send this content to " \
-           "repairs@carrier.example until" in done
+    assert ("decided by boss@leaky.example. Our support team may send this content to "
+            "repairs@carrier.example until") in done
     (withdraw,) = links(smtp_server, 1)
     assert f'href="http://desk.test{withdraw}">Your consent\'s log</a>' in done
     assert "Nothing has been sent under this consent." in customer.get(withdraw).text

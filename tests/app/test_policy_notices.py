@@ -220,7 +220,8 @@ def test_the_notice_says_what_changed_from_when_where_to_read_it_and_whom_to_ask
 
     mail = next(m for m in smtp_server.wait_for(4) if m.recipients == ("office@acme.example",)).message()
     assert mail["Subject"] == "Our privacy policy changes on April 1, 2026"
-    assert mail["From"] == "Example Support <support@desk.example>" and mail["Auto-Submitted"] == "auto-generated"
+    assert mail["From"] == "Example Support <support@desk.example>"
+    assert mail["Auto-Submitted"] == "auto-generated"
     body = mail.get_content().replace("\r\n", "\n")
     assert "You are a contact of Acme Plumbing" in body
     assert "Version 1 takes effect on\n2026-04-01 (UTC)" in body
