@@ -88,7 +88,11 @@ def page_routes(app, world, public: bool) -> list[str]:
                 or rule.endpoint.startswith("customer.")):
             continue
         if (rule.endpoint in PUBLIC) == public:
-            urls.append(url_for_rule(rule, world))
+            try:
+                urls.append(url_for_rule(rule, world))
+            except KeyError as missing:  # a new route's path parameter: give it a value there
+                pytest.fail(f"{rule.rule}: tests/app/test_console_access.py url_for_rule has no value "
+                            f"for {missing}", pytrace=False)
     return urls
 
 
