@@ -31,6 +31,7 @@ from app.console import communications as entries
 from app.console import forms, sharing
 from app.console.mailbody import body_csp, body_document
 from app.console.pages import access_rows, grant_status, local_time, show_message
+from app.console.queue_forms import bulk_form
 from app.extensions import db
 from app.ids import row_id
 from app.models import Account, Attachment, Message, Ticket
@@ -101,14 +102,17 @@ def queue():
     account = _account_filter(request.args.get("account", ""))
     try:
         view = ticket_service.queue_view(request.args.get("status"), request.args.get("queue"),
-                                         account.id if account else None, agent())
+                                         account.id if account else None, agent(),
+                                         sender=request.args.get("sender"), words=request.args.get("words"))
     except ServiceError as exc:
         abort(400, description=str(exc))
     if account is not None:
         note_account(account.id)
     page = ticket_service.list_queue(db.session, agent(), view, request.args.get("page", 1, type=int))
     return render_template("console/queue.html", view=view, page=page, account=account,
-                           queue_labels=forms.QUEUE_LABELS, button=forms.ButtonForm(), clock=now())
+                           queue_labels=forms.QUEUE_LABELS, button=forms.ButtonForm(), clock=now(),
+                           accounts=account_names(db.session),
+                           bulk_form=bulk_form(ticket_service.enabled_agents(db.session)))
 
 
 def _account_filter(raw: str) -> Account | None:

@@ -59,6 +59,8 @@ MATRIX = {
     ("console.take", "POST"): staff(REDIRECT),
     ("console.move_message", "POST"): staff(REDIRECT),
     ("console.link_message", "POST"): staff(REDIRECT),
+    # Bulk actions from the queue: the empty form selects no ticket, and is refused on the queue.
+    ("bulk.apply", "POST"): staff(REDIRECT),
     ("console.accounts", "GET"): staff(200),
     ("console.account", "GET"): staff(200),
     ("console.settings", "GET"): staff(200),
