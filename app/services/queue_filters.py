@@ -4,15 +4,18 @@ Both are plain database conditions, not searches of the index: the queue counts 
 pages tickets, and a condition in the same query keeps every tab's count, the total and
 the pages exact together, on SQLite and PostgreSQL alike, with nothing waiting for the
 index to catch up. Matching is a case-insensitive substring, as an agent types part of
-an address or a name; on SQLite only ASCII letters fold case (its ``lower``), on
-PostgreSQL every letter does. Every ticket is visible to every agent in the console, so
+an address or a name, with every letter folded on both databases (PostgreSQL's
+``lower``, and on SQLite ``desk_lower``, registered in ``app.extensions``, since SQLite's
+own folds ASCII letters only). Every ticket is visible to every agent in the console, so
 the filters narrow the queue's own scope and add no access rule of their own.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import Text, and_, exists, or_, select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
 
 from app.models import Message, Ticket
 
@@ -30,10 +33,28 @@ def clean_words(text: str | None) -> str:
     return " ".join((text or "")[:MAX_FILTER_CHARS].split()[:MAX_WORDS])
 
 
+class _Lower(FunctionElement):
+    """Text in lower case, every letter folded: ``lower`` here, ``desk_lower`` on SQLite."""
+
+    type = Text()
+    name = "lower"
+    inherit_cache = True
+
+
+@compiles(_Lower)
+def _lower(element, compiler, **kw) -> str:
+    return f"lower({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_Lower, "sqlite")
+def _lower_sqlite(element, compiler, **kw) -> str:
+    return f"desk_lower({compiler.process(element.clauses, **kw)})"
+
+
 def _contains(column, text: str) -> ColumnElement[bool]:
     # The agent's text is matched literally: %, _ and \ are not LIKE's wildcards here.
     literal = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return func.lower(column).like(f"%{literal}%", escape="\\")
+    return _Lower(column).like(f"%{literal}%", escape="\\")
 
 
 def from_sender(text: str) -> ColumnElement[bool]:
