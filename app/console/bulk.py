@@ -31,8 +31,9 @@ def apply():
         flash(f"Not done: {_problems(form)}.", "error")
         return back
     try:
-        flash(_run(form, me), "info")
+        done = _run(form, me)
         db.session.commit()
+        flash(done, "info")
     except ServiceError as exc:
         db.session.rollback()  # all or nothing: a refusal midway undoes the tickets before it
         flash(f"Not done: {exc}.", "error")
