@@ -29,7 +29,7 @@ class SeenMarker:
 class Arrival:
     """Something that arrived on the ticket after the page was shown."""
 
-    kind: str  # "message" from the customer, or "reply" from another agent
+    kind: str  # "message" from the customer; "reply" or a message "moved" here by another agent
     who: str
     at: datetime
     message_id: int | None
@@ -43,15 +43,22 @@ def seen_marker(session: Session, ticket: Ticket) -> SeenMarker:
 
 
 def arrived_since(session: Session, ticket: Ticket, agent: Agent, seen: SeenMarker) -> list[Arrival]:
-    """Return the customer messages and other agents' replies that came after ``seen``, oldest first."""
+    """Return the customer messages, and other agents' replies and messages moved in, that came
+    after ``seen``, oldest first.
+
+    Auto-replies and bounces are left out: they change nothing a reply would say.
+    """
     messages = session.scalars(select(Message).where(
-        Message.ticket_id == ticket.id, Message.direction == "inbound", Message.id > seen.message_id)).all()
-    replies = session.scalars(select(TicketEvent).where(
-        TicketEvent.ticket_id == ticket.id, TicketEvent.kind == "reply", TicketEvent.id > seen.event_id,
-        TicketEvent.agent_id != agent.id)).all()
-    arrivals = [Arrival("message", _sender(m), m.archived_at, m.id) for m in messages]
-    arrivals += [Arrival("reply", e.agent.name if e.agent else "another agent", e.at, e.message_id)
-                 for e in replies]
+        Message.ticket_id == ticket.id, Message.direction == "inbound", Message.auto_reason.is_(None),
+        Message.id > seen.message_id)).all()
+    events = session.scalars(select(TicketEvent).where(
+        TicketEvent.ticket_id == ticket.id, TicketEvent.kind.in_(("reply", "move_in")),
+        TicketEvent.id > seen.event_id)).all()
+    # A message moved here is told as moved, by whom; one the agent moved here holds nothing.
+    moved = {e.message_id for e in events if e.kind == "move_in"}
+    arrivals = [Arrival("message", _sender(m), m.archived_at, m.id) for m in messages if m.id not in moved]
+    arrivals += [Arrival("reply" if e.kind == "reply" else "moved", e.agent.name, e.at, e.message_id)
+                 for e in events if e.agent_id != agent.id]  # both kinds always name their agent
     return sorted(arrivals, key=lambda a: a.at)
 
 

@@ -203,3 +203,24 @@ def test_a_draft_or_a_presence_is_kept_once_per_agent_and_ticket(app, session):
     assert drafts.save_draft(session, sam, ticket, "   ", at) == "discarded"
     assert drafts.draft_of(session, sam, ticket) is None
     assert session.get(Ticket, ticket.id) is not None
+
+
+def test_an_auto_reply_holds_nothing_and_a_message_moved_in_by_another_agent_does(app, session):
+    from app.services import tickets
+    from app.services.collisions import arrived_since, seen_marker
+
+    factories.account(session)
+    ticket = factories.archived(session, factories.message(1)).ticket
+    elsewhere = factories.archived(session, factories.message(2, subject="Another matter")).ticket
+    sam, dana = factories.agent(session), factories.agent(session, DANA, name="Dana Agent")
+    seen = seen_marker(session, ticket)
+    factories.archived(session, factories.message(3, in_reply_to="<test-1@customer.example>",
+                                                  headers={"Auto-Submitted": "auto-replied"}))
+    assert arrived_since(session, ticket, sam, seen) == []
+
+    moved = elsewhere.messages.first()
+    tickets.move_message(session, moved, ticket.id, dana)
+    session.commit()
+    (arrival,) = arrived_since(session, ticket, sam, seen)
+    assert (arrival.kind, arrival.who, arrival.message_id) == ("moved", "Dana Agent", moved.id)
+    assert arrived_since(session, ticket, dana, seen) == [], "what one did oneself holds nothing"
