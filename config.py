@@ -128,6 +128,11 @@ class Config:
     ACCESS_LOG_LINK_DAYS = _env_int("ACCESS_LOG_LINK_DAYS", 90, minimum=1)
     # How long the emailed link that invites an agent, or resets their password, keeps working.
     PASSWORD_LINK_HOURS = _env_int("PASSWORD_LINK_HOURS", 72, minimum=1)
+    # A ticket page lists the other agents who have it open: those whose page gave a sign
+    # (loading, or its script's heartbeat every PRESENCE_HEARTBEAT_SECONDS) in the last
+    # PRESENCE_WINDOW_SECONDS. Keep the window a few heartbeats long.
+    PRESENCE_WINDOW_SECONDS = _env_int("PRESENCE_WINDOW_SECONDS", 120, minimum=10)
+    PRESENCE_HEARTBEAT_SECONDS = _env_int("PRESENCE_HEARTBEAT_SECONDS", 30, minimum=5)
     # Customer link pages per client: enough for a person, too few to guess tokens by trying.
     CUSTOMER_LINK_RATE_LIMIT = "30 per minute"
     # Messages sent through the public contact form, per client address: enough for a

@@ -14,7 +14,10 @@ from app.auth import password, two_factor
 from app.auth.views import bp as auth_bp
 from app.console import pages
 from app.console.access import bp as access_bp
+from app.console.bulk import bp as bulk_bp
 from app.console.communications import bp as communications_bp
+from app.console.drafts import bp as drafts_bp
+from app.console.presence import bp as presence_bp
 from app.console.search import bp as search_bp
 from app.console.sharing import bp as sharing_bp
 from app.console.views import bp as console_bp
@@ -75,7 +78,10 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     app.register_blueprint(cookies_bp)
     app.register_blueprint(policy_bp)
     app.register_blueprint(communications_bp)
+    app.register_blueprint(bulk_bp)
     app.register_blueprint(contact_bp)
+    app.register_blueprint(drafts_bp)
+    app.register_blueprint(presence_bp)
     return app
 
 

@@ -32,6 +32,15 @@ def _sqlite_write_ahead_log(dbapi_connection, _record) -> None:
         dbapi_connection.execute("PRAGMA journal_mode=WAL")
 
 
+@event.listens_for(Engine, "connect")
+def _sqlite_unicode_lower(dbapi_connection, _record) -> None:
+    # SQLite's own lower() folds ASCII letters only; desk_lower folds every letter, as
+    # PostgreSQL's lower() does, so a case-insensitive match finds "Ålice" on either.
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.create_function("desk_lower", 1, lambda text: None if text is None else text.lower(),
+                                         deterministic=True)
+
+
 migrate = Migrate()
 csrf = CSRFProtect()
 # No default limits: only the views that name a limit are limited (sign-in, for now).

@@ -101,3 +101,8 @@ def poll_settings() -> PollSettings:
         tokens_for=tokens_for,
         lease=timedelta(seconds=config["LEASE_SECONDS"]),
     )
+
+
+def presence_window() -> timedelta:
+    """Return how long an agent's last sign on a ticket page counts as having it open."""
+    return timedelta(seconds=current_app.config["PRESENCE_WINDOW_SECONDS"])

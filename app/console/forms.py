@@ -13,6 +13,7 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import HiddenInput
 
 from app.access.rules import CONSENT_DAYS, MAX_PURPOSE_CHARS, REQUEST_SCOPES, scope_words
 from app.ids import MAX_ID
@@ -23,6 +24,7 @@ from app.services.agents import PAGE_SIZES
 from app.services.communications import MAX_DURATION_MINUTES, MAX_NAME_CHARS
 from app.services.communications import MAX_TEXT_CHARS as MAX_ENTRY_CHARS
 from app.services.outbound import MAX_REPLY_CHARS
+from app.services.presence import ACTIVITIES
 from app.services.sharing import MAX_NOTE_CHARS as MAX_FORWARD_NOTE_CHARS
 from app.services.tickets import MAX_NOTE_CHARS
 
@@ -33,7 +35,23 @@ QUEUE_LABELS = {"mine": "Mine", "unassigned": "Unassigned", "all": "All", "unmat
 class ReplyForm(FlaskForm):
     body = TextAreaField("Reply", validators=[DataRequired(), Length(max=MAX_REPLY_CHARS)])
     then_status = SelectField("Then set the ticket to", choices=STATUS_CHOICES, default="pending")
+    # What the page showed (app.services.collisions): a reply posted after more arrived is held.
+    seen_message = IntegerField(widget=HiddenInput(), validators=[Optional(), NumberRange(min=0, max=MAX_ID)])
+    seen_event = IntegerField(widget=HiddenInput(), validators=[Optional(), NumberRange(min=0, max=MAX_ID)])
     submit = SubmitField("Send reply")
+
+
+class DraftForm(FlaskForm):
+    """The reply box's text, saved as a draft; posted by the reply form's Save draft button."""
+
+    body = TextAreaField("Reply", validators=[Length(max=MAX_REPLY_CHARS)])
+    seen_event = ReplyForm.seen_event
+
+
+class PresenceForm(FlaskForm):
+    """A ticket page's heartbeat: the agent still has it open, reading or typing a reply."""
+
+    activity = SelectField(choices=[SelectChoice(a, a) for a in ACTIVITIES])
 
 
 class NoteForm(FlaskForm):

@@ -28,9 +28,10 @@ from app.access import consents, grants, queries
 from app.access.rules import SCOPE_KINDS
 from app.auth.session import require_signed_in, safe_next
 from app.console import communications as entries
-from app.console import forms, sharing
+from app.console import drafts, forms, presence, sharing
 from app.console.mailbody import body_csp, body_document
 from app.console.pages import access_rows, grant_status, local_time, show_message
+from app.console.queue_forms import bulk_form
 from app.extensions import db
 from app.form_errors import show_error
 from app.ids import row_id
@@ -41,9 +42,11 @@ from app.services import oauth
 from app.services import tickets as ticket_service
 from app.services.accounts import account_names, list_accounts
 from app.services.agents import update_settings
+from app.services.collisions import seen_marker
 from app.services.communications import beside_originals
+from app.services.drafts import discard_draft
 from app.services.errors import ServiceError
-from app.services.outbound import message_to_answer, quoted, send_reply
+from app.services.outbound import message_to_answer, send_reply
 from app.services.records import record_summary
 from mailbox.parse import attachment_payload, parse_message
 
@@ -102,14 +105,17 @@ def queue():
     account = _account_filter(request.args.get("account", ""))
     try:
         view = ticket_service.queue_view(request.args.get("status"), request.args.get("queue"),
-                                         account.id if account else None, agent())
+                                         account.id if account else None, agent(),
+                                         sender=request.args.get("sender"), words=request.args.get("words"))
     except ServiceError as exc:
         abort(400, description=str(exc))
     if account is not None:
         note_account(account.id)
     page = ticket_service.list_queue(db.session, agent(), view, request.args.get("page", 1, type=int))
     return render_template("console/queue.html", view=view, page=page, account=account,
-                           queue_labels=forms.QUEUE_LABELS, button=forms.ButtonForm(), clock=now())
+                           queue_labels=forms.QUEUE_LABELS, button=forms.ButtonForm(), clock=now(),
+                           accounts=account_names(db.session),
+                           bulk_form=bulk_form(ticket_service.enabled_agents(db.session)))
 
 
 def _account_filter(raw: str) -> Account | None:
@@ -124,15 +130,19 @@ def _account_filter(raw: str) -> Account | None:
 
 @bp.get("/tickets/<int:ticket_id>")
 def ticket(ticket_id: int):
-    ticket = _ticket_or_404(ticket_id)
-    remote = request.args.get("remote", type=int)
+    return _ticket_page(_ticket_or_404(ticket_id), remote=request.args.get("remote", type=int))
+
+
+def _ticket_page(ticket: Ticket, *, remote: int | None = None, held: forms.ReplyForm | None = None,
+                 arrived: list | None = None) -> str:
+    """Render a ticket; ``held`` is a reply held back because ``arrived`` came since its page."""
+    seen = seen_marker(db.session, ticket)  # before the thread: what the page shows is at least this
     store = raw_store()
     thread = beside_originals(ticket_service.thread(db.session, ticket))
     items = [
         show_message(store, item, remote_allowed=item.id == remote) if isinstance(item, Message) else item
         for item in thread
     ]
-    first_shown = any(getattr(item, "first_shown", False) for item in items)
     try:
         answering, cannot_reply = message_to_answer(db.session, ticket), None
     except ServiceError as exc:
@@ -143,12 +153,16 @@ def ticket(ticket_id: int):
         ticket_forms["grants"] = grant_status(db.session, agent(), ticket.account_id, now())
     if answering is not None:  # the reply starts by quoting what it answers, to be edited at will
         when = local_time(answering.date_utc or answering.archived_at, "%Y-%m-%d %H:%M %Z")
-        ticket_forms["reply_form"] = forms.ReplyForm(body=quoted(answering, when))
+        ticket_forms["reply_form"] = held or drafts.reply_form(ticket, answering, when)
     page = render_template("console/ticket.html", ticket=ticket, items=items, answering=answering,
                            cannot_reply=cannot_reply, corrections=corrections,
-                           correction_forms=correction_forms, **ticket_forms)
-    if first_shown:  # how they are shown, learnt now: kept for the next view
-        db.session.commit()  # after rendering, which a commit would make load every row again
+                           correction_forms=correction_forms, seen=seen, held=held is not None,
+                           arrived=arrived or [], arrived_ids={a.message_id for a in arrived or []},
+                           also_open=presence.others_text(ticket), **ticket_forms)
+    presence.note_open(ticket, "replying" if held else "viewing")
+    # After rendering, which a commit would make load every row again: the agent's presence,
+    # and how messages shown for the first time are shown, kept for the next view.
+    db.session.commit()
     return page
 
 
@@ -169,11 +183,15 @@ def reply(ticket_id: int):
     form = forms.ReplyForm()
     if not form.validate_on_submit():
         return _refused(form, ticket_id)
+    arrived = drafts.held_back(ticket, form)
+    if arrived:  # written without knowing of these: shown them, with the text kept, to decide
+        return _ticket_page(ticket, held=form, arrived=arrived), 409
 
     def send():
         settings = reply_settings()
         send_reply(db.session, raw_store(), ticket, agent(), form.body.data, settings)
         ticket_service.set_status(db.session, ticket, agent(), form.then_status.data)
+        discard_draft(db.session, agent(), ticket)
 
     return _done(ticket_id, send, "Reply sent.")
 

@@ -4,6 +4,7 @@ from app.models.account import Account, AccountDomain, Contact
 from app.models.agent import Agent, RecoveryCode
 from app.models.audit import AuditEntry
 from app.models.consent import Consent
+from app.models.draft import ReplyDraft, TicketPresence
 from app.models.grant import AccessRequest, AccessToken
 from app.models.mailbox import Mailbox, MailboxFolder, MailboxOAuth
 from app.models.message import Attachment, Message, MessageLocation
@@ -36,12 +37,14 @@ __all__ = [
     "PolicyVersion",
     "RawBlob",
     "RecoveryCode",
+    "ReplyDraft",
     "RequestLog",
     "RequestLogDay",
     "SavedSearch",
     "Task",
     "Ticket",
     "TicketEvent",
+    "TicketPresence",
     "Todo",
     "utcnow",
 ]

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 from app.models import Account, Agent, Message, Ticket, TicketEvent, utcnow
 from app.models.agent import QUEUES
 from app.models.ticket import STATUSES
+from app.services import queue_filters
 from app.services.errors import ServiceError
 
 MAX_NOTE_CHARS = 20_000
@@ -29,6 +30,13 @@ class QueueView:
     status: str = "open"
     scope: str = "mine"
     account_id: int | None = None
+    # Filters (``app.services.queue_filters``): part of a sender's address or name, and words.
+    sender: str = ""
+    words: str = ""
+
+    @property
+    def is_filtered(self) -> bool:
+        return bool(self.account_id is not None or self.sender or self.words)
 
 
 @dataclass(frozen=True)
@@ -50,7 +58,8 @@ class QueueRow:
     waits: str  # "first reply", "customer replied" or "customer"
 
 
-def queue_view(status: str | None, scope: str | None, account_id: int | None, agent: Agent) -> QueueView:
+def queue_view(status: str | None, scope: str | None, account_id: int | None, agent: Agent, *,
+               sender: str | None = None, words: str | None = None) -> QueueView:
     """Return the view a queue URL asks for, with the agent's default queue when none is named."""
     status = status or "open"
     scope = scope or agent.default_queue
@@ -58,10 +67,12 @@ def queue_view(status: str | None, scope: str | None, account_id: int | None, ag
         raise ServiceError(f"the status must be one of {', '.join(STATUSES)}")
     if scope not in QUEUES:
         raise ServiceError(f"the queue must be one of {', '.join(QUEUES)}")
-    return QueueView(status, scope, account_id)
+    return QueueView(status, scope, account_id, queue_filters.clean_sender(sender),
+                     queue_filters.clean_words(words))
 
 
-def _scoped(query, scope: str, agent: Agent, account_id: int | None):
+def _scoped(query, scope: str, agent: Agent, view: QueueView):
+    account_id = view.account_id
     if scope == "mine":
         query = query.where(Ticket.assignee_id == agent.id)
     elif scope == "unassigned":
@@ -70,13 +81,13 @@ def _scoped(query, scope: str, agent: Agent, account_id: int | None):
         query = query.where(Ticket.account_id.is_(None))
     if account_id is not None:
         query = query.where(Ticket.account_id == account_id)
-    return query
+    return queue_filters.filtered(query, view.sender, view.words)
 
 
 def list_queue(session: Session, agent: Agent, view: QueueView, page: int) -> QueuePage:
     """Return one page of the view's tickets, most recent activity first, with the counts."""
     size = agent.page_size
-    base = _scoped(select(Ticket), view.scope, agent, view.account_id).where(Ticket.status == view.status)
+    base = _scoped(select(Ticket), view.scope, agent, view).where(Ticket.status == view.status)
     total = session.scalar(select(func.count()).select_from(base.subquery()))
     pages = max(1, -(-total // size))
     page = min(max(page, 1), pages)
@@ -114,7 +125,7 @@ def _rows(session: Session, ticket_ids: list[int]) -> dict[int, QueueRow]:
 
 
 def _status_counts(session: Session, agent: Agent, view: QueueView) -> dict[str, int]:
-    query = _scoped(select(Ticket.status, func.count()), view.scope, agent, view.account_id)
+    query = _scoped(select(Ticket.status, func.count()), view.scope, agent, view)
     counts = dict(session.execute(query.group_by(Ticket.status)).all())
     return {status: counts.get(status, 0) for status in STATUSES}
 
@@ -122,7 +133,7 @@ def _status_counts(session: Session, agent: Agent, view: QueueView) -> dict[str,
 def _scope_counts(session: Session, agent: Agent, view: QueueView) -> dict[str, int]:
     counts = {}
     for scope in QUEUES:
-        query = _scoped(select(func.count(Ticket.id)), scope, agent, view.account_id)
+        query = _scoped(select(func.count(Ticket.id)), scope, agent, view)
         counts[scope] = session.scalar(query.where(Ticket.status == view.status))
     return counts
 

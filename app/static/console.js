@@ -38,7 +38,23 @@
     });
   }
 
+  // "Select all on this page" ticks every row's box; unticking a row unticks it. Without
+  // a script the server reads the box itself and acts on the page's tickets.
+  function bulkSelection(all) {
+    var picks = Array.prototype.slice.call(document.querySelectorAll("input.bulk-pick"));
+    all.addEventListener("change", function () {
+      picks.forEach(function (pick) { pick.checked = all.checked; });
+    });
+    picks.forEach(function (pick) {
+      pick.addEventListener("change", function () {
+        all.checked = picks.every(function (p) { return p.checked; });
+      });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    var all = document.getElementById("bulk-all");
+    if (all) { bulkSelection(all); }
     var table = document.querySelector("table[data-shortcuts=queue]");
     if (table) { queueShortcuts(table); }
     if (document.getElementById("reply")) { ticketShortcuts(); }

@@ -59,6 +59,8 @@ MATRIX = {
     ("console.take", "POST"): staff(REDIRECT),
     ("console.move_message", "POST"): staff(REDIRECT),
     ("console.link_message", "POST"): staff(REDIRECT),
+    # Bulk actions from the queue: the empty form selects no ticket, and is refused on the queue.
+    ("bulk.apply", "POST"): staff(REDIRECT),
     ("console.accounts", "GET"): staff(200),
     ("console.account", "GET"): staff(200),
     ("console.settings", "GET"): staff(200),
@@ -66,6 +68,10 @@ MATRIX = {
     ("console.message_body", "GET"): staff(200),
     ("console.message_raw", "GET"): staff(200),
     ("console.attachment", "GET"): staff(200),
+    # A draft saved from an empty form is no draft; a heartbeat must say viewing or replying.
+    ("drafts.save", "POST"): staff(REDIRECT),
+    ("drafts.discard", "POST"): staff(REDIRECT),
+    ("presence.beat", "POST"): staff(400),
     # Logging a call, chat or meeting: the empty form is refused with a message on the page.
     ("communications.log_on_ticket", "POST"): staff(REDIRECT),
     ("communications.log_on_account", "POST"): staff(REDIRECT),
