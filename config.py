@@ -141,6 +141,10 @@ class Config:
     # The largest request the web processes read, in MiB: the files of a logged call or
     # meeting. Flask reads it as MAX_CONTENT_LENGTH, in bytes (set in create_app).
     UPLOAD_MAX_MB = _env_int("UPLOAD_MAX_MB", 25, minimum=1)
+    # The most the files attached to one reply may weigh together, in MiB: mail servers
+    # refuse large messages, and base64 makes each file a third larger on the wire. A reply
+    # is one request too, so UPLOAD_MAX_MB above still bounds it.
+    REPLY_ATTACHMENT_MAX_MB = _env_int("REPLY_ATTACHMENT_MAX_MB", 10, minimum=1)
     # Emailed links point here: the address customers reach this application at.
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/")
     # The fewest days between publishing a privacy policy version and its taking effect,

@@ -12,6 +12,7 @@ from app.models.policy import PolicyNotice, PolicyVersion
 from app.models.raw import RawBlob
 from app.models.record import Employee, Job, Task, Todo
 from app.models.request_log import RequestLog, RequestLogDay
+from app.models.saved_reply import SavedReply
 from app.models.saved_search import SavedSearch
 from app.models.ticket import Ticket, TicketEvent
 from app.models.time import utcnow
@@ -40,6 +41,7 @@ __all__ = [
     "ReplyDraft",
     "RequestLog",
     "RequestLogDay",
+    "SavedReply",
     "SavedSearch",
     "Task",
     "Ticket",
