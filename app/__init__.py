@@ -18,6 +18,7 @@ from app.console.bulk import bp as bulk_bp
 from app.console.communications import bp as communications_bp
 from app.console.drafts import bp as drafts_bp
 from app.console.presence import bp as presence_bp
+from app.console.saved_replies import bp as saved_replies_bp
 from app.console.search import bp as search_bp
 from app.console.sharing import bp as sharing_bp
 from app.console.views import bp as console_bp
@@ -82,6 +83,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     app.register_blueprint(contact_bp)
     app.register_blueprint(drafts_bp)
     app.register_blueprint(presence_bp)
+    app.register_blueprint(saved_replies_bp)
     return app
 
 

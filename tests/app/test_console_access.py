@@ -52,7 +52,8 @@ MATRIX = {
     ("console.home", "GET"): staff(REDIRECT),
     ("console.queue", "GET"): staff(200),
     ("console.ticket", "GET"): staff(200),
-    ("console.reply", "POST"): staff(REDIRECT),
+    # A refused reply is shown again on the ticket's page, each error beside its field.
+    ("console.reply", "POST"): staff(400),
     ("console.add_note", "POST"): staff(REDIRECT),
     ("console.set_status", "POST"): staff(REDIRECT),
     ("console.assign", "POST"): staff(REDIRECT),
@@ -72,6 +73,12 @@ MATRIX = {
     ("drafts.save", "POST"): staff(REDIRECT),
     ("drafts.discard", "POST"): staff(REDIRECT),
     ("presence.beat", "POST"): staff(400),
+    # Saved replies: the world has none, so each one's address is not found.
+    ("saved_replies.page", "GET"): staff(200),
+    ("saved_replies.create", "POST"): staff(400),
+    ("saved_replies.edit", "GET"): staff(404),
+    ("saved_replies.update", "POST"): staff(404),
+    ("saved_replies.delete", "POST"): staff(404),
     # Logging a call, chat or meeting: the empty form is refused with a message on the page.
     ("communications.log_on_ticket", "POST"): staff(REDIRECT),
     ("communications.log_on_account", "POST"): staff(REDIRECT),
