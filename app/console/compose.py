@@ -50,9 +50,10 @@ def reply_form(choices: list[SavedChoice], answering: Message, chosen: int | Non
     answers, with a chosen saved reply, if any, above it."""
     when = local_time(answering.date_utc or answering.archived_at, "%Y-%m-%d %H:%M %Z")
     start = next((c.text for c in choices if c.id == chosen), "")
-    # quoted() begins with two empty lines to write in; a saved reply takes the first.
-    text = draft if draft is not None else quoted(answering, when)
-    body = f"{start}\n{text}" if start else text
+    if draft is not None:  # the agent's own text: a saved reply goes above it, a paragraph apart
+        return forms.ReplyForm(formdata=None, body=f"{start}\n\n{draft}" if start else draft)
+    # quoted() begins with two line breaks to write above: a saved reply goes there.
+    body = f"{start}{quoted(answering, when)}" if start else quoted(answering, when)
     return forms.ReplyForm(formdata=None, body=body)
 
 
