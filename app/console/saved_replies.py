@@ -64,7 +64,8 @@ def create():
     if not form.validate_on_submit():
         return _list_page(form, 400)
     try:
-        reply = saved_replies.create(db.session, agent(), form.title.data, form.body.data, form.shared.data, now())
+        reply = saved_replies.create(db.session, agent(), form.title.data, form.body.data, form.shared.data,
+                                     now())
     except ServiceError as exc:
         db.session.rollback()
         return _list_page(show_error(form, exc), 400)
@@ -91,7 +92,8 @@ def update(saved_id: int):
     if not form.validate_on_submit():
         return _edit_page(reply, form, 400)
     try:
-        saved_replies.update(db.session, agent(), reply, form.title.data, form.body.data, form.shared.data, now())
+        saved_replies.update(db.session, agent(), reply, form.title.data, form.body.data, form.shared.data,
+                             now())
     except ServiceError as exc:
         db.session.rollback()
         return _edit_page(reply, show_error(form, exc), 400)

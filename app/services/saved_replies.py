@@ -124,4 +124,5 @@ def _tidy(body: str) -> str:
 
 def _audit(session: Session, action: str, agent: Agent, reply: SavedReply, now: datetime) -> None:
     kind = "shared" if reply.shared else "now personal"
-    audit.append(session, action, at=now, agent_id=agent.id, detail=f"{reply.title!r} ({kind}, id {reply.id})")
+    audit.append(session, action, at=now, agent_id=agent.id,
+                 detail=f"{reply.title!r} ({kind}, id {reply.id})")

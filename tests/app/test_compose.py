@@ -73,14 +73,15 @@ def test_cc_is_in_the_headers_and_bcc_only_in_the_envelope_and_the_history(web, 
             "bcc boss2@desk.example") in page
 
 
-def test_each_bad_address_gets_its_sentence_beside_its_field_and_nothing_is_sent(web, agent, world,
-                                                                                 smtp_server):
+def test_each_bad_address_gets_its_sentence_beside_its_field_and_nothing_is_sent(
+        web, agent, world, smtp_server):
     response = reply(agent, world, body="Keep these words.", cc="ops@leaky.example, not-an-address",
                      bcc="a@b@c.example")
     assert response.status_code == 400
     assert field_errors(response.text) == ["“not-an-address” is not an email address.",
                                            "“a@b@c.example” is not an email address."]
-    assert "Keep these words." in response.text and 'value="ops@leaky.example, not-an-address"' in response.text
+    assert "Keep these words." in response.text, "the reply is shown again, nothing lost"
+    assert 'value="ops@leaky.example, not-an-address"' in response.text
     assert outbound(web) == [] and smtp_server.received == []
 
 
@@ -118,8 +119,8 @@ def test_files_over_the_limit_are_refused_in_one_sentence_and_nothing_is_sent(we
         assert db.session.get(Ticket, world.ticket_id).events == []
 
 
-def test_the_signature_set_in_settings_is_noted_by_the_box_and_added_below_every_reply(web, agent, world,
-                                                                                     smtp_server):
+def test_the_signature_set_in_settings_is_noted_by_the_box_and_added_below_every_reply(
+        web, agent, world, smtp_server):
     settings = {"page_size": "25", "time_zone": "UTC", "default_queue": "mine",
                 "signature": "Agent Person\r\nLeaky support, +1 555 0100"}
     assert "Settings saved." in submit(agent, "/settings", "/settings", settings, follow_redirects=True).text
@@ -145,7 +146,8 @@ def test_shared_replies_are_seen_by_all_and_personal_ones_by_their_author_alone(
     personal = saved(web, "agent", "My own", "Only mine.", shared=False)
     author, manager, other = client_of(web, "agent"), client_of(web, "manager"), client_of(web, "admin")
 
-    assert "Export fixed" in author.get("/saved-replies").text and "My own" in author.get("/saved-replies").text
+    own = author.get("/saved-replies").text
+    assert "Export fixed" in own and "My own" in own
     listing = manager.get("/saved-replies").text
     assert "Export fixed" in listing and "My own" not in listing
     assert manager.get(f"/saved-replies/{personal}").status_code == 404
@@ -157,7 +159,8 @@ def test_shared_replies_are_seen_by_all_and_personal_ones_by_their_author_alone(
 
     # A manager may change a shared reply; the change is audited.
     changed = {"title": "Export fixed", "body": "The export is fixed for good."}
-    assert submit(manager, "/saved-replies", f"/saved-replies/{shared}", {**changed, "shared": "y"}).status_code == 302
+    response = submit(manager, "/saved-replies", f"/saved-replies/{shared}", {**changed, "shared": "y"})
+    assert response.status_code == 302
     assert "The export is fixed for good." in other.get("/saved-replies").text
     with web.app_context():
         assert [e.action for e in db.session.query(AuditEntry).order_by(AuditEntry.id)
@@ -166,7 +169,7 @@ def test_shared_replies_are_seen_by_all_and_personal_ones_by_their_author_alone(
 
 
 def test_an_agent_cannot_change_another_agents_shared_reply(web, world):
-    factories_agent = client_of(web, "admin")
+    admin = client_of(web, "admin")
     shared = saved(web, "manager", "Greeting", "Hello!", shared=True)
     with web.app_context():
         factories.agent(db.session, "kim@desk.example", name="Kim Agent")
@@ -174,9 +177,10 @@ def test_an_agent_cannot_change_another_agents_shared_reply(web, world):
     assert "Greeting" in kim.get("/saved-replies").text
     assert f'href="/saved-replies/{shared}"' not in kim.get("/saved-replies").text
     assert kim.get(f"/saved-replies/{shared}").status_code == 403
-    refused = submit(kim, "/saved-replies", f"/saved-replies/{shared}", {"title": "X", "body": "Y", "shared": "y"})
+    change = {"title": "X", "body": "Y", "shared": "y"}
+    refused = submit(kim, "/saved-replies", f"/saved-replies/{shared}", change)
     assert refused.status_code == 403
-    assert submit(factories_agent, "/saved-replies", f"/saved-replies/{shared}/delete").status_code == 302
+    assert submit(admin, "/saved-replies", f"/saved-replies/{shared}/delete").status_code == 302
     assert "Greeting" not in kim.get("/saved-replies").text
 
 
@@ -197,6 +201,7 @@ def test_an_unknown_placeholder_is_refused_on_save_in_one_sentence(web, agent, w
     response = submit(agent, "/saved-replies", "/saved-replies", data)
     assert response.status_code == 400
     assert field_errors(response.text) == [
-        "{custmer_name} is not a placeholder the desk fills; use {customer_name}, {ticket_number}, {agent_name}."]
+        "{custmer_name} is not a placeholder the desk fills; "
+        "use {customer_name}, {ticket_number}, {agent_name}."]
     with web.app_context():
         assert db.session.query(SavedReply).count() == 0
