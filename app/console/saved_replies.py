@@ -7,7 +7,7 @@ refused (403). Every form posts and redirects, so the page works with scripts of
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -74,20 +74,13 @@ def create():
     return redirect(url_for("saved_replies.page"))
 
 
-@bp.get("/saved-replies/<int:saved_id>")
+# One rule for both methods: Werkzeug answers 405 rather than 404 for an id too large for
+# the database when a path has separate GET and POST rules.
+@bp.route("/saved-replies/<int:saved_id>", methods=["GET", "POST"])
 def edit(saved_id: int):
     reply = _editable_or_403(saved_id)
-    return _edit_page(reply, SavedReplyForm(formdata=None, obj=reply))
-
-
-def _edit_page(reply: SavedReply, form: SavedReplyForm, status: int = 200):
-    return render_template("console/saved_reply.html", reply=reply, form=form, delete_form=ButtonForm(),
-                           placeholders=PLACEHOLDERS), status
-
-
-@bp.post("/saved-replies/<int:saved_id>")
-def update(saved_id: int):
-    reply = _editable_or_403(saved_id)
+    if request.method == "GET":
+        return _edit_page(reply, SavedReplyForm(formdata=None, obj=reply))
     form = SavedReplyForm()
     if not form.validate_on_submit():
         return _edit_page(reply, form, 400)
@@ -100,6 +93,11 @@ def update(saved_id: int):
     db.session.commit()
     flash(f"Saved reply “{reply.title}” changed.", "info")
     return redirect(url_for("saved_replies.page"))
+
+
+def _edit_page(reply: SavedReply, form: SavedReplyForm, status: int = 200):
+    return render_template("console/saved_reply.html", reply=reply, form=form, delete_form=ButtonForm(),
+                           placeholders=PLACEHOLDERS), status
 
 
 @bp.post("/saved-replies/<int:saved_id>/delete")

@@ -77,7 +77,7 @@ MATRIX = {
     ("saved_replies.page", "GET"): staff(200),
     ("saved_replies.create", "POST"): staff(400),
     ("saved_replies.edit", "GET"): staff(404),
-    ("saved_replies.update", "POST"): staff(404),
+    ("saved_replies.edit", "POST"): staff(404),
     ("saved_replies.delete", "POST"): staff(404),
     # Logging a call, chat or meeting: the empty form is refused with a message on the page.
     ("communications.log_on_ticket", "POST"): staff(REDIRECT),
