@@ -152,6 +152,12 @@ class Config:
     POLICY_NOTICE_DAYS = _env_int("POLICY_NOTICE_DAYS", 30)
     # The address replies come from and customers write to.
     SUPPORT_ADDRESS = os.environ.get("SUPPORT_ADDRESS", "support@desk.example")
+    # The name the desk's own emails to agents come from: "Support desk <support@...>".
+    DESK_NAME = os.environ.get("DESK_NAME", "Support desk")
+    # How often the worker emails the notifications agents chose to get by email, and
+    # looks for grants about to end; and how long before its end an agent is told.
+    NOTIFICATION_INTERVAL_SECONDS = _env_int("NOTIFICATION_INTERVAL_SECONDS", 30, minimum=1)
+    GRANT_ENDING_NOTICE_MINUTES = _env_int("GRANT_ENDING_NOTICE_MINUTES", 30, minimum=1)
     # The support team's own mail domains besides SUPPORT_ADDRESS's, comma-separated: forwards
     # and exports to them are the team's own use; any other address outside the account's
     # domains needs the customer's consent.

@@ -8,6 +8,7 @@ from app.models.draft import ReplyDraft, TicketPresence
 from app.models.grant import AccessRequest, AccessToken
 from app.models.mailbox import Mailbox, MailboxFolder, MailboxOAuth
 from app.models.message import Attachment, Message, MessageLocation
+from app.models.notification import Notification, NotificationPreference
 from app.models.policy import PolicyNotice, PolicyVersion
 from app.models.raw import RawBlob
 from app.models.record import Employee, Job, Task, Todo
@@ -34,6 +35,8 @@ __all__ = [
     "MailboxOAuth",
     "Message",
     "MessageLocation",
+    "Notification",
+    "NotificationPreference",
     "PolicyNotice",
     "PolicyVersion",
     "RawBlob",
