@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 from app.models import Account, Agent, Message, Ticket, TicketEvent, utcnow
 from app.models.agent import QUEUES
 from app.models.ticket import STATUSES
-from app.services import queue_filters
+from app.services import notifications, queue_filters
 from app.services.errors import ServiceError
 
 MAX_NOTE_CHARS = 20_000
@@ -181,8 +181,11 @@ def set_status(session: Session, ticket: Ticket, actor: Agent, status: str) -> N
     session.flush()
 
 
-def assign(session: Session, ticket: Ticket, actor: Agent, assignee_id: int | None) -> None:
-    """Give the ticket to an enabled agent, or to nobody (``None``)."""
+def assign(session: Session, ticket: Ticket, actor: Agent | None, assignee_id: int | None) -> None:
+    """Give the ticket to an enabled agent, or to nobody (``None``); ``actor`` None is a rule.
+
+    The new assignee is notified unless they took the ticket themselves.
+    """
     assignee = None
     if assignee_id is not None:
         assignee = session.get(Agent, assignee_id)
@@ -194,6 +197,7 @@ def assign(session: Session, ticket: Ticket, actor: Agent, assignee_id: int | No
     record_event(session, ticket, actor, "assign",
                  f"assigned {before} → {assignee.name if assignee else 'nobody'}")
     ticket.assignee = assignee
+    notifications.ticket_assigned(session, ticket, actor, assignee)
     session.flush()
 
 
