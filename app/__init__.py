@@ -17,6 +17,7 @@ from app.console.access import bp as access_bp
 from app.console.bulk import bp as bulk_bp
 from app.console.communications import bp as communications_bp
 from app.console.drafts import bp as drafts_bp
+from app.console.notifications import bp as notifications_bp
 from app.console.presence import bp as presence_bp
 from app.console.saved_replies import bp as saved_replies_bp
 from app.console.search import bp as search_bp
@@ -84,6 +85,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     app.register_blueprint(drafts_bp)
     app.register_blueprint(presence_bp)
     app.register_blueprint(saved_replies_bp)
+    app.register_blueprint(notifications_bp)
     return app
 
 

@@ -30,6 +30,7 @@ from app.auth.session import require_signed_in, safe_next
 from app.console import communications as entries
 from app.console import compose, drafts, forms, presence, sharing
 from app.console.mailbody import body_csp, body_document
+from app.console.notifications import preferences_form
 from app.console.pages import access_rows, grant_status, show_message
 from app.console.queue_forms import bulk_form
 from app.extensions import db
@@ -37,7 +38,7 @@ from app.ids import row_id
 from app.models import Account, Attachment, Message, Ticket
 from app.requestlog import note_account
 from app.runtime import access_settings, now, raw_store, reply_settings
-from app.services import oauth
+from app.services import notifications, oauth
 from app.services import tickets as ticket_service
 from app.services.accounts import account_names, list_accounts
 from app.services.agents import update_settings
@@ -321,7 +322,8 @@ def settings():
         except ServiceError as exc:
             db.session.rollback()
             flash(f"Not saved: {exc}.", "error")
-    return render_template("console/settings.html", form=form, zones=sorted(available_timezones()))
+    return render_template("console/settings.html", form=form, zones=sorted(available_timezones()),
+                           notification_form=preferences_form(me), notification_kinds=notifications.KINDS)
 
 
 @bp.get("/messages/<int:message_id>/body")

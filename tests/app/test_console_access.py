@@ -79,6 +79,11 @@ MATRIX = {
     ("saved_replies.edit", "GET"): staff(404),
     ("saved_replies.edit", "POST"): staff(404),
     ("saved_replies.delete", "POST"): staff(404),
+    # One's own notifications; the world's URL names a notification nobody has.
+    ("notifications.page", "GET"): staff(200),
+    ("notifications.read", "POST"): staff(404),
+    ("notifications.read_all", "POST"): staff(REDIRECT),
+    ("notifications.save_preferences", "POST"): staff(REDIRECT),
     # Logging a call, chat or meeting: the empty form is refused with a message on the page.
     ("communications.log_on_ticket", "POST"): staff(REDIRECT),
     ("communications.log_on_account", "POST"): staff(REDIRECT),
@@ -135,7 +140,7 @@ def routes(app) -> list[tuple[str, str, object]]:
 
 
 ID_ARGUMENTS = ("ticket_id", "message_id", "attachment_id", "account_id", "record_id", "request_id",
-                "saved_id", "agent_id", "mailbox_id", "version_id")
+                "saved_id", "agent_id", "mailbox_id", "version_id", "notification_id")
 
 
 def url_for_rule(rule, world: console_world.World, **changed) -> str:
@@ -143,7 +148,8 @@ def url_for_rule(rule, world: console_world.World, **changed) -> str:
               "attachment_id": world.attachment_id, "account_id": world.account_id,
               "kind": "jobs", "record_id": world.job_id, "request_id": world.request_id,
               "raw": "no-such-token", "saved_id": 999, "agent_id": world.agent_id,
-              "mailbox_id": world.mailbox_id, "version_id": world.policy_version_id, **changed}
+              "mailbox_id": world.mailbox_id, "version_id": world.policy_version_id,
+              "notification_id": 999, **changed}
     return rule.build({arg: values[arg] for arg in rule.arguments})[1]
 
 
