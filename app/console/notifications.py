@@ -8,7 +8,7 @@ scripts off.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, has_request_context, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SubmitField
@@ -50,8 +50,8 @@ def preferences_form(agent) -> PreferencesForm:
 @bp.app_context_processor
 def unread_notifications() -> dict:
     """Give every page of a signed-in agent the count of their unread notifications, for the header."""
-    if not current_user.is_authenticated:
-        return {}
+    if not has_request_context() or not current_user.is_authenticated:
+        return {}  # emails rendered by the CLI or the worker have no header
     return {"unread_notifications": notifications.unread_count(db.session, current_user)}
 
 
