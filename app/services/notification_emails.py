@@ -112,7 +112,8 @@ def send_notification_emails(session: Session, clock: Callable[[], datetime],
     transport = outbound_transport(config["SMTP_URL"], config["SMTP_TIMEOUT_SECONDS"])
 
     def send(notification: Notification) -> None:
-        transport.send(notification_email(notification), config["SUPPORT_ADDRESS"], [notification.agent.email])
+        to = notification.agent.email
+        transport.send(notification_email(notification), config["SUPPORT_ADDRESS"], [to])
 
     lease = timedelta(seconds=LEASE_TIMEOUTS * config["SMTP_TIMEOUT_SECONDS"])
     return send_due(session, clock, send, lease, should_stop)

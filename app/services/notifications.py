@@ -80,7 +80,8 @@ def notify(session: Session, agent: Agent, kind: str, text: str, at: datetime,
     """Write what happened for the agent, as they chose for this kind; None when they chose neither."""
     if agent.disabled:
         return None
-    choice = preferences(session, agent)[kind]
+    with session.no_autoflush:  # called while mail is archived, with its rows not flushed yet
+        choice = preferences(session, agent)[kind]
     if not (choice.in_console or choice.by_email):
         return None
     notification = Notification(agent=agent, kind=kind, text=text, created_at=at,

@@ -156,9 +156,10 @@ def test_a_customer_approving_denying_and_revoking_notifies_the_agent_who_asked_
 
     texts = [(n.text, n.request_id, n.account_id) for n in reversed(listed(session, staff["Kim"]))]
     records = "Customer Co's business records (jobs, tasks, todos)"
-    assert texts == [(f"boss@customer.example approved your access to {records} for 1 h", approved.id, account.id),
-                     (f"boss@customer.example denied your access to {records}", denied.id, account.id),
-                     (f"boss@customer.example revoked your access to {records}", approved.id, account.id)]
+    boss = "boss@customer.example"
+    assert texts == [(f"{boss} approved your access to {records} for 1 h", approved.id, account.id),
+                     (f"{boss} denied your access to {records}", denied.id, account.id),
+                     (f"{boss} revoked your access to {records}", approved.id, account.id)]
     assert all(n.kind == "access" for n in listed(session, staff["Kim"]))
     assert listed(session, staff["Sam"]) == [] and listed(session, staff["Lee"]) == []
 
@@ -216,7 +217,8 @@ def test_console_off_lists_nothing_and_both_off_keeps_nothing(session, clock, st
     session.commit()
 
     assert listed(session, staff["Kim"]) == [] and notifications.unread_count(session, staff["Kim"]) == 0
-    assert session.scalar(select(func.count(Notification.id)).where(Notification.agent_id == staff["Lee"].id)) == 0
+    kept = select(func.count(Notification.id)).where(Notification.agent_id == staff["Lee"].id)
+    assert session.scalar(kept) == 0
     notify_agents()
     (sent,) = mail.wait_for(1)
     assert sent.recipients == ("kim@desk.example",)
@@ -253,7 +255,8 @@ def test_an_emailed_notification_reaches_the_smtp_server_from_the_desk_with_the_
 
 def outbox(session) -> list[tuple[int, int, bool]]:
     session.rollback()  # see what other threads committed
-    return session.execute(select(Notification.id, Notification.attempts, Notification.email_sent_at.is_not(None))
+    sent = Notification.email_sent_at.is_not(None)
+    return session.execute(select(Notification.id, Notification.attempts, sent)
                            .where(Notification.by_email.is_(True)).order_by(Notification.id)).all()
 
 
@@ -263,7 +266,8 @@ def test_running_the_job_twice_sends_each_email_once(session, clock, staff, acco
     session.commit()
     notify_agents()
     notify_agents()
-    assert sorted(r for m in mail.wait_for(2) for r in m.recipients) == ["kim@desk.example", "lee@desk.example"]
+    recipients = sorted(r for m in mail.wait_for(2) for r in m.recipients)
+    assert recipients == ["kim@desk.example", "lee@desk.example"]
     assert len(mail.received) == 2
     assert [(attempts, sent) for _, attempts, sent in outbox(session)] == [(1, True), (1, True)]
 
