@@ -115,6 +115,9 @@ class Config:
     # The tag put in outbound subjects, e.g. "[SD-42]"; inbound mail carrying it
     # threads into ticket 42 when the sender belongs to that ticket's account.
     TICKET_TAG_PREFIX = os.environ.get("TICKET_TAG_PREFIX", "SD")
+    # How long after a message is moved, two tickets merged or a message linked to an account
+    # the change can be undone from the ticket's history.
+    UNDO_MINUTES = _env_int("UNDO_MINUTES", 30, minimum=1)
     # Outbound mail: smtp://host:port (plain), smtp+starttls://user:password@host:587,
     # smtps://user:password@host:465, or file:///folder to write each message there as
     # an .eml file; unset, the console refuses to send and says why.

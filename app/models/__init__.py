@@ -3,6 +3,7 @@
 from app.models.account import Account, AccountDomain, Contact
 from app.models.agent import Agent, RecoveryCode
 from app.models.audit import AuditEntry
+from app.models.change import TicketChange
 from app.models.consent import Consent
 from app.models.draft import ReplyDraft, TicketPresence
 from app.models.grant import AccessRequest, AccessToken
@@ -48,6 +49,7 @@ __all__ = [
     "SavedSearch",
     "Task",
     "Ticket",
+    "TicketChange",
     "TicketEvent",
     "TicketPresence",
     "Todo",
