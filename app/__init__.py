@@ -15,6 +15,7 @@ from app.auth.views import bp as auth_bp
 from app.console import pages
 from app.console.access import bp as access_bp
 from app.console.bulk import bp as bulk_bp
+from app.console.changes import bp as changes_bp
 from app.console.communications import bp as communications_bp
 from app.console.drafts import bp as drafts_bp
 from app.console.notifications import bp as notifications_bp
@@ -72,6 +73,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     app.register_blueprint(password.bp)
     app.register_blueprint(console_bp)
     app.register_blueprint(access_bp)
+    app.register_blueprint(changes_bp)
     app.register_blueprint(sharing_bp)
     app.register_blueprint(customer_bp)
     app.register_blueprint(manage_bp)

@@ -89,16 +89,6 @@ class AssignForm(FlaskForm):
     submit = SubmitField("Assign")
 
 
-class MoveForm(FlaskForm):
-    ticket = IntegerField("Move to ticket", validators=[InputRequired(), NumberRange(min=1, max=MAX_ID)])
-    submit = SubmitField("Move")
-
-
-class LinkForm(FlaskForm):
-    account = SelectField("Link to account", choices=[], validate_choice=True)
-    submit = SubmitField("Link")
-
-
 class SettingsForm(FlaskForm):
     page_size = IntegerField("Tickets per page", validators=[
         InputRequired(), NumberRange(min=PAGE_SIZES[0], max=PAGE_SIZES[-1])])

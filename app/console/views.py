@@ -27,8 +27,8 @@ from werkzeug.wrappers import Response
 from app.access import consents, grants, queries
 from app.access.rules import SCOPE_KINDS
 from app.auth.session import require_signed_in, safe_next
+from app.console import changes, compose, drafts, forms, presence, sharing
 from app.console import communications as entries
-from app.console import compose, drafts, forms, presence, sharing
 from app.console.mailbody import body_csp, body_document
 from app.console.notifications import preferences_form
 from app.console.pages import access_rows, grant_status, show_message
@@ -131,7 +131,11 @@ def _account_filter(raw: str) -> Account | None:
 
 @bp.get("/tickets/<int:ticket_id>")
 def ticket(ticket_id: int):
-    return _ticket_page(_ticket_or_404(ticket_id), remote=request.args.get("remote", type=int))
+    ticket = _ticket_or_404(ticket_id)
+    if ticket.merged_into_id is not None:  # kept, closed; its messages and history are there now
+        flash(f"Ticket #{ticket.id} was merged into ticket #{ticket.merged_into_id}.", "info")
+        return redirect(url_for("console.ticket", ticket_id=ticket.merged_into_id))
+    return _ticket_page(ticket, remote=request.args.get("remote", type=int))
 
 
 def _ticket_page(ticket: Ticket, *, remote: int | None = None, reply_form: forms.ReplyForm | None = None,
@@ -176,12 +180,10 @@ def _ticket_page(ticket: Ticket, *, remote: int | None = None, reply_form: forms
 def _ticket_forms(ticket: Ticket) -> dict:
     assign = forms.AssignForm(assignee=str(ticket.assignee_id or ""))
     assign.assignee.choices = forms.agent_choices(ticket_service.enabled_agents(db.session))
-    link = forms.LinkForm()
-    link.account.choices = forms.account_choices(account_names(db.session))
     return {"reply_form": forms.ReplyForm(), "note_form": forms.NoteForm(), "assign_form": assign,
             "forward_form": sharing.forward_form(ticket),
-            "status_form": forms.StatusForm(status=ticket.status), "move_form": forms.MoveForm(),
-            "link_form": link, "log_form": entries.log_form()}
+            "status_form": forms.StatusForm(status=ticket.status),
+            "log_form": entries.log_form(), **changes.history_changes(ticket)}
 
 
 @bp.post("/tickets/<int:ticket_id>/reply")
@@ -259,31 +261,6 @@ def assign(ticket_id: int):
     assignee = int(form.assignee.data) if form.assignee.data else None
     return _done(ticket_id, lambda: ticket_service.assign(db.session, ticket, agent(), assignee),
                  "Assignment saved.")
-
-
-@bp.post("/messages/<int:message_id>/move")
-def move_message(message_id: int):
-    message = _message_or_404(message_id)
-    source = message.ticket_id
-    form = forms.MoveForm()
-    if not form.validate_on_submit():
-        return _refused(form, source)
-    target = form.ticket.data
-    return _done(source, lambda: ticket_service.move_message(db.session, message, target, agent()),
-                 f"Message moved to ticket {target}.")
-
-
-@bp.post("/messages/<int:message_id>/link")
-def link_message(message_id: int):
-    message = _message_or_404(message_id)
-    form = forms.LinkForm()
-    form.account.choices = forms.account_choices(account_names(db.session))
-    if not form.validate_on_submit():
-        return _refused(form, message.ticket_id)
-    account_id = int(form.account.data)
-    return _done(message.ticket_id,
-                 lambda: ticket_service.link_message(db.session, message, account_id, agent()),
-                 "Message linked to the account.")
 
 
 @bp.get("/accounts")

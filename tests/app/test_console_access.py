@@ -58,10 +58,17 @@ MATRIX = {
     ("console.set_status", "POST"): staff(REDIRECT),
     ("console.assign", "POST"): staff(REDIRECT),
     ("console.take", "POST"): staff(REDIRECT),
-    ("console.move_message", "POST"): staff(REDIRECT),
-    ("console.link_message", "POST"): staff(REDIRECT),
     # Bulk actions from the queue: the empty form selects no ticket, and is refused on the queue.
     ("bulk.apply", "POST"): staff(REDIRECT),
+    # Moving, merging and linking: the world's message is linked already, and the empty forms
+    # name no ticket, so each answers with the ticket page and a sentence; no change 999 exists.
+    ("changes.move_preview", "GET"): staff(REDIRECT),
+    ("changes.move", "POST"): staff(REDIRECT),
+    ("changes.merge_preview", "GET"): staff(REDIRECT),
+    ("changes.merge", "POST"): staff(REDIRECT),
+    ("changes.link_page", "GET"): staff(REDIRECT),
+    ("changes.link", "POST"): staff(REDIRECT),
+    ("changes.undo", "POST"): staff(404),
     ("console.accounts", "GET"): staff(200),
     ("console.account", "GET"): staff(200),
     ("console.settings", "GET"): staff(200),
@@ -140,7 +147,7 @@ def routes(app) -> list[tuple[str, str, object]]:
 
 
 ID_ARGUMENTS = ("ticket_id", "message_id", "attachment_id", "account_id", "record_id", "request_id",
-                "saved_id", "agent_id", "mailbox_id", "version_id", "notification_id")
+                "saved_id", "agent_id", "mailbox_id", "version_id", "notification_id", "change_id")
 
 
 def url_for_rule(rule, world: console_world.World, **changed) -> str:
@@ -149,7 +156,7 @@ def url_for_rule(rule, world: console_world.World, **changed) -> str:
               "kind": "jobs", "record_id": world.job_id, "request_id": world.request_id,
               "raw": "no-such-token", "saved_id": 999, "agent_id": world.agent_id,
               "mailbox_id": world.mailbox_id, "version_id": world.policy_version_id,
-              "notification_id": 999, **changed}
+              "notification_id": 999, "change_id": 999, **changed}
     return rule.build({arg: values[arg] for arg in rule.arguments})[1]
 
 
