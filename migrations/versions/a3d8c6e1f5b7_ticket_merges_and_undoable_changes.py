@@ -47,15 +47,13 @@ def upgrade():
     sa.ForeignKeyConstraint(['undone_by_id'], ['agent.id'], name=op.f('fk_ticket_change_undone_by_id_agent')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ticket_change'))
     )
-    with op.batch_alter_table('ticket_change', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_ticket_change_ticket_id'), ['ticket_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_ticket_change_event_id'), ['event_id'], unique=False)
+    op.create_index('ix_ticket_change_ticket_id', 'ticket_change', ['ticket_id'], unique=False)
+    op.create_index('ix_ticket_change_event_id', 'ticket_change', ['event_id'], unique=False)
 
 
 def downgrade():
-    with op.batch_alter_table('ticket_change', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_ticket_change_event_id'))
-        batch_op.drop_index(batch_op.f('ix_ticket_change_ticket_id'))
+    op.drop_index('ix_ticket_change_event_id', table_name='ticket_change')
+    op.drop_index('ix_ticket_change_ticket_id', table_name='ticket_change')
     op.drop_table('ticket_change')
     with op.batch_alter_table('ticket', schema=None) as batch_op:
         batch_op.drop_constraint('fk_ticket_merged_into_id_ticket', type_='foreignkey')
