@@ -240,6 +240,8 @@ class Archiver:
             self.session.add(ticket)
         else:
             ticket = self.session.get(Ticket, decision.ticket_id)
+            while ticket.merged_into_id is not None:  # a merged ticket's mail goes where its messages went
+                ticket = self.session.get(Ticket, ticket.merged_into_id)
             ticket.last_activity_at = max(ticket.last_activity_at, when)
             self._reopen(ticket, message)
             self._tell_assignee(ticket, message)

@@ -127,6 +127,18 @@ def test_a_merge_takes_every_message_and_the_history_and_closes_the_source_as_me
     assert tickets.thread(session, second)[-1].body == "Asked for the file.", "notes go with the history"
 
 
+def test_mail_for_a_merged_ticket_joins_the_ticket_it_was_merged_into(session, sam, two_accounts):
+    first, second, _ = two_accounts
+    merging.merge(session, first, second.id, sam, NOW)
+    session.commit()
+    answer = factories.archived(
+        session,
+        factories.message(next(numbers), sender="ann@acme.example", subject=f"Re: Export [SD-{first.id}]"),
+    )
+    assert answer.ticket_id == second.id
+    assert first.messages.count() == 0 and first.status == "closed"
+
+
 def test_merge_then_undo_restores_exactly_the_earlier_state(session, sam, two_accounts):
     first, _, bolt = two_accounts
     before = state(session)
