@@ -2,8 +2,9 @@
 before it is done, and undoing any of them for a while from the ticket's history.
 
 Previews are GET pages that change nothing, each at an address of its own (an id too large
-for the database then answers 404 rather than Werkzeug's 405 for a path shared by two methods); the change itself is a POST from the preview
-(or, for a link whose domains agree, from the ticket page). Everything works without scripts.
+for the database then answers 404, where a path shared by two methods would answer 405).
+The change itself is a POST from the preview (or, for a link whose domains agree, from the
+ticket page). Everything works without scripts.
 """
 
 from __future__ import annotations
