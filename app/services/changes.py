@@ -91,6 +91,7 @@ def can_undo(change: TicketChange, now: datetime, window: timedelta) -> bool:
 def undo(session: Session, change: TicketChange, actor: Agent, now: datetime,
          window: timedelta) -> TicketChange:
     """Put back where things stood before the change, if nothing changed them since."""
+    session.refresh(change, with_for_update=True)  # two agents pressing Undo at once: one undoes it
     if change.undone_at is not None:
         raise ServiceError("this change was undone already")
     if now - change.at > window:
