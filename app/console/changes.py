@@ -9,20 +9,18 @@ ticket page). Everything works without scripts.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app.auth.session import require_signed_in
 from app.console import change_forms, forms
+from app.console.change_panels import link_form, undo_window
 from app.extensions import db
 from app.models import Account, Message, Ticket, TicketChange
 from app.requestlog import note_account
 from app.runtime import now
 from app.services import account_links, changes, merging
-from app.services.accounts import account_names
 from app.services.errors import ServiceError, as_sentence
 
 bp = Blueprint("changes", __name__)
@@ -31,10 +29,6 @@ bp.before_request(require_signed_in)
 
 def agent():
     return current_user._get_current_object()
-
-
-def undo_window() -> timedelta:
-    return timedelta(minutes=current_app.config["UNDO_MINUTES"])
 
 
 def _noted(row):
@@ -116,14 +110,6 @@ def merge(ticket_id: int):
     return redirect(url_for("console.ticket", ticket_id=form.into.data))
 
 
-def link_form(message: Message, *, submitted: bool = True) -> change_forms.LinkForm:
-    """Return the link form of an unmatched message: no account chosen until the agent chooses."""
-    form = change_forms.LinkForm() if submitted else change_forms.LinkForm(formdata=None)
-    form.account.choices = change_forms.link_choices(account_names(db.session),
-                                                     account_links.sender_domain(message))
-    return form
-
-
 def _unlinked(message_id: int) -> Message:
     return _noted(db.session.get(Message, message_id))
 
@@ -187,11 +173,3 @@ def undo(change_id: int):
         return _refused(back, str(exc))
     flash(f"Undone: {change.summary}.", "info")
     return redirect(url_for("console.ticket", ticket_id=back))
-
-
-def history_changes(ticket: Ticket) -> dict:
-    """Return what the ticket page needs to offer undo beside its history, and to merge it."""
-    return {"changes": changes.changes_beside(db.session, ticket), "undo_form": forms.ButtonForm(),
-            "can_undo": lambda change: changes.can_undo(change, now(), undo_window()),
-            "merge_form": change_forms.MergeForm(formdata=None),
-            "link_form_for": lambda message: link_form(message, submitted=False)}

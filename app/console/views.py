@@ -27,8 +27,9 @@ from werkzeug.wrappers import Response
 from app.access import consents, grants, queries
 from app.access.rules import SCOPE_KINDS
 from app.auth.session import require_signed_in, safe_next
-from app.console import changes, compose, drafts, forms, presence, sharing
 from app.console import communications as entries
+from app.console import compose, drafts, forms, presence, sharing
+from app.console.change_panels import history_changes
 from app.console.mailbody import body_csp, body_document
 from app.console.notifications import preferences_form
 from app.console.pages import access_rows, grant_status, show_message
@@ -183,7 +184,7 @@ def _ticket_forms(ticket: Ticket) -> dict:
     return {"reply_form": forms.ReplyForm(), "note_form": forms.NoteForm(), "assign_form": assign,
             "forward_form": sharing.forward_form(ticket),
             "status_form": forms.StatusForm(status=ticket.status),
-            "log_form": entries.log_form(), **changes.history_changes(ticket)}
+            "log_form": entries.log_form(), **history_changes(ticket)}
 
 
 @bp.post("/tickets/<int:ticket_id>/reply")
