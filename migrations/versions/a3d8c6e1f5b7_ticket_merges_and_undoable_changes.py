@@ -55,6 +55,10 @@ def downgrade():
     op.drop_index('ix_ticket_change_event_id', table_name='ticket_change')
     op.drop_index('ix_ticket_change_ticket_id', table_name='ticket_change')
     op.drop_table('ticket_change')
-    with op.batch_alter_table('ticket', schema=None) as batch_op:
-        batch_op.drop_constraint('fk_ticket_merged_into_id_ticket', type_='foreignkey')
-        batch_op.drop_column('merged_into_id')
+    if op.get_bind().dialect.name == 'postgresql':
+        op.drop_constraint('fk_ticket_merged_into_id_ticket', 'ticket', type_='foreignkey')
+        op.drop_column('ticket', 'merged_into_id')
+    else:
+        # SQLite does not name a foreign key written with its column; the rebuild drops it.
+        with op.batch_alter_table('ticket', schema=None) as batch_op:
+            batch_op.drop_column('merged_into_id')
