@@ -16,6 +16,7 @@ from app.models.record import Employee, Job, Task, Todo
 from app.models.request_log import RequestLog, RequestLogDay
 from app.models.saved_reply import SavedReply
 from app.models.saved_search import SavedSearch
+from app.models.target import ResponseTarget
 from app.models.ticket import Ticket, TicketEvent
 from app.models.time import utcnow
 
@@ -45,6 +46,7 @@ __all__ = [
     "ReplyDraft",
     "RequestLog",
     "RequestLogDay",
+    "ResponseTarget",
     "SavedReply",
     "SavedSearch",
     "Task",
