@@ -23,8 +23,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 DAY_MINUTES = 8 * 60  # "1 day" of a target: a working day of business time
 END_OF_DAY = 24 * 60
-# A year without one open minute would mean opening hours that never open; the walk stops there.
-SEARCH_DAYS = 800
+# Two weeks without one open minute mean opening hours that never open; the walk stops there.
+EMPTY_DAYS = 14
 _UNIT_MINUTES = {"d": DAY_MINUTES, "day": DAY_MINUTES, "days": DAY_MINUTES,
                  "h": 60, "hr": 60, "hrs": 60, "hour": 60, "hours": 60,
                  "m": 1, "min": 1, "mins": 1, "minute": 1, "minutes": 1}
@@ -94,16 +94,17 @@ def open_spans(hours: BusinessHours, since: datetime) -> Iterator[tuple[datetime
     """
     zone = check_zone(hours.zone)
     day = _local_day(since, zone) - timedelta(days=1)
-    last_end = since
-    for _ in range(SEARCH_DAYS):
+    last_end, empty = since, 0
+    while empty < EMPTY_DAYS:
         span = hours.week[day.weekday()]
+        empty += 1
         if span is not None:
             midnight = datetime.combine(day, time.min)
             start = max(_utc(midnight + timedelta(minutes=span[0]), zone), last_end)
             end = _utc(midnight + timedelta(minutes=span[1]), zone)
             if end > start:
                 yield start, end
-                last_end = end
+                last_end, empty = end, 0
         day += timedelta(days=1)
 
 
