@@ -140,7 +140,8 @@ def opening_hours(draw) -> BusinessHours:
     def day():
         # At least an hour a day keeps the walk short; a span may end at midnight.
         opens = draw(st.integers(0, 23 * 60))
-        return None if draw(st.booleans()) and draw(st.booleans()) else (opens, draw(st.integers(opens + 60, 1440)))
+        closed = draw(st.booleans()) and draw(st.booleans())  # a day in four is closed
+        return None if closed else (opens, draw(st.integers(opens + 60, 1440)))
 
     week = [day() for _ in range(7)]
     if all(span is None for span in week):
