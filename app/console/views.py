@@ -108,7 +108,8 @@ def queue():
     try:
         view = ticket_service.queue_view(request.args.get("status"), request.args.get("queue"),
                                          account.id if account else None, agent(),
-                                         sender=request.args.get("sender"), words=request.args.get("words"))
+                                         sender=request.args.get("sender"), words=request.args.get("words"),
+                                         sort=request.args.get("sort"))
     except ServiceError as exc:
         abort(400, description=str(exc))
     if account is not None:
