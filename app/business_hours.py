@@ -41,8 +41,8 @@ def check_zone(name: str) -> ZoneInfo:
     try:
         return _zone(name)
     except (ZoneInfoNotFoundError, ValueError, TypeError):
-        raise BusinessTimeError(f"{name!r} is not a time zone; give an IANA name such as Europe/Berlin") \
-            from None
+        raise BusinessTimeError(f"there is no time zone named {name!r}; give an IANA name such as "
+                                "Europe/Berlin") from None
 
 
 @lru_cache(maxsize=64)
@@ -147,11 +147,12 @@ def parse_duration(text: str) -> int:
         raise BusinessTimeError("give a duration such as 4 h, 1 day or 90 min")
     parts = _PART.findall(cleaned)
     if not parts or _PART.sub("", cleaned).strip():
-        raise BusinessTimeError(f"{text.strip()!r} is not a duration; write it as 4 h, 1 day or 90 min")
+        raise BusinessTimeError(f"the duration {text.strip()!r} cannot be read; "
+                                "write it as 4 h, 1 day or 90 min")
     minutes = 0
     for number, unit in parts:
         if unit not in _UNIT_MINUTES:
-            raise BusinessTimeError(f"{unit!r} is not a unit; use days, h or min")
+            raise BusinessTimeError(f"the unit {unit!r} is not known; use days, h or min")
         minutes += int(number) * _UNIT_MINUTES[unit]
     if not 0 < minutes <= 365 * DAY_MINUTES:
         raise BusinessTimeError("a target must be longer than nothing and at most 365 days")
@@ -171,11 +172,11 @@ def parse_clock(text: str, *, closing: bool = False) -> int:
     """Return the minute of the day of "09:00"; "24:00" is accepted as a closing time."""
     found = _CLOCK.match(text.strip())
     if not found:
-        raise BusinessTimeError(f"{text.strip()!r} is not a time of day; write it as 09:00")
+        raise BusinessTimeError(f"the time {text.strip()!r} cannot be read; write it as 09:00")
     hour, minute = int(found.group(1)), int(found.group(2))
     value = hour * 60 + minute
     if minute > 59 or value > END_OF_DAY or (value == END_OF_DAY and not closing):
-        raise BusinessTimeError(f"{text.strip()!r} is not a time of day; write it as 09:00")
+        raise BusinessTimeError(f"the time {text.strip()!r} cannot be read; write it as 09:00")
     return value
 
 

@@ -192,9 +192,9 @@ def _span_words(span) -> str:
 
 def overrides(session: Session) -> list[tuple[Account, ResponseTarget]]:
     """Return every account with settings of its own, by name."""
-    return list(session.execute(select(Account, ResponseTarget).join(ResponseTarget,
-                                                                     ResponseTarget.account_id == Account.id)
-                                .order_by(Account.name)).tuples())
+    rows = session.execute(select(Account, ResponseTarget)
+                           .join(ResponseTarget, ResponseTarget.account_id == Account.id).order_by(Account.name))
+    return [(account, row) for account, row in rows]
 
 
 class TargetBook:
