@@ -192,8 +192,8 @@ def _span_words(span) -> str:
 
 def overrides(session: Session) -> list[tuple[Account, ResponseTarget]]:
     """Return every account with settings of its own, by name."""
-    rows = session.execute(select(Account, ResponseTarget)
-                           .join(ResponseTarget, ResponseTarget.account_id == Account.id).order_by(Account.name))
+    own = ResponseTarget.account_id == Account.id
+    rows = session.execute(select(Account, ResponseTarget).join(ResponseTarget, own).order_by(Account.name))
     return [(account, row) for account, row in rows]
 
 

@@ -48,7 +48,8 @@ def mail(n: int, when: datetime, sender: str, in_reply_to: int | None = None) ->
     return factories.crlf(msg.as_bytes())
 
 
-def asked(session, n: int, when: datetime, sender: str = "ann@acme.example", after: int | None = None) -> Ticket:
+def asked(session, n: int, when: datetime, sender: str = "ann@acme.example",
+          after: int | None = None) -> Ticket:
     return factories.archived(session, mail(n, when, sender, in_reply_to=after)).ticket
 
 
@@ -206,7 +207,8 @@ def test_the_settings_page_puts_one_sentence_beside_each_wrong_field(web, admin)
 
 
 def test_a_saved_setting_applies_and_is_audited_and_an_account_can_go_back_to_the_desks(web, admin):
-    data = {"first_response": "1 day", "next_response": "90 min", "time_zone": "Europe/Berlin", **week_fields()}
+    data = {"first_response": "1 day", "next_response": "90 min", "time_zone": "Europe/Berlin",
+            **week_fields()}
     assert submit(admin, "/admin/targets", "/admin/targets", data).status_code == 302
     with web.app_context():
         acme_id = db.session.scalar(select(Account.id).where(Account.name == "Acme"))
