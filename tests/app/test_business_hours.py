@@ -57,6 +57,13 @@ def test_a_day_on_which_the_clocks_go_back_is_an_hour_longer_when_open_round_the
     assert business_time_between(ROUND_THE_CLOCK, start, end) == hours(25)
 
 
+def test_a_day_on_which_the_clocks_go_forward_inside_opening_hours_is_an_hour_shorter():
+    # Berlin goes from 02:00 CET to 03:00 CEST on Sunday 29 March 2026; open 01:00-05:00 that day.
+    early = BusinessHours("Europe/Berlin", (None,) * 6 + ((60, 300),))
+    assert business_time_between(early, datetime(2026, 3, 28, 0, 0), datetime(2026, 3, 30, 0, 0)) == hours(3)
+    assert add_business_time(early, datetime(2026, 3, 29, 0, 0), hours(2)) == datetime(2026, 3, 29, 2, 0)
+
+
 def test_opening_hours_follow_the_zone_across_the_change_of_the_clocks():
     # New York opens at 09:00 local: 14:00 UTC in winter, 13:00 UTC after 8 March 2026;
     # asked on Friday at 17:30 EST, one hour is due on Monday at 10:00 EDT.
