@@ -52,7 +52,8 @@ def dashboard():
     targets = target_figures(db.session, figures.now)
     return render_template("manage/dashboard.html", figures=figures, charts=panels.charts(figures),
                            hours=panels.hours, short_date=panels.short_date, targets=targets,
-                           target_charts=target_panels.charts(targets), target_words=target_panels.words)
+                           target_charts=target_panels.charts(targets) if targets.any_target else {},
+                           target_words=target_panels.words)
 
 
 def _filter_form() -> AuditFilterForm:
