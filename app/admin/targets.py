@@ -6,7 +6,7 @@ the audit log.
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 
 from app.admin import target_forms
 from app.admin.forms import ButtonForm
@@ -32,19 +32,17 @@ def save_targets():
     return _save(form, None, lambda status: _desk_page(form, status), "admin.targets", {})
 
 
-@bp.get("/targets/<int:account_id>")
+# One rule for both methods: with two rules on one path, a number too large for an id
+# answers 405 (werkzeug matched the other method's rule first) instead of 404.
+@bp.route("/targets/<int:account_id>", methods=["GET", "POST"])
 def account_targets(account_id: int):
     account = _account_or_404(account_id)
+    if request.method == "POST":
+        form = target_forms.TargetsForm()
+        return _save(form, account, lambda status: _account_page(account, form, status),
+                     "admin.account_targets", {"account_id": account.id})
     row = service.settings_row(db.session, account.id)
     return _account_page(account, target_forms.filled(service.form_of(row, for_account=True)))
-
-
-@bp.post("/targets/<int:account_id>")
-def save_account_targets(account_id: int):
-    account = _account_or_404(account_id)
-    form = target_forms.TargetsForm()
-    return _save(form, account, lambda status: _account_page(account, form, status), "admin.account_targets",
-                 {"account_id": account.id})
 
 
 @bp.post("/targets/<int:account_id>/clear")

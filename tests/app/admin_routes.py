@@ -64,7 +64,7 @@ ADMIN_ROUTES: dict = {
     ("admin.targets", "GET"): admins_only(200),
     ("admin.save_targets", "POST"): admins_only(400),
     ("admin.account_targets", "GET"): admins_only(200),
-    ("admin.save_account_targets", "POST"): admins_only(REDIRECT),
+    ("admin.account_targets", "POST"): admins_only(REDIRECT),
     ("admin.clear_account_targets", "POST"): admins_only(REDIRECT),
 }
 
