@@ -115,6 +115,9 @@ class Config:
     # The tag put in outbound subjects, e.g. "[SD-42]"; inbound mail carrying it
     # threads into ticket 42 when the sender belongs to that ticket's account.
     TICKET_TAG_PREFIX = os.environ.get("TICKET_TAG_PREFIX", "SD")
+    # How long after a message is moved, two tickets merged or a message linked to an account
+    # the change can be undone from the ticket's history.
+    UNDO_MINUTES = _env_int("UNDO_MINUTES", 30, minimum=1)
     # Outbound mail: smtp://host:port (plain), smtp+starttls://user:password@host:587,
     # smtps://user:password@host:465, or file:///folder to write each message there as
     # an .eml file; unset, the console refuses to send and says why.
@@ -141,6 +144,10 @@ class Config:
     # The largest request the web processes read, in MiB: the files of a logged call or
     # meeting. Flask reads it as MAX_CONTENT_LENGTH, in bytes (set in create_app).
     UPLOAD_MAX_MB = _env_int("UPLOAD_MAX_MB", 25, minimum=1)
+    # The most the files attached to one reply may weigh together, in MiB: mail servers
+    # refuse large messages, and base64 makes each file a third larger on the wire. A reply
+    # is one request too, so UPLOAD_MAX_MB above still bounds it.
+    REPLY_ATTACHMENT_MAX_MB = _env_int("REPLY_ATTACHMENT_MAX_MB", 10, minimum=1)
     # Emailed links point here: the address customers reach this application at.
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/")
     # The fewest days between publishing a privacy policy version and its taking effect,
@@ -148,9 +155,14 @@ class Config:
     POLICY_NOTICE_DAYS = _env_int("POLICY_NOTICE_DAYS", 30)
     # The address replies come from and customers write to.
     SUPPORT_ADDRESS = os.environ.get("SUPPORT_ADDRESS", "support@desk.example")
-    # The name the desk's own emails (access notices, consents, policy notices, links) come
-    # from, beside SUPPORT_ADDRESS: "Example Support <support@desk.example>".
+    # The name the desk's own emails (access notices, consents, policy notices, links,
+    # notifications to agents) come from, beside SUPPORT_ADDRESS: "Example Support
+    # <support@desk.example>".
     DESK_NAME = os.environ.get("DESK_NAME", "Example Support").strip()
+    # How often the worker emails the notifications agents chose to get by email, and
+    # looks for grants about to end; and how long before its end an agent is told.
+    NOTIFICATION_INTERVAL_SECONDS = _env_int("NOTIFICATION_INTERVAL_SECONDS", 30, minimum=1)
+    GRANT_ENDING_NOTICE_MINUTES = _env_int("GRANT_ENDING_NOTICE_MINUTES", 30, minimum=1)
     # The support team's own mail domains besides SUPPORT_ADDRESS's, comma-separated: forwards
     # and exports to them are the team's own use; any other address outside the account's
     # domains needs the customer's consent.

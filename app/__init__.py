@@ -15,9 +15,12 @@ from app.auth.views import bp as auth_bp
 from app.console import pages
 from app.console.access import bp as access_bp
 from app.console.bulk import bp as bulk_bp
+from app.console.changes import bp as changes_bp
 from app.console.communications import bp as communications_bp
 from app.console.drafts import bp as drafts_bp
+from app.console.notifications import bp as notifications_bp
 from app.console.presence import bp as presence_bp
+from app.console.saved_replies import bp as saved_replies_bp
 from app.console.search import bp as search_bp
 from app.console.sharing import bp as sharing_bp
 from app.console.views import bp as console_bp
@@ -70,6 +73,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     app.register_blueprint(password.bp)
     app.register_blueprint(console_bp)
     app.register_blueprint(access_bp)
+    app.register_blueprint(changes_bp)
     app.register_blueprint(sharing_bp)
     app.register_blueprint(customer_bp)
     app.register_blueprint(manage_bp)
@@ -82,6 +86,8 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     app.register_blueprint(contact_bp)
     app.register_blueprint(drafts_bp)
     app.register_blueprint(presence_bp)
+    app.register_blueprint(saved_replies_bp)
+    app.register_blueprint(notifications_bp)
     return app
 
 

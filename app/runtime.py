@@ -78,6 +78,7 @@ def reply_settings() -> ReplySettings:
         tag_prefix=config["TICKET_TAG_PREFIX"],
         tokens_for=tokens_for,
         read_password=read_secret,
+        attachment_max_bytes=config["REPLY_ATTACHMENT_MAX_MB"] * 2 ** 20,
     )
 
 

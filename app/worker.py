@@ -1,5 +1,5 @@
 """The worker: one APScheduler process that polls mailboxes, keeps the index current,
-rolls the request log up and sends the notices that are due.
+rolls the request log up, sends the notices that are due and emails agents their notifications.
 
 Jobs are declared as data in ``JOBS``.  With the Whoosh index, the worker holds the index
 writer role for its whole life, so the index never has two writers; a second worker on
@@ -20,7 +20,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask, current_app
@@ -34,6 +34,8 @@ from app.services.access_notices import WAITING, send, send_new_links
 from app.services.errors import ServiceError
 from app.services.indexing import index_pending
 from app.services.mailboxes import mailbox_state, mailboxes_named, poll_mailboxes
+from app.services.notification_emails import send_notification_emails
+from app.services.notifications import notify_grants_ending
 from app.services.policy import owe_notices_to_new_contacts
 from app.services.policy_notices import send_policy_notices
 from app.services.request_log import roll_up
@@ -145,6 +147,32 @@ def send_policy_notices_due() -> None:
         WAITING.sent("privacy policy notices")
 
 
+def notify_agents() -> None:
+    """Tell agents whose grants are about to end, and email the notifications agents chose to get
+    by email.
+
+    Each grant and each email is claimed in the database first, so every worker runs this
+    job and none tells an agent twice.
+    """
+    lead = timedelta(minutes=current_app.config["GRANT_ENDING_NOTICE_MINUTES"])
+    told = notify_grants_ending(db.session, now(), lead)
+    db.session.commit()
+    if told:
+        log.info("told %d agent(s) that their access to records ends soon", told)
+    try:
+        report = send_notification_emails(db.session, now, should_stop=STOPPING.is_set)
+    except ServiceError as exc:  # SMTP_URL is not set
+        WAITING.note("notification emails to agents", exc)
+        return
+    if report.sent:
+        log.info("emailed %d notification(s) to agents", report.sent)
+    if report.failed:
+        WAITING.note("notification emails to agents", ServiceError(
+            f"{report.failed} not sent, the last because {report.last_error}"))
+    elif report.sent:
+        WAITING.sent("notification emails to agents")
+
+
 JOBS = (
     # Folders are polled under leases, each by one worker at a time (mailbox.poller).
     Job("poll-mailboxes", poll_all, "POLL_INTERVAL_SECONDS"),
@@ -156,6 +184,9 @@ JOBS = (
     Job("roll-up-request-log", roll_up_request_log, "REQUEST_LOG_ROLLUP_SECONDS", once="all"),
     # Not once: each notice is claimed by one worker before it is sent (app.services.policy_notices).
     Job("policy-notices", send_policy_notices_due, "POLICY_NOTICE_INTERVAL_SECONDS"),
+    # Not once either: each grant and each email is claimed before an agent is told
+    # (app.services.notifications, app.services.notification_emails).
+    Job("notify-agents", notify_agents, "NOTIFICATION_INTERVAL_SECONDS"),
 )
 
 

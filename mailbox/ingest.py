@@ -34,6 +34,7 @@ from app.models import (
     utcnow,
 )
 from app.rawstore import RawStore, sha256_hex
+from app.services import notifications
 from app.services.leaks import burn_leaked_links
 from mailbox.linking import Directory, Link, choose_thread, link_account
 from mailbox.parse import ParsedMessage, parse_message, token_candidates
@@ -100,8 +101,11 @@ class Archiver:
 
     def __init__(self, session: Session, store: RawStore, *, tag_prefix: str,
                  direction: str = "inbound", account: tuple[int, str] | None = None,
-                 ticket: Ticket | None = None, provenance: Provenance = MAIL) -> None:
+                 ticket: Ticket | None = None, provenance: Provenance = MAIL,
+                 notify_assignees: bool = False) -> None:
         self.session = session
+        # The poller tells a ticket's assignee of a customer's answer; imports of old mail do not.
+        self.notify_assignees = notify_assignees
         self.provenance = provenance
         # An import run for one named account links every new message to it.
         self.account = account
@@ -236,8 +240,11 @@ class Archiver:
             self.session.add(ticket)
         else:
             ticket = self.session.get(Ticket, decision.ticket_id)
+            while ticket.merged_into_id is not None:  # a merged ticket's mail goes where its messages went
+                ticket = self.session.get(Ticket, ticket.merged_into_id)
             ticket.last_activity_at = max(ticket.last_activity_at, when)
             self._reopen(ticket, message)
+            self._tell_assignee(ticket, message)
         message.ticket = ticket
         message.thread_reason = decision.reason
         self.session.add(message)
@@ -255,6 +262,11 @@ class Archiver:
         ticket.status = "open"
         # The ticket's messages carry its status in the search index: index them again.
         self.session.execute(update(Message).where(Message.ticket_id == ticket.id).values(indexed_at=None))
+
+    def _tell_assignee(self, ticket: Ticket, message: Message) -> None:
+        """A customer's answer on an assigned ticket is news for its agent (never an auto-reply)."""
+        if self.notify_assignees and self.direction == "inbound" and not message.auto_reason:
+            notifications.customer_answered(self.session, ticket, message)
 
     def _ticket_for_message_id(self, message_id: str) -> int | None:
         if message_id in self._unflushed_ids:

@@ -24,7 +24,7 @@ from app.access.links import TokenError, new_token
 from app.access.queries import as_grant
 from app.access.rules import MANAGER, REQUEST_SCOPES, remaining, scope_words
 from app.models import AccessRequest, AccessToken, Account, Agent, Consent
-from app.services import audit
+from app.services import audit, notifications
 from app.services.errors import ServiceError
 from app.services.rows import change_if
 
@@ -124,6 +124,7 @@ def decide(session: Session, token: AccessToken, approve: bool, hours: float | N
     token.used_at = now
     if not approve:
         _audit(session, "access denied", request, now, contact_email=token.contact_email)
+        notifications.access_decided(session, request, "denied", token.contact_email, now)
         session.flush()
         # The approver who denied keeps a link to the account's access log all the same.
         log_until = now + timedelta(days=settings.log_link_days)
@@ -131,6 +132,7 @@ def decide(session: Session, token: AccessToken, approve: bool, hours: float | N
                        {"log": new_token(session, request, "log", token.contact_email, log_until)})]
     _audit(session, "access approved", request, now, contact_email=token.contact_email,
            detail=f"{scope_words(request.scope)} until {request.ends_at:%Y-%m-%d %H:%M} UTC ({minutes} min)")
+    notifications.access_decided(session, request, "approved", token.contact_email, now)
     session.flush()
     return _grant_notices(session, request, now, settings)
 
@@ -170,6 +172,7 @@ def revoke(session: Session, token: AccessToken, now: datetime) -> list[Notice]:
     if ended is None:
         raise TokenError(f"This access is not active any more ({describe(request, now)}).", 409)
     token.used_at = now
+    notifications.access_decided(session, request, "revoked", token.contact_email, now)
     return ended
 
 

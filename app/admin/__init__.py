@@ -10,7 +10,14 @@ brings every route with it. A new area adds its module to this import and an ent
 ``views.SECTIONS`` for the navigation.
 """
 
-from app.admin import accounts, agents, mailboxes, oauth, policy  # noqa: F401 (registers their routes on views.bp)
+from app.admin import (  # noqa: F401 (registers their routes on views.bp)
+    accounts,
+    agents,
+    mailboxes,
+    oauth,
+    policy,
+    targets,
+)
 from app.admin.views import bp
 
 __all__ = ["bp"]

@@ -18,7 +18,8 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 # The administration navigation: (label, endpoint); an area adds its own entry.
 SECTIONS: list[tuple[str, str]] = [("Agents", "admin.agents"), ("Accounts", "admin.accounts"),
-                                    ("Mailboxes", "admin.mailboxes_list"), ("Privacy policy", "admin.policy")]
+                                    ("Mailboxes", "admin.mailboxes_list"), ("Privacy policy", "admin.policy"),
+                                    ("Response targets", "admin.targets")]
 
 
 @bp.before_request

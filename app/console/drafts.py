@@ -17,13 +17,12 @@ from werkzeug.wrappers import Response
 from app.auth.session import require_signed_in
 from app.console import forms
 from app.extensions import db
-from app.models import Message, Ticket
+from app.models import Ticket
 from app.requestlog import note_account
 from app.runtime import now, presence_window
 from app.services import drafts, presence
 from app.services.collisions import Arrival, SeenMarker, arrived_since
 from app.services.errors import ServiceError
-from app.services.outbound import quoted
 
 bp = Blueprint("drafts", __name__)
 bp.before_request(require_signed_in)
@@ -80,10 +79,10 @@ def discard(ticket_id: int):
     return _back(ticket)
 
 
-def reply_form(ticket: Ticket, answering: Message, when: str) -> forms.ReplyForm:
-    """Return the reply form as the page starts it: the agent's draft, else a quote of ``answering``."""
+def draft_body(ticket: Ticket) -> str | None:
+    """Return the text of the agent's draft on this ticket, if they have one."""
     draft = drafts.draft_of(db.session, current_user, ticket)
-    return forms.ReplyForm(body=draft.body if draft else quoted(answering, when))
+    return draft.body if draft else None
 
 
 def held_back(ticket: Ticket, form: forms.ReplyForm) -> list[Arrival]:

@@ -2,6 +2,7 @@
 
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateTimeLocalField,
     HiddenField,
     IntegerField,
@@ -23,8 +24,11 @@ from app.models.ticket import STATUSES
 from app.services.agents import PAGE_SIZES
 from app.services.communications import MAX_DURATION_MINUTES, MAX_NAME_CHARS
 from app.services.communications import MAX_TEXT_CHARS as MAX_ENTRY_CHARS
+from app.services.compose import MAX_SIGNATURE_CHARS, address_problems, split_addresses
 from app.services.outbound import MAX_REPLY_CHARS
 from app.services.presence import ACTIVITIES
+from app.services.saved_replies import MAX_BODY_CHARS as MAX_SAVED_REPLY_CHARS
+from app.services.saved_replies import MAX_TITLE_CHARS as MAX_SAVED_TITLE_CHARS
 from app.services.sharing import MAX_NOTE_CHARS as MAX_FORWARD_NOTE_CHARS
 from app.services.tickets import MAX_NOTE_CHARS
 
@@ -32,8 +36,18 @@ STATUS_CHOICES = [SelectChoice(s, s.capitalize()) for s in STATUSES]
 QUEUE_LABELS = {"mine": "Mine", "unassigned": "Unassigned", "all": "All", "unmatched": "Unmatched mail"}
 
 
+def addresses(form, field) -> None:
+    """Check each address of a Cc or Bcc field, with one sentence beside the field per bad one."""
+    field.errors.extend(address_problems(split_addresses(field.data)))
+
+
 class ReplyForm(FlaskForm):
+    """A reply; sent as multipart/form-data for its files."""
+
     body = TextAreaField("Reply", validators=[DataRequired(), Length(max=MAX_REPLY_CHARS)])
+    cc = StringField("Cc", validators=[Length(max=5000), addresses])
+    bcc = StringField("Bcc", validators=[Length(max=5000), addresses])
+    files = MultipleFileField("Attach files")
     then_status = SelectField("Then set the ticket to", choices=STATUS_CHOICES, default="pending")
     # What the page showed (app.services.collisions): a reply posted after more arrived is held.
     seen_message = IntegerField(widget=HiddenInput(), validators=[Optional(), NumberRange(min=0, max=MAX_ID)])
@@ -52,6 +66,11 @@ class PresenceForm(FlaskForm):
     """A ticket page's heartbeat: the agent still has it open, reading or typing a reply."""
 
     activity = SelectField(choices=[SelectChoice(a, a) for a in ACTIVITIES])
+class SavedReplyForm(FlaskForm):
+    title = StringField("Title", validators=[DataRequired(), Length(max=MAX_SAVED_TITLE_CHARS)])
+    body = TextAreaField("Text", validators=[DataRequired(), Length(max=MAX_SAVED_REPLY_CHARS)])
+    shared = BooleanField("Shared with the whole team")
+    submit = SubmitField("Save")
 
 
 class NoteForm(FlaskForm):
@@ -70,22 +89,14 @@ class AssignForm(FlaskForm):
     submit = SubmitField("Assign")
 
 
-class MoveForm(FlaskForm):
-    ticket = IntegerField("Move to ticket", validators=[InputRequired(), NumberRange(min=1, max=MAX_ID)])
-    submit = SubmitField("Move")
-
-
-class LinkForm(FlaskForm):
-    account = SelectField("Link to account", choices=[], validate_choice=True)
-    submit = SubmitField("Link")
-
-
 class SettingsForm(FlaskForm):
     page_size = IntegerField("Tickets per page", validators=[
         InputRequired(), NumberRange(min=PAGE_SIZES[0], max=PAGE_SIZES[-1])])
     time_zone = StringField("Time zone", validators=[DataRequired(), Length(max=64)])
     default_queue = SelectField("Queue to start on",
                                 choices=[SelectChoice(q, QUEUE_LABELS[q]) for q in QUEUES])
+    signature = TextAreaField("Signature (added below every reply you send)",
+                              validators=[Length(max=MAX_SIGNATURE_CHARS)])
     submit = SubmitField("Save settings")
 
 

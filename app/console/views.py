@@ -28,9 +28,11 @@ from app.access import consents, grants, queries
 from app.access.rules import SCOPE_KINDS
 from app.auth.session import require_signed_in, safe_next
 from app.console import communications as entries
-from app.console import drafts, forms, presence, sharing
+from app.console import compose, drafts, forms, presence, sharing
+from app.console.change_panels import history_changes
 from app.console.mailbody import body_csp, body_document
-from app.console.pages import access_rows, grant_status, local_time, show_message
+from app.console.notifications import preferences_form
+from app.console.pages import access_rows, grant_status, show_message
 from app.console.queue_forms import bulk_form
 from app.extensions import db
 from app.form_errors import show_error
@@ -38,14 +40,15 @@ from app.ids import row_id
 from app.models import Account, Attachment, Message, Ticket
 from app.requestlog import note_account
 from app.runtime import access_settings, now, raw_store, reply_settings
-from app.services import oauth
+from app.services import notifications, oauth
 from app.services import tickets as ticket_service
 from app.services.accounts import account_names, list_accounts
 from app.services.agents import update_settings
 from app.services.collisions import seen_marker
 from app.services.communications import beside_originals
+from app.services.compose import set_signature
 from app.services.drafts import discard_draft
-from app.services.errors import ServiceError
+from app.services.errors import ServiceError, as_sentence
 from app.services.outbound import message_to_answer, send_reply
 from app.services.records import record_summary
 from mailbox.parse import attachment_payload, parse_message
@@ -106,7 +109,8 @@ def queue():
     try:
         view = ticket_service.queue_view(request.args.get("status"), request.args.get("queue"),
                                          account.id if account else None, agent(),
-                                         sender=request.args.get("sender"), words=request.args.get("words"))
+                                         sender=request.args.get("sender"), words=request.args.get("words"),
+                                         sort=request.args.get("sort"))
     except ServiceError as exc:
         abort(400, description=str(exc))
     if account is not None:
@@ -130,12 +134,20 @@ def _account_filter(raw: str) -> Account | None:
 
 @bp.get("/tickets/<int:ticket_id>")
 def ticket(ticket_id: int):
-    return _ticket_page(_ticket_or_404(ticket_id), remote=request.args.get("remote", type=int))
+    ticket = _ticket_or_404(ticket_id)
+    if ticket.merged_into_id is not None:  # kept, closed; its messages and history are there now
+        flash(f"Ticket #{ticket.id} was merged into ticket #{ticket.merged_into_id}.", "info")
+        return redirect(url_for("console.ticket", ticket_id=ticket.merged_into_id))
+    return _ticket_page(ticket, remote=request.args.get("remote", type=int))
 
 
-def _ticket_page(ticket: Ticket, *, remote: int | None = None, held: forms.ReplyForm | None = None,
-                 arrived: list | None = None) -> str:
-    """Render a ticket; ``held`` is a reply held back because ``arrived`` came since its page."""
+def _ticket_page(ticket: Ticket, *, remote: int | None = None, reply_form: forms.ReplyForm | None = None,
+                 held: forms.ReplyForm | None = None, arrived: list | None = None) -> str:
+    """Render a ticket.
+
+    ``reply_form`` is a refused reply, shown again with each error beside its field;
+    ``held`` is a reply held back because ``arrived`` came since its page was shown.
+    """
     seen = seen_marker(db.session, ticket)  # before the thread: what the page shows is at least this
     store = raw_store()
     thread = beside_originals(ticket_service.thread(db.session, ticket))
@@ -152,8 +164,10 @@ def _ticket_page(ticket: Ticket, *, remote: int | None = None, held: forms.Reply
     if ticket.account_id is not None:
         ticket_forms["grants"] = grant_status(db.session, agent(), ticket.account_id, now())
     if answering is not None:  # the reply starts by quoting what it answers, to be edited at will
-        when = local_time(answering.date_utc or answering.archived_at, "%Y-%m-%d %H:%M %Z")
-        ticket_forms["reply_form"] = held or drafts.reply_form(ticket, answering, when)
+        choices = compose.saved_choices(db.session, ticket, answering, agent())
+        ticket_forms["saved_replies"] = choices
+        ticket_forms["reply_form"] = reply_form or held or compose.reply_form(
+            choices, answering, request.args.get("saved_reply", type=int), drafts.draft_body(ticket))
     page = render_template("console/ticket.html", ticket=ticket, items=items, answering=answering,
                            cannot_reply=cannot_reply, corrections=corrections,
                            correction_forms=correction_forms, seen=seen, held=held is not None,
@@ -169,31 +183,37 @@ def _ticket_page(ticket: Ticket, *, remote: int | None = None, held: forms.Reply
 def _ticket_forms(ticket: Ticket) -> dict:
     assign = forms.AssignForm(assignee=str(ticket.assignee_id or ""))
     assign.assignee.choices = forms.agent_choices(ticket_service.enabled_agents(db.session))
-    link = forms.LinkForm()
-    link.account.choices = forms.account_choices(account_names(db.session))
     return {"reply_form": forms.ReplyForm(), "note_form": forms.NoteForm(), "assign_form": assign,
             "forward_form": sharing.forward_form(ticket),
-            "status_form": forms.StatusForm(status=ticket.status), "move_form": forms.MoveForm(),
-            "link_form": link, "log_form": entries.log_form()}
+            "status_form": forms.StatusForm(status=ticket.status),
+            "log_form": entries.log_form(), **history_changes(ticket)}
 
 
 @bp.post("/tickets/<int:ticket_id>/reply")
 def reply(ticket_id: int):
     ticket = _ticket_or_404(ticket_id)
     form = forms.ReplyForm()
-    if not form.validate_on_submit():
-        return _refused(form, ticket_id)
+    if not form.validate_on_submit():  # shown again with each error beside its field; nothing lost
+        return _ticket_page(ticket, reply_form=form), 400
     arrived = drafts.held_back(ticket, form)
     if arrived:  # written without knowing of these: shown them, with the text kept, to decide
         return _ticket_page(ticket, held=form, arrived=arrived), 409
-
-    def send():
-        settings = reply_settings()
-        send_reply(db.session, raw_store(), ticket, agent(), form.body.data, settings)
+    try:
+        send_reply(db.session, raw_store(), ticket, agent(), form.body.data, reply_settings(),
+                   **compose.extras(form))
         ticket_service.set_status(db.session, ticket, agent(), form.then_status.data)
         discard_draft(db.session, agent(), ticket)
-
-    return _done(ticket_id, send, "Reply sent.")
+        db.session.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        oauth.record_refusals(db.session)  # a reply's mailbox whose sign-in was refused
+        if exc.field in ("body", "cc", "bcc", "files"):
+            form[exc.field].errors = [as_sentence(str(exc))]
+            return _ticket_page(ticket, reply_form=form), 400
+        flash(f"Not done: {exc}.", "error")
+        return redirect(url_for("console.ticket", ticket_id=ticket_id))
+    flash("Reply sent.", "info")
+    return redirect(url_for("console.ticket", ticket_id=ticket_id))
 
 
 @bp.post("/tickets/<int:ticket_id>/notes")
@@ -246,31 +266,6 @@ def assign(ticket_id: int):
                  "Assignment saved.")
 
 
-@bp.post("/messages/<int:message_id>/move")
-def move_message(message_id: int):
-    message = _message_or_404(message_id)
-    source = message.ticket_id
-    form = forms.MoveForm()
-    if not form.validate_on_submit():
-        return _refused(form, source)
-    target = form.ticket.data
-    return _done(source, lambda: ticket_service.move_message(db.session, message, target, agent()),
-                 f"Message moved to ticket {target}.")
-
-
-@bp.post("/messages/<int:message_id>/link")
-def link_message(message_id: int):
-    message = _message_or_404(message_id)
-    form = forms.LinkForm()
-    form.account.choices = forms.account_choices(account_names(db.session))
-    if not form.validate_on_submit():
-        return _refused(form, message.ticket_id)
-    account_id = int(form.account.data)
-    return _done(message.ticket_id,
-                 lambda: ticket_service.link_message(db.session, message, account_id, agent()),
-                 "Message linked to the account.")
-
-
 @bp.get("/accounts")
 def accounts():
     return render_template("console/accounts.html", accounts=list_accounts(db.session))
@@ -300,13 +295,15 @@ def settings():
             update_settings(db.session, me, page_size=form.page_size.data,
                             time_zone=form.time_zone.data.strip(),
                             default_queue=form.default_queue.data)
+            set_signature(db.session, me, form.signature.data or "")
             db.session.commit()
             flash("Settings saved.", "info")
             return redirect(url_for("console.settings"))
         except ServiceError as exc:
             db.session.rollback()
             show_error(form, exc)
-    return render_template("console/settings.html", form=form, zones=sorted(available_timezones()))
+    return render_template("console/settings.html", form=form, zones=sorted(available_timezones()),
+                           notification_form=preferences_form(me), notification_kinds=notifications.KINDS)
 
 
 @bp.get("/messages/<int:message_id>/body")

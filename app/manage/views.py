@@ -17,7 +17,7 @@ from app.access.rules import MANAGING_ROLES
 from app.auth.session import require_signed_in
 from app.console import sharing
 from app.extensions import db
-from app.manage import audit_log, panels
+from app.manage import audit_log, panels, target_panels
 from app.manage.forms import AuditFilterForm
 from app.models import Account
 from app.requestlog import note_account
@@ -26,6 +26,7 @@ from app.services import audit
 from app.services.accounts import account_names
 from app.services.agents import list_agents
 from app.services.dashboard import build_dashboard
+from app.services.targets import target_figures
 
 bp = Blueprint("manage", __name__, url_prefix="/manage")
 
@@ -48,8 +49,11 @@ def require_manager():
 def dashboard():
     stale_after = timedelta(seconds=max(STALE_POLLS * current_app.config["POLL_INTERVAL_SECONDS"], 300))
     figures = build_dashboard(db.session, now(), stale_after=stale_after)
+    targets = target_figures(db.session, figures.now)
     return render_template("manage/dashboard.html", figures=figures, charts=panels.charts(figures),
-                           hours=panels.hours, short_date=panels.short_date)
+                           hours=panels.hours, short_date=panels.short_date, targets=targets,
+                           target_charts=target_panels.charts(targets) if targets.any_target else {},
+                           target_words=target_panels.words)
 
 
 def _filter_form() -> AuditFilterForm:

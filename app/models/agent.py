@@ -43,6 +43,8 @@ class Agent(UserMixin, db.Model):
     page_size: Mapped[int] = mapped_column(default=DEFAULT_PAGE_SIZE)
     time_zone: Mapped[str] = mapped_column(String(64), default=DEFAULT_TIME_ZONE)
     default_queue: Mapped[str] = mapped_column(String(20), default=DEFAULT_QUEUE)
+    # Added below every reply the agent sends, after a "-- " line; empty for none.
+    signature: Mapped[str] = mapped_column(Text, default="", server_default="")
     totp_secret: Mapped[str | None] = mapped_column(Text)
     totp_enabled_at: Mapped[datetime | None]
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)

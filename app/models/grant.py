@@ -53,6 +53,8 @@ class AccessRequest(db.Model):
     confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"))
     # Set once the worker has told everyone that the grant ended (tidiness, not access).
     end_noticed_at: Mapped[datetime | None]
+    # Set once the worker has told the agent that the grant is about to end.
+    ending_notified_at: Mapped[datetime | None]
 
     account = relationship("Account")
     agent = relationship("Agent", foreign_keys=[agent_id])

@@ -16,7 +16,8 @@ from app.extensions import db
 from app.models.time import utcnow
 
 STATUSES = ("open", "pending", "closed")
-EVENT_KINDS = ("status", "assign", "note", "reply", "log", "move_in", "move_out", "link_account")
+EVENT_KINDS = ("status", "assign", "note", "reply", "log", "move_in", "move_out", "link_account",
+               "merge_in", "merge_out", "undo")
 
 
 class Ticket(db.Model):
@@ -33,9 +34,12 @@ class Ticket(db.Model):
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_activity_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # A ticket merged into another is kept, closed, and names the ticket that took its messages.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"))
 
     account = relationship("Account")
     assignee = relationship("Agent")
+    merged_into = relationship("Ticket", remote_side=[id])
     messages = relationship(
         "Message", back_populates="ticket", order_by="Message.id", lazy="dynamic"
     )

@@ -13,13 +13,19 @@ server of its own (``Mailbox.smtp_host``): it signs in as the mailbox's account,
 password or, for OAuth2 mailboxes, an access token over SASL XOAUTH2 or OAUTHBEARER, and
 comes from the mailbox's address. Otherwise it leaves through ``SMTP_URL`` from
 ``SUPPORT_ADDRESS``.
+
+A reply may copy others in: Cc addresses stand in its headers, Bcc addresses only in the
+SMTP envelope, so the bytes archived and the bytes every recipient gets are the same and
+name no Bcc recipient; the ticket's history says whom it was sent to, Bcc included. Files
+go as MIME attachments of their exact bytes, and the agent's signature below the text
+(``app.services.compose``).
 """
 
 from __future__ import annotations
 
 import smtplib
 import ssl
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.headerregistry import Address
@@ -34,6 +40,8 @@ from sqlalchemy.orm import Session
 
 from app.models import Agent, Mailbox, MailboxFolder, Message, MessageLocation, Ticket
 from app.rawstore import RawStore, sha256_hex
+from app.services.communications import Upload
+from app.services.compose import check_copies, check_files, content_type, signed
 from app.services.errors import ServiceError
 from app.services.mail_text import wrap_body
 from app.services.tickets import record_event
@@ -174,6 +182,8 @@ class ReplySettings:
     # The token provider of an OAuth2 mailbox, for replies through its own account.
     tokens_for: Callable[[Mailbox], TokenProvider] | None = None
     read_password: Callable[[str], str | None] | None = None
+    # The most the files of one reply may weigh together (REPLY_ATTACHMENT_MAX_MB).
+    attachment_max_bytes: int = 10 * 2 ** 20
 
 
 _SECURITY = {"ssl": "tls", "starttls": "starttls", "none": "plain"}
@@ -256,12 +266,18 @@ def quoted(message: Message, when: str, limit: int = MAX_REPLY_CHARS // 2) -> st
 
 
 def build_reply(ticket: Ticket, answering: Message, agent: Agent, body: str,
-                settings: ReplySettings, sender: str | None = None) -> bytes:
-    """Return the reply's bytes, with CRLF line endings as SMTP carries them."""
+                settings: ReplySettings, sender: str | None = None, *, cc: Sequence[str] = (),
+                files: Sequence[Upload] = ()) -> bytes:
+    """Return the reply's bytes, with CRLF line endings as SMTP carries them.
+
+    Bcc recipients are never written here: they are given to the SMTP server alone.
+    """
     sender = sender or settings.support_address
     msg = EmailMessage(policy=SMTP)
     msg["From"] = formataddr((agent.name, sender))
     msg["To"] = answering.from_addr
+    if cc:
+        msg["Cc"] = ", ".join(cc)
     msg["Subject"] = reply_subject(ticket, answering, settings.tag_prefix)
     msg["Date"] = format_datetime(datetime.now(UTC))
     domain = sender.rpartition("@")[2] or None
@@ -272,25 +288,48 @@ def build_reply(ticket: Ticket, answering: Message, agent: Agent, body: str,
         references = [f"<{r}>" for r in answering.references_ids.split()] + [parent]
         msg["References"] = " ".join(references)
     msg.set_content(body)
+    for upload in files:
+        maintype, subtype = content_type(upload.filename)
+        msg.add_attachment(upload.data, maintype=maintype, subtype=subtype, filename=upload.filename)
     return msg.as_bytes()
 
 
 def send_reply(session: Session, store: RawStore, ticket: Ticket, agent: Agent, body: str,
-               settings: ReplySettings) -> Message:
-    """Archive a reply in the ticket and send it; the caller commits, or rolls back on error."""
+               settings: ReplySettings, *, cc: Sequence[str] = (), bcc: Sequence[str] = (),
+               files: Sequence[Upload] = ()) -> Message:
+    """Archive a reply in the ticket and send it; the caller commits, or rolls back on error.
+
+    The agent's signature goes below the text; ``cc`` are named in the headers, ``bcc`` only
+    in the envelope and the ticket's history; ``files`` are attached as they are.
+    """
     body = body.strip()
     if not body:
-        raise ServiceError("the reply is empty")
+        raise ServiceError("the reply is empty", "body")
     if len(body) > MAX_REPLY_CHARS:
-        raise ServiceError(f"the reply is longer than {MAX_REPLY_CHARS} characters")
+        raise ServiceError(f"the reply is longer than {MAX_REPLY_CHARS} characters", "body")
+    check_copies(cc, bcc)
+    check_files(files, settings.attachment_max_bytes)
     answering = message_to_answer(session, ticket)
     server, sender = reply_route(session, ticket, settings)
-    raw = build_reply(ticket, answering, agent, body + "\n", settings, sender)
+    text = signed(body, agent.signature or "")
+    raw = build_reply(ticket, answering, agent, text + "\n", settings, sender, cc=cc, files=files)
     archiver = Archiver(session, store, tag_prefix=settings.tag_prefix, direction="outbound", ticket=ticket)
     sha = sha256_hex(raw)
     result = archiver.archive([(raw, Seen(source=f"sent:ticket {ticket.id} sha256:{sha}"))])
     sent = session.get(Message, result.new_message_ids[0])
-    record_event(session, ticket, agent, "reply", f"reply sent to {answering.from_addr}", message=sent)
+    record_event(session, ticket, agent, "reply", _sent_to(answering.from_addr, cc, bcc, files), message=sent)
     session.flush()
-    server.send(raw, sender, [answering.from_addr])
+    server.send(raw, sender, list(dict.fromkeys([answering.from_addr, *cc, *bcc])))
     return sent
+
+
+def _sent_to(to: str, cc: Sequence[str], bcc: Sequence[str], files: Sequence[Upload]) -> str:
+    """Say in the history whom a reply went to; the only record of its Bcc recipients."""
+    words = f"reply sent to {to}"
+    if cc:
+        words += f", cc {', '.join(cc)}"
+    if bcc:
+        words += f", bcc {', '.join(bcc)}"
+    if files:
+        words += f", with {len(files)} file{'s' if len(files) != 1 else ''}"
+    return words

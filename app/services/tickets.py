@@ -17,10 +17,13 @@ from sqlalchemy.orm import Session, selectinload
 from app.models import Account, Agent, Message, Ticket, TicketEvent, utcnow
 from app.models.agent import QUEUES
 from app.models.ticket import STATUSES
-from app.services import queue_filters
+from app.services import notifications, queue_filters, targets
 from app.services.errors import ServiceError
+from app.target_rules import Wait
 
 MAX_NOTE_CHARS = 20_000
+# The queue's orders: most recent activity first, or what is due soonest (overdue first).
+SORTS = ("activity", "due")
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,7 @@ class QueueView:
     # Filters (``app.services.queue_filters``): part of a sender's address or name, and words.
     sender: str = ""
     words: str = ""
+    sort: str = "activity"
 
     @property
     def is_filtered(self) -> bool:
@@ -50,6 +54,8 @@ class QueuePage:
     scope_counts: dict[str, int]
     # Per ticket of the page: who wrote last, and whose turn it is.
     rows: dict[int, QueueRow] = field(default_factory=dict)
+    # Per ticket of the page that has a response due: which, and when.
+    due: dict[int, Wait] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -59,7 +65,7 @@ class QueueRow:
 
 
 def queue_view(status: str | None, scope: str | None, account_id: int | None, agent: Agent, *,
-               sender: str | None = None, words: str | None = None) -> QueueView:
+               sender: str | None = None, words: str | None = None, sort: str | None = None) -> QueueView:
     """Return the view a queue URL asks for, with the agent's default queue when none is named."""
     status = status or "open"
     scope = scope or agent.default_queue
@@ -67,8 +73,10 @@ def queue_view(status: str | None, scope: str | None, account_id: int | None, ag
         raise ServiceError(f"the status must be one of {', '.join(STATUSES)}")
     if scope not in QUEUES:
         raise ServiceError(f"the queue must be one of {', '.join(QUEUES)}")
+    if (sort or "activity") not in SORTS:
+        raise ServiceError(f"the order must be one of {', '.join(SORTS)}")
     return QueueView(status, scope, account_id, queue_filters.clean_sender(sender),
-                     queue_filters.clean_words(words))
+                     queue_filters.clean_words(words), sort or "activity")
 
 
 def _scoped(query, scope: str, agent: Agent, view: QueueView):
@@ -85,18 +93,33 @@ def _scoped(query, scope: str, agent: Agent, view: QueueView):
 
 
 def list_queue(session: Session, agent: Agent, view: QueueView, page: int) -> QueuePage:
-    """Return one page of the view's tickets, most recent activity first, with the counts."""
+    """Return one page of the view's tickets in the view's order, with the counts and what is due."""
     size = agent.page_size
     base = _scoped(select(Ticket), view.scope, agent, view).where(Ticket.status == view.status)
     total = session.scalar(select(func.count()).select_from(base.subquery()))
     pages = max(1, -(-total // size))
     page = min(max(page, 1), pages)
-    tickets = session.scalars(
-        base.order_by(Ticket.last_activity_at.desc(), Ticket.id.desc()).limit(size).offset((page - 1) * size)
-        .options(selectinload(Ticket.account), selectinload(Ticket.assignee))  # not one query per row
-    ).all()
+    newest_first = (Ticket.last_activity_at.desc(), Ticket.id.desc())
+    loading = (selectinload(Ticket.account), selectinload(Ticket.assignee))  # not one query per row
+    if view.sort == "due":
+        tickets = _due_page(session, base, newest_first, loading, size, page)
+    else:
+        tickets = session.scalars(base.order_by(*newest_first).limit(size).offset((page - 1) * size)
+                                  .options(*loading)).all()
+    ids = [t.id for t in tickets]
     return QueuePage(list(tickets), total, page, pages, _status_counts(session, agent, view),
-                     _scope_counts(session, agent, view), _rows(session, [t.id for t in tickets]))
+                     _scope_counts(session, agent, view), _rows(session, ids), targets.due_now(session, ids))
+
+
+def _due_page(session: Session, base, newest_first, loading, size: int, page: int) -> list[Ticket]:
+    """Return one page of the view ordered by what is due: business hours are counted in Python,
+    so the whole view's ids are ordered before the page is cut from them."""
+    in_view = base.with_only_columns(Ticket.id, Ticket.account_id, Ticket.status)
+    ordered = targets.order_by_due(session, in_view, list(session.scalars(base.with_only_columns(Ticket.id)
+                                                                          .order_by(*newest_first))))
+    wanted = ordered[(page - 1) * size:page * size]
+    found = {t.id: t for t in session.scalars(select(Ticket).where(Ticket.id.in_(wanted)).options(*loading))}
+    return [found[i] for i in wanted]
 
 
 def _rows(session: Session, ticket_ids: list[int]) -> dict[int, QueueRow]:
@@ -181,8 +204,11 @@ def set_status(session: Session, ticket: Ticket, actor: Agent, status: str) -> N
     session.flush()
 
 
-def assign(session: Session, ticket: Ticket, actor: Agent, assignee_id: int | None) -> None:
-    """Give the ticket to an enabled agent, or to nobody (``None``)."""
+def assign(session: Session, ticket: Ticket, actor: Agent | None, assignee_id: int | None) -> None:
+    """Give the ticket to an enabled agent, or to nobody (``None``); ``actor`` None is a rule.
+
+    The new assignee is notified unless they took the ticket themselves.
+    """
     assignee = None
     if assignee_id is not None:
         assignee = session.get(Agent, assignee_id)
@@ -194,6 +220,7 @@ def assign(session: Session, ticket: Ticket, actor: Agent, assignee_id: int | No
     record_event(session, ticket, actor, "assign",
                  f"assigned {before} → {assignee.name if assignee else 'nobody'}")
     ticket.assignee = assignee
+    notifications.ticket_assigned(session, ticket, actor, assignee)
     session.flush()
 
 

@@ -30,11 +30,36 @@
     });
   }
 
+  function replyBox() {
+    return document.querySelector("#reply textarea[name=body]");
+  }
+
   function ticketShortcuts() {
     document.addEventListener("keydown", function (event) {
-      if (typing(event) || event.key !== "r") { return; }
-      var box = document.querySelector("#reply textarea");
-      if (box) { event.preventDefault(); box.focus(); }
+      // Ctrl+R and Cmd+R still reload the page.
+      if (typing(event) || event.ctrlKey || event.metaKey || event.altKey || event.key !== "r") { return; }
+      var box = replyBox();
+      if (box) {
+        event.preventDefault();
+        box.focus();
+        box.setSelectionRange(0, 0);  // above the quoted message, where the answer goes
+        box.scrollIntoView({ block: "center" });
+      }
+    });
+  }
+
+  // A saved reply goes in at the cursor of the reply box, without reloading the page;
+  // with scripts off the same form reloads the page with the box starting with it.
+  function savedReplies(form) {
+    form.addEventListener("submit", function (event) {
+      var box = replyBox();
+      var option = form.querySelector("select").selectedOptions[0];
+      if (!box || !option) { return; }
+      event.preventDefault();
+      var text = option.getAttribute("data-text");
+      var start = box.selectionStart, end = box.selectionEnd;
+      box.setRangeText(text, start, end, "end");
+      box.focus();
     });
   }
 
@@ -58,5 +83,7 @@
     var table = document.querySelector("table[data-shortcuts=queue]");
     if (table) { queueShortcuts(table); }
     if (document.getElementById("reply")) { ticketShortcuts(); }
+    var saved = document.querySelector("form[data-saved-replies]");
+    if (saved) { savedReplies(saved); }
   });
 }());

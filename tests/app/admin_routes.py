@@ -59,6 +59,13 @@ ADMIN_ROUTES: dict = {
     # The privacy policy: an empty form publishes nothing and says what is missing.
     ("admin.policy", "GET"): admins_only(200),
     ("admin.publish_policy", "POST"): admins_only(400),
+    # Response targets: the desk's form needs a time zone and each day's hours; an account's
+    # empty form means "as the desk" and is saved; clearing an account's settings redirects.
+    ("admin.targets", "GET"): admins_only(200),
+    ("admin.save_targets", "POST"): admins_only(400),
+    ("admin.account_targets", "GET"): admins_only(200),
+    ("admin.account_targets", "POST"): admins_only(REDIRECT),
+    ("admin.clear_account_targets", "POST"): admins_only(REDIRECT),
 }
 
 EVERYONE = ("anonymous", "agent", "manager", "admin", "disabled")

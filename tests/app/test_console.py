@@ -147,7 +147,11 @@ def test_a_refused_change_says_why_and_changes_nothing(web, agent, world):
 
 def test_an_unmatched_message_is_linked_to_an_account_and_can_be_moved(web, agent, world):
     ticket = f"/tickets/{world.unmatched_ticket_id}"
-    submit(agent, ticket, f"/messages/{world.unmatched_message_id}/link", {"account": str(world.account_id)})
+    link = f"/messages/{world.unmatched_message_id}/link"
+    asked = submit(agent, ticket, link, {"account": str(world.account_id)}).text
+    assert ("Mail from someone@elsewhere.example will be linked to Leaky Widgets, whose domains are "
+            "leaky.example.") in asked
+    submit(agent, ticket, link, {"account": str(world.account_id), "confirmed": "yes"})
     assert "Leaky Widgets" in agent.get(ticket).text
     submit(agent, ticket, f"/messages/{world.unmatched_message_id}/move", {"ticket": str(world.ticket_id)})
     with web.app_context():

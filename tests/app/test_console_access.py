@@ -52,15 +52,23 @@ MATRIX = {
     ("console.home", "GET"): staff(REDIRECT),
     ("console.queue", "GET"): staff(200),
     ("console.ticket", "GET"): staff(200),
-    ("console.reply", "POST"): staff(REDIRECT),
+    # A refused reply is shown again on the ticket's page, each error beside its field.
+    ("console.reply", "POST"): staff(400),
     ("console.add_note", "POST"): staff(REDIRECT),
     ("console.set_status", "POST"): staff(REDIRECT),
     ("console.assign", "POST"): staff(REDIRECT),
     ("console.take", "POST"): staff(REDIRECT),
-    ("console.move_message", "POST"): staff(REDIRECT),
-    ("console.link_message", "POST"): staff(REDIRECT),
     # Bulk actions from the queue: the empty form selects no ticket, and is refused on the queue.
     ("bulk.apply", "POST"): staff(REDIRECT),
+    # Moving, merging and linking: the world's message is linked already, and the empty forms
+    # name no ticket, so each answers with the ticket page and a sentence; no change 999 exists.
+    ("changes.move_preview", "GET"): staff(REDIRECT),
+    ("changes.move", "POST"): staff(REDIRECT),
+    ("changes.merge_preview", "GET"): staff(REDIRECT),
+    ("changes.merge", "POST"): staff(REDIRECT),
+    ("changes.link_page", "GET"): staff(REDIRECT),
+    ("changes.link", "POST"): staff(REDIRECT),
+    ("changes.undo", "POST"): staff(404),
     ("console.accounts", "GET"): staff(200),
     ("console.account", "GET"): staff(200),
     ("console.settings", "GET"): staff(200),
@@ -72,6 +80,17 @@ MATRIX = {
     ("drafts.save", "POST"): staff(REDIRECT),
     ("drafts.discard", "POST"): staff(REDIRECT),
     ("presence.beat", "POST"): staff(400),
+    # Saved replies: the world has none, so each one's address is not found.
+    ("saved_replies.page", "GET"): staff(200),
+    ("saved_replies.create", "POST"): staff(400),
+    ("saved_replies.edit", "GET"): staff(404),
+    ("saved_replies.edit", "POST"): staff(404),
+    ("saved_replies.delete", "POST"): staff(404),
+    # One's own notifications; the world's URL names a notification nobody has.
+    ("notifications.page", "GET"): staff(200),
+    ("notifications.read", "POST"): staff(404),
+    ("notifications.read_all", "POST"): staff(REDIRECT),
+    ("notifications.save_preferences", "POST"): staff(REDIRECT),
     # Logging a call, chat or meeting: the empty form is refused with a message on the page.
     ("communications.log_on_ticket", "POST"): staff(REDIRECT),
     ("communications.log_on_account", "POST"): staff(REDIRECT),
@@ -128,7 +147,7 @@ def routes(app) -> list[tuple[str, str, object]]:
 
 
 ID_ARGUMENTS = ("ticket_id", "message_id", "attachment_id", "account_id", "record_id", "request_id",
-                "saved_id", "agent_id", "mailbox_id", "version_id")
+                "saved_id", "agent_id", "mailbox_id", "version_id", "notification_id", "change_id")
 
 
 def url_for_rule(rule, world: console_world.World, **changed) -> str:
@@ -136,7 +155,8 @@ def url_for_rule(rule, world: console_world.World, **changed) -> str:
               "attachment_id": world.attachment_id, "account_id": world.account_id,
               "kind": "jobs", "record_id": world.job_id, "request_id": world.request_id,
               "raw": "no-such-token", "saved_id": 999, "agent_id": world.agent_id,
-              "mailbox_id": world.mailbox_id, "version_id": world.policy_version_id, **changed}
+              "mailbox_id": world.mailbox_id, "version_id": world.policy_version_id,
+              "notification_id": 999, "change_id": 999, **changed}
     return rule.build({arg: values[arg] for arg in rule.arguments})[1]
 
 
