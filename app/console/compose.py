@@ -1,8 +1,8 @@
 """The reply box of a ticket's page: what it starts with, and what a sent form carries.
 
-The box starts from the agent's draft, else by quoting the message it answers; a saved reply chosen on the page (a GET
-with ``?saved_reply=ID``, so it works with scripts off) goes above the quote with its
-placeholders filled. Each saved reply's filled text is on the page too, for the script
+The box starts from the agent's draft, else by quoting the message it answers; a saved
+reply chosen on the page (a GET with ``?saved_reply=ID``, so it works with scripts off)
+goes above it with its placeholders filled. Each saved reply's filled text is on the page too, for the script
 that inserts it at the cursor instead. The agent's signature is shown beside the box,
 since the service adds it when the reply is sent.
 """

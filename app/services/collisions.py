@@ -2,8 +2,8 @@
 
 The reply form carries a seen-marker, the newest message and the newest ticket event
 its page showed. When the reply is posted, a customer's message archived since, or a
-reply another agent sent or a message they moved in since, means the agent wrote without knowing of it: the reply
-is held and the agent shown what arrived. Ids only grow, so "since" needs no clock.
+reply another agent sent or a message they moved in since, means the agent wrote without
+knowing of it: the reply is held and the agent shown what arrived. Ids only grow, so "since" needs no clock.
 """
 
 from __future__ import annotations
