@@ -6,8 +6,9 @@ Sam signs in to an empty Mine, follows it to Unassigned and takes a ticket; repl
 saved reply above the quoted message and a file, which the SMTP server receives and the
 archive keeps byte for byte; is notified when the customer's answer is polled; merges two
 tickets from the same customer after the preview and undoes it from the history; and sees the
-ticket nobody answered go overdue. A screenshot of each page is kept (in ``$DESK_SCREENSHOTS``
-when set, else in the test's temporary folder).
+ticket nobody answered go overdue. The same day runs twice: with scripts on, and with
+JavaScript turned off, where every step is a plain form or link. A screenshot of each page is
+kept (in ``$DESK_SCREENSHOTS`` when set, else in the test's temporary folder).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 from email.utils import make_msgid
 
+import pytest
+
 from app.extensions import db
 from app.models import Message, Ticket
 from app.runtime import raw_store
@@ -23,8 +26,9 @@ from app.services import saved_replies, targets
 from app.services.targets import TargetForm
 from tests import factories
 from tests.app.test_manage_browser import LAPTOP, screenshot_folder
-from tests.browser import record_requests, record_scripts, sign_in
+from tests.browser import keep_on_loopback, record_requests, record_scripts, sign_in
 from tests.browser import sqlite_only as backend  # noqa: F401 (the fixture: these tests run once)
+from tests.conftest import BROWSER_TIMEOUT_MS
 
 EMAIL = "sam@desk.example"
 # factories.message(n) is dated 2026-01-01 07:00 UTC plus n minutes: the day starts just after.
@@ -44,8 +48,20 @@ class Clock:
         return self.now
 
 
-def test_an_agents_day_from_an_empty_queue_to_an_overdue_ticket(page, live_server, dovecot, smtp_server,
+@pytest.fixture(params=[True, False], ids=["scripts-on", "scripts-off"])
+def day_page(browser, request):
+    """A fresh browser context with JavaScript on or off, and one page in it, kept on loopback."""
+    context = browser.new_context(java_script_enabled=request.param, viewport=LAPTOP)
+    keep_on_loopback(context)
+    context.set_default_timeout(BROWSER_TIMEOUT_MS)
+    yield context.new_page(), request.param
+    context.close()
+
+
+def test_an_agents_day_from_an_empty_queue_to_an_overdue_ticket(day_page, live_server, dovecot, smtp_server,
                                                                  tmp_path):
+    page, scripts_on = day_page
+    mode = "scripts-on" if scripts_on else "scripts-off"
     app = live_server.app
     app.config["SMTP_URL"] = smtp_server.url
     app.extensions["clock"] = clock = Clock(MORNING)
@@ -72,20 +88,19 @@ def test_an_agents_day_from_an_empty_queue_to_an_overdue_ticket(page, live_serve
                                    for s in ("The export stops at the 14th", "Invoice totals are wrong",
                                              "Invoices, again"))
     folder = screenshot_folder(tmp_path)
-    page.set_viewport_size(LAPTOP)
     scripts, requests = record_scripts(page), record_requests(page)
 
     # An empty Mine says where the work is; one click takes a ticket.
     sign_in(page, live_server, EMAIL, factories.AGENT_PASSWORD)
     page.goto(f"{live_server.url}/tickets")
     assert "Nothing is assigned to you, but 3 open tickets wait for someone" in page.inner_text("main")
-    page.screenshot(path=str(folder / "day-1-empty-mine.png"), full_page=True)
+    page.screenshot(path=str(folder / f"day-1-empty-mine-{mode}.png"), full_page=True)
     with page.expect_navigation():
         page.click("text=see the unassigned tickets")
     rows = page.locator("table.queue tbody tr")
     assert rows.count() == 3
     assert "Alice" in rows.filter(has_text="The export stops").inner_text()
-    page.screenshot(path=str(folder / "day-2-unassigned.png"), full_page=True)
+    page.screenshot(path=str(folder / f"day-2-unassigned-{mode}.png"), full_page=True)
     with page.expect_navigation():
         page.get_by_role("button", name=f"Take ticket #{export}").click()
     with app.app_context():
@@ -93,15 +108,19 @@ def test_an_agents_day_from_an_empty_queue_to_an_overdue_ticket(page, live_serve
 
     # The reply: a saved reply, filled in, above the quoted message, with a file.
     page.goto(f"{live_server.url}/tickets/{export}")
-    page.keyboard.press("r")
     page.select_option("#saved-reply", label="Fixed")
-    page.click("form[data-saved-replies] >> text=Insert")
+    if scripts_on:  # r puts the cursor at the top of the box, and Insert puts the reply there
+        page.keyboard.press("r")
+        page.click("form[data-saved-replies] >> text=Insert")
+    else:  # Insert reloads the page with the box starting with the saved reply
+        with page.expect_navigation():
+            page.click("form[data-saved-replies] >> text=Insert")
     box = page.input_value("#reply textarea[name=body]")
     assert box.startswith(f"Hello Alice, ticket {export} is fixed. Sam Agent")
     assert "\n> " in box, "the reply quotes the message it answers"
     page.set_input_files("#reply input[type=file]",
                          files=[{"name": "steps.pdf", "mimeType": "application/pdf", "buffer": STEPS}])
-    page.screenshot(path=str(folder / "day-3-reply.png"), full_page=True)
+    page.screenshot(path=str(folder / f"day-3-reply-{mode}.png"), full_page=True)
     with page.expect_navigation():
         page.click("#reply >> text=Send reply")
     assert "Reply sent." in page.inner_text("main")
@@ -124,7 +143,7 @@ def test_an_agents_day_from_an_empty_queue_to_an_overdue_ticket(page, live_serve
     assert page.locator("nav .badge").first.inner_text().startswith("1")
     told = page.locator("table.notifications tbody tr.unread")
     assert told.count() == 1 and f"Alice answered ticket #{export}" in told.inner_text()
-    page.screenshot(path=str(folder / "day-4-notified.png"), full_page=True)
+    page.screenshot(path=str(folder / f"day-4-notified-{mode}.png"), full_page=True)
     with page.expect_navigation():
         told.get_by_role("link").click()
     assert "Works now, thanks!" in page.inner_text(".thread")
@@ -135,19 +154,19 @@ def test_an_agents_day_from_an_empty_queue_to_an_overdue_ticket(page, live_serve
     with page.expect_navigation():
         page.get_by_role("button", name="Merge…").click()
     assert "Invoices, again" in page.locator("table.preview-table").inner_text()
-    page.screenshot(path=str(folder / "day-5-merge-preview.png"), full_page=True)
+    page.screenshot(path=str(folder / f"day-5-merge-preview-{mode}.png"), full_page=True)
     with page.expect_navigation():
         page.get_by_role("button", name="Merge the tickets").click()
     assert page.url == f"{live_server.url}/tickets/{invoices}"
     assert page.locator("article.message").count() == 2
-    page.screenshot(path=str(folder / "day-6-merged.png"), full_page=True)
+    page.screenshot(path=str(folder / f"day-6-merged-{mode}.png"), full_page=True)
     with page.expect_navigation():
         page.locator("section.history").get_by_role("button", name="Undo").click()
     assert page.locator("article.message").count() == 1
     with app.app_context():
         assert db.session.query(Message).filter_by(ticket_id=again).count() == 1
         assert db.session.get(Ticket, again).merged_into_id is None
-    page.screenshot(path=str(folder / "day-7-undone.png"), full_page=True)
+    page.screenshot(path=str(folder / f"day-7-undone-{mode}.png"), full_page=True)
 
     # Nobody answered Bob: within the hour it is due, past it the queue shows it overdue.
     due_queue = f"{live_server.url}/tickets?queue=unassigned&sort=due"
@@ -160,7 +179,7 @@ def test_an_agents_day_from_an_empty_queue_to_an_overdue_ticket(page, live_serve
     assert "Invoice totals are wrong" in first.inner_text()
     assert "overdue" in (first.get_attribute("class") or "")
     assert "Overdue by" in first.inner_text()
-    page.screenshot(path=str(folder / "day-8-overdue.png"), full_page=True)
+    page.screenshot(path=str(folder / f"day-8-overdue-{mode}.png"), full_page=True)
 
     page.wait_for_load_state("networkidle")
     assert requests.leaving_loopback() == [] and scripts.errors == []
