@@ -174,6 +174,7 @@ def _ticket_page(ticket: Ticket, *, remote: int | None = None, reply_form: forms
                            arrived=arrived or [], arrived_ids={a.message_id for a in arrived or []},
                            also_open=presence.others_text(ticket), **ticket_forms)
     presence.note_open(ticket, "replying" if held else "viewing")
+    notifications.mark_ticket_read(db.session, agent(), ticket.id, now())  # what it told of is seen now
     # After rendering, which a commit would make load every row again: the agent's presence,
     # and how messages shown for the first time are shown, kept for the next view.
     db.session.commit()

@@ -189,6 +189,13 @@ def mark_all_read(session: Session, agent: Agent, at: datetime) -> int:
                            .values(read_at=at).execution_options(synchronize_session=False)).rowcount
 
 
+def mark_ticket_read(session: Session, agent: Agent, ticket_id: int, at: datetime) -> int:
+    """Mark the agent's unread notifications about a ticket read, as they open it; return how many."""
+    return session.execute(update(Notification).where(*_console(agent), Notification.read_at.is_(None),
+                                                      Notification.ticket_id == ticket_id)
+                           .values(read_at=at).execution_options(synchronize_session=False)).rowcount
+
+
 def path_of(notification: Notification) -> str:
     """Return the console page a notification is about, from the site's root."""
     if notification.ticket_id is not None:

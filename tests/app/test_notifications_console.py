@@ -70,6 +70,15 @@ def test_marking_one_read_then_all_read_clears_the_count(web, desk):
     assert "Mark read" not in page
 
 
+def test_opening_a_ticket_marks_what_was_told_about_it_read_and_nothing_else(web, desk):
+    client, (first, second) = desk
+    assert client.get(f"/tickets/{first}").status_code == 200
+    page = client.get("/notifications").text
+    assert unread_badge(page) == "1"
+    assert re.search(rf'class="read"[^>]*>.*?href="/tickets/{first}"', page, re.S)
+    assert re.search(rf'class="unread"[^>]*>.*?href="/tickets/{second}"', page, re.S)
+
+
 def test_nobody_marks_another_agents_notification_read(web, desk):
     _, _ = desk
     lee = web.test_client()
