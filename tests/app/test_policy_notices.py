@@ -18,7 +18,7 @@ from app.extensions import db
 from app.models import AuditEntry, PolicyNotice, PolicyVersion
 from app.services import access_notices, policy
 from app.services.audit import verify
-from app.services.policy_notices import claim, send_policy_notices
+from app.services.policy_notices import OUTBOX, send_policy_notices
 from tests import factories
 from tests.dovecot import free_port
 from tests.web import sign_in, submit
@@ -170,13 +170,13 @@ def test_of_two_workers_reaching_one_notice_only_the_first_claims_it(app, sessio
         # Both workers read the notice unsent.
         theirs, mine = one.get(PolicyNotice, notice_id), two.get(PolicyNotice, notice_id)
         lease = timedelta(minutes=2)
-        assert claim(one, theirs, NOW, lease, "machine-one:1")
+        assert OUTBOX.claim(one, theirs, NOW, lease, "machine-one:1")
         one.commit()
-        assert not claim(two, mine, NOW, lease, "machine-two:2")
+        assert not OUTBOX.claim(two, mine, NOW, lease, "machine-two:2")
         two.rollback()
         assert mine.claimed_by == "machine-one:1" and mine.attempts == 1
         # Once the lease has run out without the notice being sent, another worker may take it.
-        assert claim(two, mine, NOW + lease, lease, "machine-two:2")
+        assert OUTBOX.claim(two, mine, NOW + lease, lease, "machine-two:2")
         two.commit()
         assert mine.attempts == 2
     finally:
