@@ -11,6 +11,7 @@ from flask import Blueprint, flash, redirect, request
 from flask_login import current_user
 
 from app.auth.session import require_signed_in, safe_next
+from app.console.lookup import form_problems
 from app.console.queue_forms import ME, bulk_form
 from app.extensions import db
 from app.models import Agent
@@ -28,7 +29,7 @@ def apply():
     form = bulk_form(enabled_agents(db.session))
     back = redirect(safe_next(request.form.get("next")))
     if not form.validate_on_submit():
-        flash(f"Not done: {_problems(form)}.", "error")
+        flash(f"Not done: {form_problems(form)}.", "error")
         return back
     try:
         done = _run(form, me)
@@ -65,10 +66,3 @@ def _assigned_to(assignee_id: int | None, me: Agent) -> str:
     if assignee_id == me.id:
         return "assigned to you"
     return f"assigned to {db.session.get(Agent, assignee_id).name}"
-
-
-def _problems(form) -> str:
-    if "csrf_token" in form.errors:
-        return "the form expired; reload the page and try again"
-    return "; ".join(f"{form[name].label.text}: {' '.join(e.rstrip('.') for e in errs)}"
-                     for name, errs in form.errors.items())

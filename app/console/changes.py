@@ -9,16 +9,16 @@ ticket page). Everything works without scripts.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app.auth.session import require_signed_in
 from app.console import change_forms, forms
 from app.console.change_panels import link_form, undo_window
+from app.console.lookup import form_problems, noted
 from app.extensions import db
 from app.models import Account, Message, Ticket, TicketChange
-from app.requestlog import note_account
 from app.runtime import now
 from app.services import account_links, changes, merging
 from app.services.errors import ServiceError, as_sentence
@@ -31,28 +31,15 @@ def agent():
     return current_user._get_current_object()
 
 
-def _noted(row):
-    if row is None:
-        abort(404)
-    if getattr(row, "account_id", None) is not None:
-        note_account(row.account_id)
-    return row
-
-
 def _refused(ticket_id: int | None, sentence: str) -> Response:
     db.session.rollback()
     flash(f"Not done: {sentence.rstrip('.')}.", "error")
     return redirect(url_for("console.ticket", ticket_id=ticket_id) if ticket_id else url_for("console.queue"))
 
 
-def _form_refusal(form) -> str:
-    return "; ".join(f"{form[name].label.text}: {' '.join(e.rstrip('.') for e in errs)}"
-                     for name, errs in form.errors.items())
-
-
 @bp.get("/messages/<int:message_id>/move/preview")
 def move_preview(message_id: int):
-    message = _noted(db.session.get(Message, message_id))
+    message = noted(db.session.get(Message, message_id))
     target = request.args.get("ticket", type=int)
     if target is None:
         return _refused(message.ticket_id, "give the number of the ticket to move the message to")
@@ -67,10 +54,10 @@ def move_preview(message_id: int):
 
 @bp.post("/messages/<int:message_id>/move")
 def move(message_id: int):
-    message = _noted(db.session.get(Message, message_id))
+    message = noted(db.session.get(Message, message_id))
     source, form = message.ticket_id, change_forms.MoveForm()
     if not form.validate_on_submit():
-        return _refused(source, _form_refusal(form))
+        return _refused(source, form_problems(form))
     try:
         merging.move(db.session, message, form.ticket.data, agent(), now())
         db.session.commit()
@@ -82,7 +69,7 @@ def move(message_id: int):
 
 @bp.get("/tickets/<int:ticket_id>/merge/preview")
 def merge_preview(ticket_id: int):
-    ticket = _noted(db.session.get(Ticket, ticket_id))
+    ticket = noted(db.session.get(Ticket, ticket_id))
     into = request.args.get("into", type=int)
     if into is None:
         return _refused(ticket.id, "give the number of the ticket to merge this one into")
@@ -97,10 +84,10 @@ def merge_preview(ticket_id: int):
 
 @bp.post("/tickets/<int:ticket_id>/merge")
 def merge(ticket_id: int):
-    ticket = _noted(db.session.get(Ticket, ticket_id))
+    ticket = noted(db.session.get(Ticket, ticket_id))
     form = change_forms.MergeForm()
     if not form.validate_on_submit():
-        return _refused(ticket.id, _form_refusal(form))
+        return _refused(ticket.id, form_problems(form))
     try:
         merging.merge(db.session, ticket, form.into.data, agent(), now())
         db.session.commit()
@@ -111,7 +98,7 @@ def merge(ticket_id: int):
 
 
 def _unlinked(message_id: int) -> Message:
-    return _noted(db.session.get(Message, message_id))
+    return noted(db.session.get(Message, message_id))
 
 
 @bp.get("/messages/<int:message_id>/link/choose")
@@ -162,7 +149,7 @@ def _account_to_link(message: Message, form) -> Account | None:
 
 @bp.post("/changes/<int:change_id>/undo")
 def undo(change_id: int):
-    change = _noted(db.session.get(TicketChange, change_id))
+    change = noted(db.session.get(TicketChange, change_id))
     back = request.form.get("ticket", type=int) or change.ticket_id
     if not forms.ButtonForm().validate_on_submit():
         return _refused(back, "the form expired; reload the page and try again")

@@ -19,8 +19,9 @@ from werkzeug.wrappers import Response
 
 from app.auth.session import require_signed_in
 from app.console.forms import LogForm
+from app.console.lookup import message_or_404, ticket_or_404
 from app.extensions import db
-from app.models import Account, Message, Ticket
+from app.models import Account, Message
 from app.models.message import KEPT_AS_WRITTEN
 from app.requestlog import note_account
 from app.runtime import now, raw_store
@@ -42,7 +43,7 @@ def _settings() -> EntrySettings:
 
 @bp.post("/tickets/<int:ticket_id>/log")
 def log_on_ticket(ticket_id: int):
-    ticket = _noted(db.session.get(Ticket, ticket_id) or abort(404))
+    ticket = ticket_or_404(ticket_id)
     back = url_for("console.ticket", ticket_id=ticket.id)
     form = LogForm()
     if not form.validate_on_submit():
@@ -65,7 +66,7 @@ def log_on_account(account_id: int):
 
 @bp.post("/messages/<int:message_id>/correct")
 def correct(message_id: int):
-    original = _noted(db.session.get(Message, message_id) or abort(404))
+    original = message_or_404(message_id)
     back = url_for("communications.message", message_id=original.id)
     form = LogForm()
     if not form.validate_on_submit():
@@ -77,18 +78,12 @@ def correct(message_id: int):
 @bp.route("/messages/<int:message_id>", methods=["GET", "PUT", "PATCH", "DELETE"])
 def message(message_id: int):
     """A message's own address: its place in its ticket's thread. It takes no edit and no deletion."""
-    found = _noted(db.session.get(Message, message_id) or abort(404))
+    found = message_or_404(message_id)
     if request.method != "GET":
         abort(405, valid_methods=["GET"], description=KEPT_AS_WRITTEN)
     if found.ticket_id is None:
         abort(404)
     return redirect(url_for("console.ticket", ticket_id=found.ticket_id, _anchor=f"m{found.id}"))
-
-
-def _noted(found):
-    if found.account_id is not None:
-        note_account(found.account_id)
-    return found
 
 
 def _logged(log, back: str) -> Response:

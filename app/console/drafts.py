@@ -10,15 +10,15 @@ arrived, the agent's text, and "Send anyway".
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app.auth.session import require_signed_in
 from app.console import forms
+from app.console.lookup import ticket_or_404
 from app.extensions import db
 from app.models import Ticket
-from app.requestlog import note_account
 from app.runtime import now, presence_window
 from app.services import drafts, presence
 from app.services.collisions import Arrival, SeenMarker, arrived_since
@@ -31,20 +31,13 @@ SAVED = {"saved": "Draft saved.", "discarded": "Draft discarded: the reply box w
          "stale": "Draft not saved: you have replied on this ticket since that page was shown."}
 
 
-def _ticket_or_404(ticket_id: int) -> Ticket:
-    ticket = db.session.get(Ticket, ticket_id) or abort(404)
-    if ticket.account_id is not None:
-        note_account(ticket.account_id)
-    return ticket
-
-
 def _back(ticket: Ticket) -> Response:
     return redirect(url_for("console.ticket", ticket_id=ticket.id, _anchor="reply"))
 
 
 @bp.post("/tickets/<int:ticket_id>/draft")
 def save(ticket_id: int):
-    ticket = _ticket_or_404(ticket_id)
+    ticket = ticket_or_404(ticket_id)
     form = forms.DraftForm()
     quiet = request.form.get("quiet") == "1"  # the page's script, which shows its own status
     try:
@@ -69,7 +62,7 @@ def save(ticket_id: int):
 
 @bp.post("/tickets/<int:ticket_id>/draft/discard")
 def discard(ticket_id: int):
-    ticket = _ticket_or_404(ticket_id)
+    ticket = ticket_or_404(ticket_id)
     if not forms.ButtonForm().validate_on_submit():
         flash("Not done: the form expired; reload the page and try again.", "error")
         return _back(ticket)

@@ -30,6 +30,7 @@ from app.auth.session import require_signed_in, safe_next
 from app.console import communications as entries
 from app.console import compose, drafts, forms, presence, sharing
 from app.console.change_panels import history_changes
+from app.console.lookup import message_or_404, ticket_or_404
 from app.console.mailbody import body_csp, body_document
 from app.console.notifications import preferences_form
 from app.console.pages import access_rows, grant_status, show_message
@@ -62,20 +63,6 @@ bp.before_request(require_signed_in)
 
 def agent():
     return current_user._get_current_object()
-
-
-def _ticket_or_404(ticket_id: int) -> Ticket:
-    ticket = db.session.get(Ticket, ticket_id) or abort(404)
-    if ticket.account_id is not None:
-        note_account(ticket.account_id)
-    return ticket
-
-
-def _message_or_404(message_id: int) -> Message:
-    message = db.session.get(Message, message_id) or abort(404)
-    if message.account_id is not None:
-        note_account(message.account_id)
-    return message
 
 
 def _done(ticket_id: int, action, success: str) -> Response:
@@ -134,7 +121,7 @@ def _account_filter(raw: str) -> Account | None:
 
 @bp.get("/tickets/<int:ticket_id>")
 def ticket(ticket_id: int):
-    ticket = _ticket_or_404(ticket_id)
+    ticket = ticket_or_404(ticket_id)
     if ticket.merged_into_id is not None:  # kept, closed; its messages and history are there now
         flash(f"Ticket #{ticket.id} was merged into ticket #{ticket.merged_into_id}.", "info")
         return redirect(url_for("console.ticket", ticket_id=ticket.merged_into_id))
@@ -192,7 +179,7 @@ def _ticket_forms(ticket: Ticket) -> dict:
 
 @bp.post("/tickets/<int:ticket_id>/reply")
 def reply(ticket_id: int):
-    ticket = _ticket_or_404(ticket_id)
+    ticket = ticket_or_404(ticket_id)
     form = forms.ReplyForm()
     if not form.validate_on_submit():  # shown again with each error beside its field; nothing lost
         return _ticket_page(ticket, reply_form=form), 400
@@ -219,7 +206,7 @@ def reply(ticket_id: int):
 
 @bp.post("/tickets/<int:ticket_id>/notes")
 def add_note(ticket_id: int):
-    ticket = _ticket_or_404(ticket_id)
+    ticket = ticket_or_404(ticket_id)
     form = forms.NoteForm()
     if not form.validate_on_submit():
         return _refused(form, ticket_id)
@@ -229,7 +216,7 @@ def add_note(ticket_id: int):
 
 @bp.post("/tickets/<int:ticket_id>/status")
 def set_status(ticket_id: int):
-    ticket = _ticket_or_404(ticket_id)
+    ticket = ticket_or_404(ticket_id)
     form = forms.StatusForm()
     if not form.validate_on_submit():
         return _refused(form, ticket_id)
@@ -240,7 +227,7 @@ def set_status(ticket_id: int):
 @bp.post("/tickets/<int:ticket_id>/take")
 def take(ticket_id: int):
     """Assign the ticket to oneself in one click, from the queue; back to the same view."""
-    ticket = _ticket_or_404(ticket_id)
+    ticket = ticket_or_404(ticket_id)
     back = redirect(safe_next(request.form.get("next")))
     if not forms.ButtonForm().validate_on_submit():
         flash("Not done: the form expired; reload the page and try again.", "error")
@@ -257,7 +244,7 @@ def take(ticket_id: int):
 
 @bp.post("/tickets/<int:ticket_id>/assign")
 def assign(ticket_id: int):
-    ticket = _ticket_or_404(ticket_id)
+    ticket = ticket_or_404(ticket_id)
     form = forms.AssignForm()
     form.assignee.choices = forms.agent_choices(ticket_service.enabled_agents(db.session))
     if not form.validate_on_submit():
@@ -310,7 +297,7 @@ def settings():
 @bp.get("/messages/<int:message_id>/body")
 def message_body(message_id: int):
     """The HTML of one message, sanitised, as a document for a sandboxed frame."""
-    message = _message_or_404(message_id)
+    message = message_or_404(message_id)
     html = None if message.quarantined else parse_message(raw_store().get(message.sha256)).html
     if html is None:
         abort(404)
@@ -325,13 +312,13 @@ def message_body(message_id: int):
 @bp.get("/messages/<int:message_id>/raw")
 def message_raw(message_id: int):
     """The archived bytes, exactly as received, as an .eml download."""
-    message = _message_or_404(message_id)
+    message = message_or_404(message_id)
     return _download(raw_store().get(message.sha256), f"message-{message.id}.eml", "message/rfc822")
 
 
 @bp.get("/messages/<int:message_id>/attachments/<int:attachment_id>")
 def attachment(message_id: int, attachment_id: int):
-    message = _message_or_404(message_id)
+    message = message_or_404(message_id)
     found = db.session.get(Attachment, attachment_id)
     if found is None or found.message_id != message.id:
         abort(404)
