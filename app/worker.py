@@ -133,18 +133,22 @@ def send_policy_notices_due() -> None:
     """
     owe_notices_to_new_contacts(db.session, now())
     db.session.commit()
+    _send_outbox("privacy policy notices", send_policy_notices)
+
+
+def _send_outbox(what: str, send_due) -> None:
+    """Send what an outbox (``app.services.outbox``) has due, and keep the health page told."""
     try:
-        report = send_policy_notices(db.session, now, should_stop=STOPPING.is_set)
+        report = send_due(db.session, now, should_stop=STOPPING.is_set)
     except ServiceError as exc:  # SMTP_URL is not set
-        WAITING.note("privacy policy notices", exc)
+        WAITING.note(what, exc)
         return
     if report.sent:
-        log.info("sent %d privacy policy notice(s)", report.sent)
+        log.info("sent %d of the %s", report.sent, what)
     if report.failed:
-        WAITING.note("privacy policy notices", ServiceError(f"{report.failed} not sent, the last because "
-                                                            f"{report.last_error}"))
+        WAITING.note(what, ServiceError(f"{report.failed} not sent, the last because {report.last_error}"))
     elif report.sent:
-        WAITING.sent("privacy policy notices")
+        WAITING.sent(what)
 
 
 def notify_agents() -> None:
@@ -159,18 +163,7 @@ def notify_agents() -> None:
     db.session.commit()
     if told:
         log.info("told %d agent(s) that their access to records ends soon", told)
-    try:
-        report = send_notification_emails(db.session, now, should_stop=STOPPING.is_set)
-    except ServiceError as exc:  # SMTP_URL is not set
-        WAITING.note("notification emails to agents", exc)
-        return
-    if report.sent:
-        log.info("emailed %d notification(s) to agents", report.sent)
-    if report.failed:
-        WAITING.note("notification emails to agents", ServiceError(
-            f"{report.failed} not sent, the last because {report.last_error}"))
-    elif report.sent:
-        WAITING.sent("notification emails to agents")
+    _send_outbox("notification emails to agents", send_notification_emails)
 
 
 JOBS = (
