@@ -16,7 +16,7 @@ from types import SimpleNamespace as Thing
 import pytest
 from flask import render_template
 
-from app.services.mail_text import wrap_body
+from app.services.mail_text import COPIED_WORD, wrap_body
 from app.services.outbound import automatic_email, desk_sender
 from tests.browser import sqlite_only as backend  # noqa: F401 (the fixture: mail needs no database)
 
@@ -64,10 +64,18 @@ def test_every_mail_template_wraps_at_78_and_keeps_each_url_whole(app, name):
         raw = automatic_email(desk_sender(app.config), "ops@leaky.example", "A subject", body)
     text = message_from_bytes(raw, policy=default).get_content()
 
-    too_long = [line for line in text.splitlines() if len(line) > 78 and not URL.search(line)]
+    too_long = [line for line in text.splitlines() if len(line) > 78 and not URL.search(line)
+                and not copied_whole(line)]
     assert too_long == []
+    if "entry 123456" in text:  # the audit anchor stays one line, to copy whole
+        assert f"    entry 123456, hash {'ab' * 32}" in text.splitlines()
     for link in URL.findall(body):
         assert link in text.split(), link
+
+
+def copied_whole(line: str) -> bool:
+    """Say whether a line is an indented block to copy, kept whole by wrap_body."""
+    return line.startswith("    ") and max(len(word) for word in line.split()) >= COPIED_WORD
 
 
 def test_wrapping_keeps_indentation_and_line_breaks_and_never_breaks_a_url():
@@ -78,6 +86,11 @@ def test_wrapping_keeps_indentation_and_line_breaks_and_never_breaks_a_url():
     assert all(line.startswith("    ") for line in wrapped.splitlines()[4:-1])
     assert wrapped.splitlines()[-1] == "Short line."
     assert wrap_body(f"See {link} now") == f"See\n{link}\nnow"
+
+
+def test_an_indented_line_to_copy_is_kept_whole_however_long():
+    anchor = f"    entry 12, hash {'9f' * 32}"
+    assert wrap_body(f"It stood here:\n\n{anchor}\n\nKeep it.") == f"It stood here:\n\n{anchor}\n\nKeep it."
 
 
 @pytest.mark.parametrize("desk_name", ["Example Support", "Support Ågesen & Sønner, Zürich"])

@@ -86,7 +86,7 @@ def test_a_manager_filters_the_audit_log_and_downloads_it(page, live_server, man
 
     page.goto(f"{live_server.url}/manage/audit")
     page.wait_for_load_state("networkidle")
-    assert page.locator("table.audit tbody tr").first.inner_text().startswith("2026-03-04 12:00 UTC")
+    assert page.locator("table.audit tbody tr").first.inner_text().startswith("2026-03-04 12:00:00 UTC")
     assert requests.leaving_loopback() == [] and scripts.errors == [] and scripts.notes == []
     assert live_server.errors == []
     page.screenshot(path=str(screenshot_folder(tmp_path) / "audit-log.png"), full_page=True)
