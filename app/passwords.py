@@ -45,6 +45,17 @@ def verify_password(stored_hash: str, password: str) -> bool:
         return False
 
 
+def use_hasher(hasher: PasswordHasher) -> PasswordHasher:
+    """Hash new passwords with ``hasher`` from now on, and return the hasher it replaces.
+
+    The tests hash with argon2's cheapest profile, as every test agent's password costs a
+    hash: verification reads each hash's own parameters, so either verifies the other's.
+    """
+    global _hasher
+    replaced, _hasher = _hasher, hasher
+    return replaced
+
+
 def is_password_hash(stored: str) -> bool:
     """Say whether ``stored`` is a password's hash, rather than the mark of an agent who has none yet."""
     return stored.startswith("$argon2")

@@ -12,10 +12,11 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher, profiles
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 
-from app import MIGRATIONS, create_app
+from app import MIGRATIONS, create_app, passwords
 from app.extensions import db
 from tests import factories
 from tests.browser import CHROMIUM_ARGS, LiveServer, keep_on_loopback
@@ -30,6 +31,24 @@ BACKENDS = ["sqlite", "postgresql"]
 SEARCHES = [("sqlite", "whoosh"), ("postgresql", "whoosh"), ("postgresql", "postgresql")]
 SEARCH_IDS = ["sqlite-whoosh", "postgresql-whoosh", "postgresql-search"]
 BROWSER_TIMEOUT_MS = 10_000  # Playwright's default of 30 s only slows a failing test down
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashes():
+    """Hash passwords with argon2's cheapest profile in the tests: the defaults take about
+    half a second a hash on these machines, and a console test creates five agents. The
+    test of rehashing at sign-in puts the defaults back (``production_password_hashes``)."""
+    replaced = passwords.use_hasher(PasswordHasher.from_parameters(profiles.CHEAPEST))
+    yield
+    passwords.use_hasher(replaced)
+
+
+@pytest.fixture
+def production_password_hashes():
+    """The hasher the application uses outside the tests, for the tests of its parameters."""
+    cheap = passwords.use_hasher(PasswordHasher())
+    yield
+    passwords.use_hasher(cheap)
 
 
 def database_url(backend: str, tmp_path: Path, request) -> str:

@@ -90,7 +90,8 @@ def test_the_password_is_stored_only_as_a_salted_argon2id_hash(session):
     assert not [row for row in stored_rows(session) if PASSWORD in row]
 
 
-def test_a_hash_made_with_weaker_parameters_is_replaced_at_the_next_sign_in(session):
+def test_a_hash_made_with_weaker_parameters_is_replaced_at_the_next_sign_in(
+        session, production_password_hashes):
     kim = factories.agent(session, "kim@desk.example", password=PASSWORD)
     weak = PasswordHasher(time_cost=1, memory_cost=8192).hash(PASSWORD)
     kim.password_hash = weak
