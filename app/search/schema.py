@@ -5,6 +5,7 @@ import threading
 import unicodedata
 from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
 from whoosh.analysis import (
     Analyzer,
@@ -26,6 +27,14 @@ class WordTokenizer(Tokenizer):
     deadline, and "acme.example" is two words side by side. Queries are split by the same
     tokenizer, so a query finds what it looks like.
 
+    Han, Hiragana, Katakana and Hangul are written without spaces between words, so a
+    stretch of them inside a run is split into overlapping pairs of characters
+    ("請求書の" is 請求, 求書 and 書の), each one place after the one before: a word of
+    two or more characters in the stretch is the phrase of its pairs, and a query's
+    stretch, split the same way, is looked up as that phrase. A stretch of one character
+    takes a place but is no word, as a one-letter word is none. Other scripts written
+    without spaces (Thai, Lao, Khmer) keep their runs whole.
+
     Every token carries its position, whether or not the field keeps positions: the
     filters after it leave gaps where they drop a word (``StopFilter(renumber=False)``),
     and ``WordPairs`` pairs only words that stood side by side.
@@ -34,7 +43,8 @@ class WordTokenizer(Tokenizer):
     def __init__(self) -> None:
         # Kept with the index's schema; raise it whenever the words found change, and
         # an index written by an older tokenizer asks to be rebuilt (app.search.index._shape).
-        self.version = 2
+        # 3: Han, Kana and Hangul are split into pairs of characters.
+        self.version = 3
 
     def __eq__(self, other) -> bool:
         return type(self) is type(other)
@@ -48,6 +58,8 @@ class WordTokenizer(Tokenizer):
         token.boost, token.stopped = 1.0, False
         spans = _words(value) if tokenize else ((0, len(value)),)
         for pos, (start, end) in enumerate(spans, start_pos):
+            if start == end:  # a lone Han, Kana or Hangul character: a place, no word
+                continue
             token.text = value[start:end]
             token.pos = pos
             if keeporiginal:
@@ -58,21 +70,67 @@ class WordTokenizer(Tokenizer):
 
 
 def _words(text: str):
-    """Yield the (start, end) of each word of ``text``."""
+    """Yield the (start, end) of each word of ``text``, one word per place; a stretch of
+    Han, Kana or Hangul gives its pairs of characters (see ``WordTokenizer``)."""
     for match in _word_pattern().finditer(text):
         if "_" not in match.group():
-            yield match.span()
+            yield from _by_script(text, *match.span())
             continue
         offset = match.start()  # \w counts the underscore as a letter; here it separates
         for part in _NOT_UNDERSCORE.finditer(match.group()):
-            yield offset + part.start(), offset + part.end()
+            yield from _by_script(text, offset + part.start(), offset + part.end())
+
+
+def _by_script(text: str, start: int, end: int):
+    """Yield the word text[start:end], split where Han, Kana or Hangul begin and end."""
+    if _CJK.search(text, start, end) is None:  # most words: one search says so
+        yield start, end
+        return
+    at = start
+    for stretch in _patterns().stretch.finditer(text, start, end):
+        if stretch.start() > at:
+            yield at, stretch.start()
+        yield from _pairs_of(text, *stretch.span())
+        at = stretch.end()
+    if at < end:
+        yield at, end
+
+
+def _pairs_of(text: str, start: int, end: int):
+    """Yield each pair of neighbouring characters of a Han, Kana or Hangul stretch, a
+    character being a letter with the combining marks after it (a dakuten written apart);
+    for a lone character, the empty span at its start."""
+    starts = [m.start() for m in _patterns().character.finditer(text, start, end)]
+    if len(starts) == 1:
+        yield start, start
+        return
+    yield from zip(starts, [*starts[2:], end], strict=False)  # each pair: its first to after its second
 
 
 _NOT_UNDERSCORE = re.compile(r"[^_]+")
+# Han (with the iteration and closing marks 々〆〇), Hiragana, Katakana (with the long vowel
+# mark and the half-width forms) and Hangul (syllables and jamo), by Unicode block: the
+# scripts written without spaces whose words are found by pairs of characters.
+_CJK_LETTERS = (
+    "\u1100-\u11ff\u3005-\u3007\u3041-\u3098\u309b-\u309f\u30a1-\u30fa\u30fc-\u30ff\u3130-\u318f"
+    "\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\ua960-\ua97f\uac00-\ud7af\ud7b0-\ud7ff"
+    "\uf900-\ufaff\uff66-\uff9f\U00020000-\U0003134f"
+)
+_CJK = re.compile(f"[{_CJK_LETTERS}]")
+
+
+class _Patterns(NamedTuple):
+    word: re.Pattern  # a run of letters, combining marks and digits
+    stretch: re.Pattern  # Han, Kana or Hangul letters, with the marks among them
+    character: re.Pattern  # a letter and the combining marks after it
+
+
+def _word_pattern() -> re.Pattern:
+    return _patterns().word
 
 
 @cache
-def _word_pattern() -> re.Pattern:
+def _patterns() -> _Patterns:
     # ``\w`` is letters and digits (and "_"); the combining marks that follow letters in
     # decomposed text and in many scripts (Devanagari vowel signs, ...) are added here.
     # They lie in planes 0, 1 and 14; listing them takes some 80 ms, once, on first use.
@@ -85,12 +143,26 @@ def _word_pattern() -> re.Pattern:
         else:
             ranges.append([c, c])
     extra = "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in ranges)
-    return re.compile(rf"[\w{extra}]+")
+    return _Patterns(word=re.compile(rf"[\w{extra}]+"),
+                     stretch=re.compile(f"[{_CJK_LETTERS}](?:[{_CJK_LETTERS}]|[{extra}])*"),
+                     character=re.compile(f"(?s).[{extra}]*"))
+
+
+def has_paired_script(text: str) -> bool:
+    """Whether text holds a letter of Han, Kana or Hangul (see ``WordTokenizer``)."""
+    return _CJK.search(text) is not None
+
+
+def is_paired(word: str) -> bool:
+    """Whether a word is a pair of Han, Kana or Hangul characters (see ``WordTokenizer``)."""
+    return not word.isascii() and _CJK.match(word) is not None
 
 
 class FoldFilter(Filter):
     """Lower-case a word and fold its accents, whether they were written composed ("é") or
-    as a letter and a combining mark ("e" + U+0301): one filter, as it runs for every word."""
+    as a letter and a combining mark ("e" + U+0301): one filter, as it runs for every word.
+    A pair of Han, Kana or Hangul characters is only composed ("か" and a combining
+    dakuten are "が"), never stripped of its marks."""
 
     def __eq__(self, other) -> bool:
         return type(self) is type(other)
@@ -100,9 +172,13 @@ class FoldFilter(Filter):
 
     def __call__(self, tokens):
         for token in tokens:
-            text = token.text.lower()
-            if not text.isascii():
-                text = _DIACRITICS.sub("", unicodedata.normalize("NFC", text).translate(accent_map))
+            text = token.text
+            if text.isascii():
+                text = text.lower()
+            elif _CJK.match(text):
+                text = unicodedata.normalize("NFC", text)
+            else:
+                text = _DIACRITICS.sub("", unicodedata.normalize("NFC", text.lower()).translate(accent_map))
             token.text = text
             yield token
 
@@ -110,11 +186,23 @@ class FoldFilter(Filter):
 # Combining diacritics left after composing and folding (no letter holds them precomposed).
 _DIACRITICS = re.compile("[\u0300-\u036f]")
 
+class EnglishStemFilter(StemFilter):
+    """Whoosh's English stemmer, which never sees a pair of Han, Kana or Hangul characters."""
+
+    def __call__(self, tokens):
+        stem, ignore = self._stem, self.ignore
+        for token in tokens:
+            text = token.text
+            if not token.stopped and text not in ignore and not is_paired(text):
+                token.text = stem(text)
+            yield token
+
+
 # Lower-case, accents folded, then stemmed English: folding first makes "Résumés",
 # "résumé" and "resume" one stem, where stemming first would leave "resume" apart.
 # Stop words and one-letter words are not indexed, but they keep their place: positions
 # are not renumbered, so words a dropped word stood between are not neighbours.
-_TEXT = WordTokenizer() | FoldFilter() | StopFilter(renumber=False) | StemFilter()
+_TEXT = WordTokenizer() | FoldFilter() | StopFilter(renumber=False) | EnglishStemFilter()
 
 # Each text field has a twin holding the pairs of neighbouring common words ("mailing
 # lists" -> "mail-list"), so that a phrase of common words is found by looking its pairs
