@@ -28,7 +28,7 @@ from whoosh.matching import InverseMatcher, NullMatcher
 from whoosh.query.spans import SpanNear2
 
 from app.search.errors import QueryError
-from app.search.schema import TEXT_FIELDS, build_schema
+from app.search.schema import TEXT_FIELDS, build_schema, has_paired_script, is_paired
 
 # Plain words and phrases look in these fields.
 FIELDS = ("from", "to", "cc", "subject", "account", "mailbox", "ticket", "status", "filename",
@@ -182,6 +182,10 @@ def parse_query(text: str, schema: Schema | None = None) -> wq.Query:
 def _nothing_left(ignored: list[str]) -> str:
     words = ", ".join(f"'{w}'" for w in ignored)
     verb = "is" if len(ignored) == 1 else "are"
+    if all(has_paired_script(w) for w in ignored):
+        what = "a single character" if len(ignored) == 1 else "single characters"
+        return (f"nothing to search for: {words} {verb} {what}; Chinese, Japanese and Korean text "
+                "is searched by two characters or more")
     return f"nothing to search for: {words} {verb} too common or too short to be indexed"
 
 
@@ -291,18 +295,12 @@ class _Parser:
         queries = []
         for fieldname in fieldnames:
             placed = self.placed(fieldname, text)
-            words, offsets = [w for w, _ in placed], [p - placed[0][1] for _, p in placed]
-            if not words:
+            if not placed:
                 continue
-            if offsets[-1] > PHRASE_SPAN:
+            if placed[-1][1] - placed[0][1] > PHRASE_SPAN:
                 raise QueryError(f"the phrase {_shortened(text)} is too long: a phrase can span at most "
                                  f"{PHRASE_SPAN} words")
-            if len(words) == 1:
-                queries.append(wq.Term(fieldname, words[0]))
-            elif offsets == list(range(len(words))):  # "e-mail", "ann@acme.example": side by side
-                queries.append(wq.Phrase(fieldname, words))
-            else:  # "power of the plant": with the places of the words left out
-                queries.append(SpacedPhrase(fieldname, words, offsets))
+            queries.append(_phrase(fieldname, placed))
         if not queries:
             return self.nothing(text)
         return queries[0] if len(queries) == 1 else wq.Or(queries)
@@ -311,6 +309,17 @@ class _Parser:
         """Note a value with no indexable word in it (a stop word, a lone letter)."""
         self.ignored.append(text)
         return None
+
+
+def _phrase(fieldname: str, placed: list[tuple[str, int]]) -> wq.Query:
+    """Match words standing at these places relative to each other: one word, words side by
+    side, or words with the places of words left out of the index between them."""
+    words, offsets = [w for w, _ in placed], [p - placed[0][1] for _, p in placed]
+    if len(words) == 1:
+        return wq.Term(fieldname, words[0])
+    if offsets == list(range(len(words))):  # "e-mail", "ann@acme.example", "請求書": side by side
+        return wq.Phrase(fieldname, words)
+    return SpacedPhrase(fieldname, words, offsets)  # "power of the plant"
 
 
 def _shortened(text: str) -> str:
@@ -410,11 +419,21 @@ def _status(parser: _Parser, value: str, position: int) -> wq.Query:
 
 
 def _filename(parser: _Parser, value: str, position: int) -> wq.Query | None:
-    """Match file names having a word (split at dots, underscores, hyphens...) that starts with each word."""
-    words = parser.analysed("filename", value)
-    if not words:
+    """Match file names having a word (split at dots, underscores, hyphens...) that starts with
+    each word, and holding each stretch of Han, Kana or Hangul (the phrase of its pairs)."""
+    placed = parser.placed("filename", value)
+    if not placed:
         return parser.nothing(value)
-    return _combine(wq.And, [wq.Prefix("filename", w) for w in words])
+    stretches: list[list[tuple[str, int]]] = []
+    for word, place in placed:
+        if not is_paired(word):
+            continue
+        if stretches and place == stretches[-1][-1][1] + 1:
+            stretches[-1].append((word, place))
+        else:
+            stretches.append([(word, place)])
+    return _combine(wq.And, [*(wq.Prefix("filename", w) for w, _ in placed if not is_paired(w)),
+                             *(_phrase("filename", stretch) for stretch in stretches)])
 
 
 def _flag(fieldname: str, choices: str, allowed: dict[str, str]):

@@ -144,6 +144,21 @@ class _MarkFormatter(highlight.Formatter):
     def format_token(self, text: str, token, replace: bool = False) -> str:
         return f"<mark>{html.escape(highlight.get_text(text, token, replace))}</mark>"
 
+    def format_fragment(self, fragment, replace: bool = False) -> str:
+        # Pairs of Han, Kana or Hangul characters overlap ("請求" and "求書" in "請求書"):
+        # matches that overlap are marked as one stretch of text.
+        text, marked = fragment.text, []
+        for token in sorted(fragment.matches, key=lambda t: t.startchar):
+            if marked and token.startchar < marked[-1][1]:
+                marked[-1][1] = max(marked[-1][1], token.endchar)
+            else:
+                marked.append([token.startchar, token.endchar])
+        output, at = [], fragment.startchar
+        for start, end in marked:
+            output += [html.escape(text[at:start]), f"<mark>{html.escape(text[start:end])}</mark>"]
+            at = end
+        return "".join(output) + html.escape(text[at:fragment.endchar])
+
     def format(self, fragments, replace: bool = False) -> str:
         if not fragments:
             return ""
