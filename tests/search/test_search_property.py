@@ -1,14 +1,18 @@
 """Search agrees with a plain reading of the mail. Hypothesis writes messages (long To and
 Cc headers, words wrapped in punctuation, stop words, one-letter words, accents, composed
-and decomposed) and queries in the query language (words, phrases, fields, AND, OR,
-NOT); each message goes through the archive's parser and into an index, and each query's
-set of messages must equal the set a brute-force reading of the messages as written gives.
+and decomposed, Chinese, Japanese and Korean written without spaces) and queries in the
+query language (words, phrases, fields, AND, OR, NOT); each message goes through the
+archive's parser and into an index, and each query's set of messages must equal the set a
+brute-force reading of the messages as written gives.
 
 The brute force shares nothing with the search but the rules the README states: a word
 is a run of letters, marks and digits (Unicode categories L, M, N); words are compared
 lower-cased, accents removed, by their English stem (Whoosh's Porter stemmer, the one
 documented rule it borrows); stop words and one-letter words are not indexed but keep
-their place, so a phrase's words must stand exactly as far apart as in the phrase.
+their place, so a phrase's words must stand exactly as far apart as in the phrase. Han,
+Kana and Hangul are read apart from the letters around them: a stretch of them is found
+by any part of it two characters long or more, and a stretch of n characters takes n - 1
+places (one if it is a lone character, which is no word).
 """
 
 from __future__ import annotations
@@ -42,10 +46,16 @@ from mailbox.parse import parse_message
 VOCABULARY = ("power", "plant", "signal", "processing", "processed", "invoice", "invoices", "please",
               "note", "important", "deadline", "export", "fails", "refund", "order", "orders", "meeting",
               "the", "of", "is", "a", "to", "and", "it", "x", "I", "2", "42", "3", "café", "cafe\u0301",
-              "résumé", "resume", "naïve", "Müller", "muller", "Ärger", "façade", "Straße", "déjà")
+              "résumé", "resume", "naïve", "Müller", "muller", "Ärger", "façade", "Straße", "déjà",
+              "請求書", "請求", "見積書", "エクスポート", "東京", "都庁", "です", "发票", "导出", "十四号",
+              "인보이스", "송장", "猫", "の")
+# Chinese and Japanese run words together: after one of their words, no separator is likely.
+CJK_WORDS = frozenset(VOCABULARY[VOCABULARY.index("請求書"):])
 WRAPPERS = (("", ""), ("*", "*"), ("**", "**"), ("_", "_"), ("(", ")"), ('"', '"'), ("'", "'"),
-            ("", ","), ("", "."), ("", ":"), ("", "!?"), ("[", "]"), ("<", ">"), ("#", ""), ("", "'s"))
+            ("", ","), ("", "."), ("", ":"), ("", "!?"), ("[", "]"), ("<", ">"), ("#", ""), ("", "'s"),
+            ("「", "」"), ("", "。"))
 SEPARATORS = (" ", " ", " ", "  ", " - ", "/", "...", ", ", "\t", "—", "+")
+CJK_SEPARATORS = (*SEPARATORS, "", "", "", "、", "\u3000")
 DOMAINS = ("acme.example", "mail.acme.example", "birch.example", "wide.example")
 
 
@@ -80,25 +90,63 @@ def runs(text: str) -> list[str]:
     return found
 
 
-def words(text: str) -> list[tuple[str, int]]:
-    """Return (stem, place) of every indexed word of ``text``; stop words and one-letter
-    words keep a place but are not returned."""
-    found = []
-    for place, run in enumerate(runs(text)):
-        folded = fold(run)
-        if len(folded) >= 2 and folded not in STOP_WORDS:
-            found.append((stem(folded), place))
+def is_cjk(ch: str) -> bool:
+    """Whether a character is Han, Hiragana, Katakana or Hangul, by its Unicode name."""
+    return unicodedata.name(ch, "").startswith(("CJK UNIFIED", "HIRAGANA", "KATAKANA", "HANGUL"))
+
+
+def pieces(run: str) -> list[tuple[str, bool]]:
+    """Cut a run where Han, Kana or Hangul begin and end: (piece, whether it is CJK)."""
+    found: list[tuple[str, bool]] = []
+    for ch in run:
+        if found and found[-1][1] == is_cjk(ch):
+            found[-1] = (found[-1][0] + ch, found[-1][1])
+        else:
+            found.append((ch, is_cjk(ch)))
     return found
 
 
-def has_phrase(text: str, wanted: list[tuple[str, int]]) -> bool:
-    """Whether ``wanted`` (stem, offset) stands in ``text`` with exactly those offsets."""
-    at = {}
-    for word, place in words(text):
-        at.setdefault(place, word)
-    first_word, first_offset = wanted[0]
-    return any(all(at.get(place - first_offset + offset) == word for word, offset in wanted)
-               for place, word in at.items() if word == first_word)
+def words(text: str) -> list[tuple[str, str, int]]:
+    """Return (kind, value, place) of every indexed word of ``text``: ("word", stem, place),
+    or ("cjk", stretch, place) for a stretch of Han, Kana or Hangul, as written. Stop words,
+    one-letter words and lone CJK characters keep a place but are not returned."""
+    found, place = [], 0
+    for run in runs(text):
+        for piece, cjk in pieces(run):
+            if cjk:
+                if len(piece) >= 2:
+                    found.append(("cjk", piece, place))
+                place += max(len(piece) - 1, 1)
+                continue
+            folded = fold(piece)
+            if len(folded) >= 2 and folded not in STOP_WORDS:
+                found.append(("word", stem(folded), place))
+            place += 1
+    return found
+
+
+def has_phrase(text: str, wanted: list[tuple[str, str, int]]) -> bool:
+    """Whether ``wanted`` (kind, value, offset) stands in ``text`` with exactly those offsets:
+    a word at its place, a CJK stretch as part of a stretch of the text, its first two
+    characters at its place."""
+    found = words(text)
+    at = {place: value for kind, value, place in found if kind == "word"}
+    stretches = [(value, place) for kind, value, place in found if kind == "cjk"]
+
+    def holds(kind: str, value: str, place: int) -> bool:
+        if kind == "word":
+            return at.get(place) == value
+        return any(place >= start and stretch[place - start:place - start + len(value)] == value
+                   for stretch, start in stretches)
+
+    first_kind, first_value, first_offset = wanted[0]
+    if first_kind == "word":
+        anchors = {place for place, value in at.items() if value == first_value}
+    else:
+        anchors = {start + i for stretch, start in stretches for i in range(len(stretch))
+                   if stretch.startswith(first_value, i)}
+    return any(all(holds(kind, value, anchor - first_offset + offset) for kind, value, offset in wanted)
+               for anchor in anchors)
 
 
 def text_fields(m: Written) -> list[str]:
@@ -111,7 +159,7 @@ def in_text(m: Written, text: str) -> bool | None:
     wanted = words(text)
     if not wanted:
         return None
-    wanted = [(word, place - wanted[0][1]) for word, place in wanted]
+    wanted = [(kind, value, place - wanted[0][2]) for kind, value, place in wanted]
     return any(has_phrase(field, wanted) for field in text_fields(m))
 
 
@@ -137,7 +185,7 @@ def field_query(field: str, value: str):
     if field == "subject":
         wanted = words(value)
         return f"subject:{value}", lambda m: has_phrase(
-            m.subject, [(w, p - wanted[0][1]) for w, p in wanted]) if wanted else None
+            m.subject, [(k, v, p - wanted[0][2]) for k, v, p in wanted]) if wanted else None
     if field == "from":
         return f"from:{value}", lambda m: address_matches((m.sender,), value)
     return f"{field}:{value}", lambda m: address_matches(getattr(m, field), value)
@@ -145,10 +193,12 @@ def field_query(field: str, value: str):
 
 @st.composite
 def written(draw, n: int) -> Written:
-    def text(min_size: int, max_size: int, separators=SEPARATORS) -> str:
+    def text(min_size: int, max_size: int, separators=SEPARATORS, cjk_separators=CJK_SEPARATORS) -> str:
         parts = draw(st.lists(st.tuples(st.sampled_from(VOCABULARY), st.sampled_from(WRAPPERS),
-                                        st.sampled_from(separators)), min_size=min_size, max_size=max_size))
-        return "".join(f"{left}{word}{right}{sep}" for word, (left, right), sep in parts).strip()
+                                        st.sampled_from(separators), st.sampled_from(cjk_separators)),
+                              min_size=min_size, max_size=max_size))
+        return "".join(f"{left}{word}{right}{cjk_sep if word in CJK_WORDS else sep}"
+                       for word, (left, right), sep, cjk_sep in parts).strip()
 
     def addresses(most: int) -> tuple[str, ...]:
         count = draw(st.sampled_from((0, 1, 3, most)))
@@ -156,9 +206,9 @@ def written(draw, n: int) -> Written:
         return tuple(f"m{n}r{i}@{domain}" for i, domain in enumerate(domains))
 
     return Written(
-        subject=text(1, 8, separators=(" ", " - ", ": ", "/")),
+        subject=text(1, 8, separators=(" ", " - ", ": ", "/"), cjk_separators=(" ", "", "", "、", "・")),
         body=text(0, 40),
-        sender_name=draw(st.sampled_from(("Kim Kerr", "Zoë Ünal", "", "Power Plant"))),
+        sender_name=draw(st.sampled_from(("Kim Kerr", "Zoë Ünal", "", "Power Plant", "山田 太郎", "김민수"))),
         sender=f"sender{n % 3}@{draw(st.sampled_from(DOMAINS))}",
         to=addresses(320),
         cc=addresses(250),
@@ -210,8 +260,21 @@ def archives(draw):
         chosen = draw(st.sampled_from(pool))
         return draw(st.sampled_from((chosen, chosen.rpartition("@")[2], chosen.upper())))
 
+    def cjk_part() -> str:
+        """Any part, two characters or more, of a stretch of Han, Kana or Hangul in a message."""
+        m = draw(st.sampled_from(messages))
+        stretches = [piece for text in text_fields(m) for run in runs(text)
+                     for piece, cjk in pieces(run) if cjk and len(piece) >= 2]
+        if not stretches:
+            return draw(st.sampled_from(sorted(CJK_WORDS)))
+        stretch = draw(st.sampled_from(stretches))
+        start = draw(st.integers(0, len(stretch) - 2))
+        return stretch[start:draw(st.integers(start + 2, len(stretch)))]
+
     simple = st.one_of(
         st.sampled_from(VOCABULARY).map(word_query),
+        st.builds(lambda: word_query(cjk_part())),
+        st.builds(lambda: field_query("subject", cjk_part())),
         st.builds(lambda: phrase_query(some_text("body").replace('"', ""))),
         st.builds(lambda: phrase_query(some_text("subject").replace('"', ""))),
         st.sampled_from(("to", "cc", "from")).map(lambda f: field_query(f, address(f))),
