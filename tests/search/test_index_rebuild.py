@@ -16,7 +16,7 @@ from whoosh.qparser import QueryParser
 from app.models import Message
 from app.runtime import raw_store, search_index
 from app.search.index import POINTER, IndexOutdated, SearchIndex
-from app.search.schema import build_schema, text_analyzer
+from app.search.schema import AnalysedOnce, WordTokenizer, build_schema, text_analyzer
 from app.services import tickets
 from app.services.indexing import index_pending, rebuild_index
 from tests import factories
@@ -198,6 +198,28 @@ def test_an_index_that_split_words_another_way_says_to_reindex(session, cli):
               if isinstance(field, TEXT) else field for name, field in build_schema().items()}
 
     assert_refused_until_reindexed(fields, cli)
+
+
+def test_an_index_written_before_cjk_was_split_into_pairs_says_to_reindex(session, cli):
+    # The same fields and filters as now, but a tokenizer of version 2 kept a run of
+    # Chinese or Japanese whole: the query's pairs of characters are not in it.
+    def before(analyzer):
+        chain = analyzer.chain if isinstance(analyzer, AnalysedOnce) else analyzer
+        steps = [WordsKeptWhole() if isinstance(step, WordTokenizer) else step for step in chain.items]
+        return type(chain)(*steps)
+
+    fields = {name: TEXT(analyzer=before(field.analyzer), phrase=field.format.supports("positions"),
+                         stored=field.stored) if isinstance(field, TEXT) else field
+              for name, field in build_schema().items()}
+
+    assert_refused_until_reindexed(fields, cli)
+
+
+class WordsKeptWhole(WordTokenizer):
+    """The tokenizer as its version 2 was known to the index (a module's class: Whoosh pickles it)."""
+
+    def __init__(self) -> None:
+        self.version = 2
 
 
 def assert_refused_until_reindexed(fields: dict, cli) -> None:
