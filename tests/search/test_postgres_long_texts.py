@@ -97,3 +97,47 @@ def test_every_word_and_phrase_of_a_long_text_is_found_as_whoosh_finds_it(indexe
 def test_a_phrase_longer_than_the_stretches_overlap_is_refused_with_a_sentence():
     with pytest.raises(QueryError, match=f"can span at most {PHRASE_SPAN} words"):
         parse_query('"' + " ".join(["redfox"] * (PHRASE_SPAN + 2)) + '"')
+
+
+# Chinese and Japanese are indexed by pairs of characters, one place each: a long run of
+# them is as long in places as it is in characters, and goes to stretches the same way.
+HAN = "請求書見積発行会議東京都庁导出发票退还송장확인"
+
+
+@pytest.fixture(scope="module")
+def cjk_indexes(postgres_schema_url):
+    """A run of 30,000 Han and Hangul characters (far past 16,383 places), in both backends."""
+    rng = random.Random(5)
+    body = "".join(rng.choice(HAN) for _ in range(30_000)) + "終わりの言葉"
+    documents = [replace(BASE, id=1, body=body), replace(BASE, id=2, body="請求書 短い")]
+    engine = create_engine(postgres_schema_url)
+    postgres.metadata.create_all(engine)
+    pg = postgres.PostgresIndex(engine)
+    pg.clear()
+    pg.write(documents)
+    with tempfile.TemporaryDirectory() as folder:
+        whoosh = SearchIndex(folder)
+        whoosh.acquire_writer()
+        whoosh.write(documents)
+        yield {1: body, 2: "請求書 短い"}, whoosh, pg
+        whoosh.release_writer()
+    postgres.metadata.drop_all(engine)
+    engine.dispose()
+
+
+def test_every_part_of_a_long_cjk_run_is_found_across_the_stretches(cjk_indexes):
+    bodies, whoosh, pg = cjk_indexes
+    rng = random.Random(13)
+    body = bodies[1]
+    pairs = [(body[i:i + 2], i + 1) for i in range(len(body) - 1)]  # as the index places them, from 1
+    ends = [stretch[-1][1] for stretch in postgres._stretches(pairs)]
+    assert len(ends) >= 2
+    # Place p is the pair starting at character p - 1: parts that run past the end of a stretch,
+    # and parts anywhere.
+    starts = [end - back for end in ends[:-1] for back in (1, 3, 150)]
+    starts += [rng.randrange(len(body) - 12) for _ in range(30)]
+    parts = [body[s:s + rng.randint(2, 12)] for s in starts] + ["終わりの言葉", "請求書", "言葉請求"]
+    for part in parts:
+        expected = {n for n, body in bodies.items() if part in body}
+        assert set(matching_ids(whoosh, part)) == expected, part
+        assert set(matching_ids(pg, part)) == expected, part
