@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ctypes
 import fcntl
+import hashlib
 import os
 import re
 import shutil
@@ -403,6 +404,14 @@ def _open_or_create(folder: Path):
             "run `flask search reindex` to rebuild it from the database"
         )
     return ix
+
+
+def analysis_digest() -> str:
+    """Return a short digest of how the current schema splits each field's text into words
+    (its analyzers' steps and their versions): the PostgreSQL backend keeps it with its
+    tables, as the Whoosh index keeps its schema, to know when it must be rebuilt."""
+    analysis = sorted((name, _analysis(field)) for name, field in build_schema().items())
+    return hashlib.sha256(repr(analysis).encode()).hexdigest()[:16]
 
 
 def _shape(schema) -> dict[str, tuple]:

@@ -65,8 +65,8 @@ from sqlalchemy.orm import Session
 from whoosh import query as wq
 
 from app.search import scoring
-from app.search.errors import RebuildBusy
-from app.search.index import IndexDocument, _fields
+from app.search.errors import IndexOutdated, RebuildBusy
+from app.search.index import IndexDocument, _fields, analysis_digest
 from app.search.language import PHRASE_SPAN, default_schema, parse_query
 from app.search.query import Hit, Results, clamped, facets, hit_snippets
 from app.search.schema import PAIR_SEPARATOR, common_words
@@ -155,6 +155,27 @@ class PostgresIndex:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._analysis_checked = False
+
+    # How the documents' words were made -------------------------------------------
+
+    def _check_analysis(self, connection: Connection) -> None:
+        """Raise ``IndexOutdated`` when the tables hold documents whose words were made by
+        another analysis than this version's (recorded as the table's comment by the rebuild,
+        or by the first write into empty tables); documents of two analyses would find
+        different words for the same text."""
+        if self._analysis_checked:
+            return
+        if connection.scalar(_ANALYSIS_COMMENT) == _analysis_comment():
+            self._analysis_checked = True
+        elif connection.scalar(select(document_table.c.message_id).limit(1)) is not None:
+            raise IndexOutdated("the search tables were written by an older version that splits text "
+                                "into words another way; run `flask search reindex` to rebuild them "
+                                "from the database")
+
+    def _record_analysis(self, connection: Connection) -> None:
+        connection.execute(text(f"COMMENT ON TABLE {document_table.name} IS '{_analysis_comment()}'"))
+        self._analysis_checked = True
 
     # Writing -----------------------------------------------------------------------
 
@@ -172,6 +193,9 @@ class PostgresIndex:
               session: Session | None = None) -> int:
         """Add or replace documents, in ``session``'s transaction when one is given."""
         with self._connection(session) as connection:
+            self._check_analysis(connection)
+            if not self._analysis_checked:  # empty tables: these documents set their analysis
+                self._record_analysis(connection)
             return _write(connection, documents)
 
     def delete(self, message_ids: Iterable[int]) -> None:
@@ -202,6 +226,7 @@ class PostgresIndex:
         messages) over the GIN index (4 ms). The setting lasts for this transaction only.
         """
         with self.engine.connect() as connection:
+            self._check_analysis(connection)
             connection.execute(text("SET LOCAL enable_seqscan = off"))
             yield connection
 
@@ -240,6 +265,8 @@ class PostgresIndex:
             last_step()
         stale = set(self.stored_ids()) - rebuilt.written
         self.delete(sorted(stale))
+        with self.engine.begin() as connection:  # every document left was written by this version
+            self._record_analysis(connection)
         # Merge the GIN indexes' pending lists and renew the planner's statistics, which a
         # rebuild of the whole index changes.
         with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
@@ -302,9 +329,17 @@ class Rewrite:
     def update(self, documents: Iterable[IndexDocument]) -> int:
         count = 0
         for batch in _batches(documents):  # a transaction per batch: a rebuild never holds one for long
-            count += self._index.write(batch)
+            with self._index.engine.begin() as connection:  # over documents of any analysis
+                count += _write(connection, batch)
             self.written.update(d.id for d in batch)
         return count
+
+
+_ANALYSIS_COMMENT = text(f"SELECT obj_description(to_regclass('{document_table.name}'), 'pg_class')")
+
+
+def _analysis_comment() -> str:
+    return f"words made by analysis {analysis_digest()}"
 
 
 # Documents -------------------------------------------------------------------------
