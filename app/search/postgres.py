@@ -214,6 +214,7 @@ class PostgresIndex:
 
     def stored_ids(self) -> list[int]:
         with self.engine.connect() as connection:
+            self._check_analysis(connection)  # `flask search check` says so too
             return list(connection.scalars(select(document_table.c.message_id)))
 
     @contextmanager
@@ -263,7 +264,8 @@ class PostgresIndex:
         """Finish a rebuild: run ``last_step``, then remove documents of messages it did not write."""
         if last_step is not None:
             last_step()
-        stale = set(self.stored_ids()) - rebuilt.written
+        with self.engine.connect() as connection:  # documents of any analysis
+            stale = set(connection.scalars(select(document_table.c.message_id))) - rebuilt.written
         self.delete(sorted(stale))
         with self.engine.begin() as connection:  # every document left was written by this version
             self._record_analysis(connection)

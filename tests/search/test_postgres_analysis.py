@@ -42,11 +42,14 @@ def test_tables_written_by_another_analysis_say_to_reindex_until_rebuilt(engine)
         matching_ids(upgraded, "請求書")
     with pytest.raises(IndexOutdated):
         upgraded.write([export])
+    with pytest.raises(IndexOutdated):  # what `flask search check` reads
+        upgraded.stored_ids()
     with upgraded.rebuilding() as rebuilt:
         rebuilt.add([invoice, export])
         upgraded.publish(rebuilt)
 
     assert matching_ids(upgraded, "請求書") == [1]
+    assert sorted(upgraded.stored_ids()) == [1, 2]
     assert matching_ids(postgres.PostgresIndex(engine), "invoice export") == [2]
 
 
