@@ -21,19 +21,18 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from babel import Locale, UnknownLocaleError
+from babel import Locale, UnknownLocaleError, dates
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import Flask, current_app, g, has_request_context
+from flask import Flask, current_app, g, has_app_context, has_request_context
 from flask_babel import (
     Babel,
     force_locale,
     format_date,
-    format_datetime,
     format_timedelta,
     get_locale,
-    get_timezone,
     refresh,
 )
 from flask_login import current_user
@@ -66,8 +65,11 @@ def select_locale() -> str:
 
 
 def select_time_zone() -> str:
-    # A signed-in agent reads times in their own zone; a customer has none here, so UTC,
-    # as the local_time filter does.
+    """Return the zone times are written in: the one forced around a block (an email: UTC),
+    else a signed-in agent's own, else UTC (a customer has no zone here), as local_time does."""
+    forced = g.get("desk_time_zone") if has_app_context() else None
+    if forced:
+        return forced
     if has_request_context() and current_user and current_user.is_authenticated:
         return current_user.time_zone
     return "UTC"
@@ -80,15 +82,26 @@ def use_locale(language: str | None) -> None:
 
 
 @contextmanager
-def in_locale(language: str | None) -> Iterator[None]:
-    """Render what the block renders (an email) in ``language``, if the desk has it, else English."""
-    with force_locale(supported(language)):
-        yield
+def in_locale(language: str | None, time_zone: str = "UTC") -> Iterator[None]:
+    """Render what the block renders (an email) in ``language``, if the desk has it, else English,
+    with times in ``time_zone`` (UTC: the reader of an email has no zone here)."""
+    before = g.get("desk_time_zone")
+    g.desk_time_zone = time_zone
+    try:
+        with force_locale(supported(language)):
+            refresh()
+            yield
+    finally:
+        g.desk_time_zone = before
+        refresh()
 
 
 def available() -> list[str]:
     """Return the languages with a catalogue, English first."""
-    directory = Path(current_app.config["BABEL_TRANSLATION_DIRECTORIES"])
+    # Outside an application (a pure function of the mail path under test) the shipped ones.
+    directory = TRANSLATIONS
+    if has_app_context():
+        directory = Path(current_app.config["BABEL_TRANSLATION_DIRECTORIES"])
     return [DEFAULT, *catalogue_languages(directory)]
 
 
@@ -141,22 +154,31 @@ def html_lang() -> str:
 
 
 def when(value: datetime | None, length: str = "medium") -> str:
-    """Format a stored UTC time in the current locale and the reader's zone ("30.11.2026, 14:05 UTC")."""
+    """Format a stored UTC time in the current locale and the reader's zone, naming the zone.
+
+    English keeps the desk's own "2026-11-30 14:05 UTC", as every console page writes
+    times; another language writes the day its way and the time to the minute:
+    "30.11.2026, 14:05 UTC" ("30. November 2026, 14:05 UTC" when ``length`` is "long").
+    """
     if value is None:
         return ""
-    moment = value if value.tzinfo else value.replace(tzinfo=UTC)
-    pattern = {"short": "short", "medium": "medium", "long": "long"}[length]
-    return f"{format_datetime(moment, pattern)} {_zone_name(moment)}"
-
-
-def _zone_name(moment: datetime) -> str:
-    return moment.astimezone(get_timezone()).tzname() or "UTC"
+    moment = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(ZoneInfo(select_time_zone()))
+    locale = get_locale() or Locale.parse(DEFAULT)
+    if locale.language == DEFAULT:
+        return moment.strftime("%Y-%m-%d %H:%M %Z")
+    written = dates.get_datetime_format(length, locale=locale).replace(
+        "{1}", dates.format_date(moment, length, locale=locale)).replace(
+        "{0}", dates.format_time(moment, "short", locale=locale))
+    return f"{written} {moment.tzname()}"
 
 
 def day(value: date | datetime | None, length: str = "long") -> str:
-    """Format a calendar day in the current locale ("30. November 2026", "2026年11月30日")."""
+    """Format a calendar day in the current locale ("2026-11-30", "30. November 2026", "2026年11月30日")."""
     if value is None:
         return ""
+    locale = get_locale() or Locale.parse(DEFAULT)
+    if locale.language == DEFAULT:
+        return value.strftime("%Y-%m-%d")
     return format_date(value, length)
 
 

@@ -81,18 +81,26 @@ def test_a_right_to_left_page_says_so_on_its_html_element(bare_app, monkeypatch)
 MOMENT = datetime(2026, 11, 30, 14, 5)  # stored naive, in UTC
 
 
-@pytest.mark.parametrize("language, written", [
-    ("en", "Nov 30, 2026, 2:05:00\u202fPM UTC"),
-    ("de", "30.11.2026, 14:05:00 UTC"),
-    ("ja", "2026/11/30 14:05:00 UTC"),
+@pytest.mark.parametrize("language, written, long", [
+    ("en", "2026-11-30 14:05 UTC", "2026-11-30 14:05 UTC"),
+    ("de", "30.11.2026, 14:05 UTC", "30. November 2026, 14:05 UTC"),
+    ("ja", "2026/11/30 14:05 UTC", "2026年11月30日 14:05 UTC"),
 ])
-def test_times_are_written_as_the_language_writes_them(bare_app, language, written):
+def test_times_are_written_as_the_language_writes_them(bare_app, language, written, long):
     with i18n.in_locale(language):
         assert i18n.when(MOMENT) == written
         assert i18n.when(MOMENT.replace(tzinfo=UTC)) == written
+        assert i18n.when(MOMENT, "long") == long
 
 
-@pytest.mark.parametrize("language, written", [("en", "November 30, 2026"), ("de", "30. November 2026"),
+def test_an_email_writes_times_in_utc_whoever_renders_it(bare_app):
+    with i18n.in_locale("de", "Europe/Berlin"):
+        assert i18n.when(MOMENT) == "30.11.2026, 15:05 CET"
+    with i18n.in_locale("de"):
+        assert i18n.when(MOMENT) == "30.11.2026, 14:05 UTC"
+
+
+@pytest.mark.parametrize("language, written", [("en", "2026-11-30"), ("de", "30. November 2026"),
                                                ("ja", "2026年11月30日")])
 def test_days_are_written_as_the_language_writes_them(bare_app, language, written):
     with i18n.in_locale(language):
