@@ -46,6 +46,14 @@ def record(kind: str, record_id: int | None) -> str:
     one, listed = KINDS.get(kind, (kind[:-1], kind))
     return f"{one} #{record_id}" if record_id else str(listed)
 
+# How a grant ended, with and without who ended it: "revoked at 2026-06-01 09:00 UTC by
+# boss@example.com", as grants.describe says it in English.
+ENDINGS = {
+    "revoked": (lazy_gettext("revoked at %(when)s by %(who)s"), lazy_gettext("revoked at %(when)s")),
+    "ended": (lazy_gettext("ended at %(when)s by %(who)s"), lazy_gettext("ended at %(when)s")),
+    "expired": (lazy_gettext("expired at %(when)s by %(who)s"), lazy_gettext("expired at %(when)s")),
+}
+
 
 def scope(name: str) -> str:
     """Say which records a requested scope covers."""
@@ -61,16 +69,21 @@ def request_state(request: AccessRequest, now: datetime) -> str:
     """Say in a few words where a request stands at ``now``, as ``grants.describe`` does in English."""
     if request.status == "approved":
         if request.ended_at is not None:
-            if request.end_reason == "revoked":
-                return gettext("ended by %(who)s at %(when)s", who=request.ended_by or "?",
-                               when=when(request.ended_at))
-            return gettext("ended at %(when)s", when=when(request.ended_at))
+            return _ended(request)
         if now >= request.ends_at:
             return gettext("expired at %(when)s", when=when(request.ends_at))
         return status("active")
     if request.status == "pending" and now >= request.decide_by:
         return gettext("expired without a decision")
     return status(request.status)
+
+
+def _ended(request: AccessRequest) -> str:
+    at = when(request.ended_at)
+    by, alone = ENDINGS.get(request.end_reason, (None, None))
+    if by is None:  # a reason without words of its own, as grants.describe says it
+        return f"{request.end_reason} at {at}" + (f" by {request.ended_by}" if request.ended_by else "")
+    return str(by) % {"when": at, "who": request.ended_by} if request.ended_by else str(alone) % {"when": at}
 
 
 def consent_state(consent: Consent, now: datetime) -> str:

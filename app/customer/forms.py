@@ -19,7 +19,7 @@ def up_to(asked: float, presets, unit: str) -> list[SelectChoice]:
 
 def _length(n: float, unit: str, asked: bool) -> str:
     # ngettext picks the plural form by a whole number; 1.5 hours reads as plural, as 2 does.
-    count, written = (n if n == int(n) else 2), f"{n:g}"
+    count, written = (int(n) if n == int(n) else 2), f"{n:g}"
     if unit == "hour":
         words = ngettext("%(n)s hour", "%(n)s hours", count, n=written)
     else:
