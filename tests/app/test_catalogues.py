@@ -58,6 +58,14 @@ def test_every_string_of_the_source_is_translated(template, language):
 
 
 @pytest.mark.parametrize("language", TRANSLATED)
+def test_every_translation_uses_the_placeholders_of_its_source(language):
+    # A translation naming a placeholder the code does not pass fails only in that language.
+    wrong = [f"{where(m)}: {m.id!r}: {'; '.join(map(str, errors))}"
+             for m, errors in catalogue(language).check()]
+    assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize("language", TRANSLATED)
 def test_no_catalogue_keeps_a_string_the_source_no_longer_has(template, language):
     stale = [m.id for m in catalogue(language) if m.id and template.get(m.id, m.context) is None]
     assert not stale, (f"{language} translates strings the source no longer has (run the README's "

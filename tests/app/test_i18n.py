@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from babel import Locale
-from flask import render_template_string
+from flask import render_template, render_template_string
 
 from app import create_app, i18n
 from tests.conftest import app_settings
@@ -115,3 +117,39 @@ def test_durations_are_written_as_the_language_writes_them(bare_app, language, m
     with i18n.in_locale(language):
         assert i18n.how_long(minutes) == written
         assert i18n.how_long(timedelta(minutes=minutes)) == written
+
+
+def fake(**fields):
+    return SimpleNamespace(**fields)
+
+
+def mail_context() -> dict:
+    account = fake(name="Leaky Widgets")
+    agent = fake(name="Agent Person")
+    request = fake(agent=agent, account=account, minutes=240, reason="The export misses March.",
+                   decide_by=MOMENT, ends_at=MOMENT, ended_at=MOMENT, decided_by="boss@leaky.example",
+                   end_reason="revoked", confirmed_by=fake(name="Manager Person"))
+    consent = fake(agent=agent, account=account, content="ticket 12", recipient="vendor@example.com",
+                   purpose="Fix the export.", days=7, decide_by=MOMENT, ends_at=MOMENT, decided_by="boss@x",
+                   withdrawn_by="boss@x", withdrawn_at=MOMENT)
+    return {"request": request, "consent": consent, "scope": "business records", "reason": "revoked",
+            "links": {"decide": "http://d/1", "revoke": "http://d/2", "log": "http://d/3",
+                      "consent": "http://d/4", "withdraw": "http://d/5"},
+            "audit_head": fake(entry_id=12, hash="9f" * 32), "notice": fake(account=account),
+            "version": fake(id=3, effective_on=date(2026, 12, 15)), "ahead": True, "summary": "    Less.",
+            "version_url": "http://d/privacy/3"}
+
+
+CUSTOMER_MAIL = sorted(p.stem for p in (Path(__file__).parents[2] / "templates" / "mail").glob("*.txt")
+                       if not p.stem.startswith(("_", "agent_")))
+
+
+@pytest.mark.parametrize("template", CUSTOMER_MAIL)
+def test_every_customer_email_renders_in_every_language(bare_app, template):
+    written = {}
+    for language in ("en", "de", "ja"):
+        with i18n.in_locale(language):
+            written[language] = render_template(f"mail/{template}.txt", **mail_context())
+        assert "%(" not in written[language] and "Leaky Widgets" in written[language]
+    assert written["en"].startswith("Hello,")
+    assert written["de"].startswith("Guten Tag,") and written["ja"].startswith("ご担当者様")
