@@ -8,7 +8,7 @@ from flask import Flask
 from sqlalchemy.engine import make_url
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import cli, errors, logs, models, requestlog, runtime, security  # noqa: F401 (models registers every table)
+from app import cli, errors, i18n, logs, models, requestlog, runtime, security  # noqa: F401 (models registers every table)
 from app.admin.views import bp as admin_bp
 from app.auth import password, two_factor
 from app.auth.views import bp as auth_bp
@@ -61,6 +61,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
+    i18n.init_app(app)
     two_factor.init_app(app)
     errors.init_app(app)
     security.init_app(app)

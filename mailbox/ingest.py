@@ -34,7 +34,7 @@ from app.models import (
     utcnow,
 )
 from app.rawstore import RawStore, sha256_hex
-from app.services import notifications
+from app.services import contact_languages, notifications
 from app.services.leaks import burn_leaked_links
 from mailbox.linking import Directory, Link, choose_thread, link_account
 from mailbox.parse import ParsedMessage, parse_message, token_candidates
@@ -102,8 +102,11 @@ class Archiver:
     def __init__(self, session: Session, store: RawStore, *, tag_prefix: str,
                  direction: str = "inbound", account: tuple[int, str] | None = None,
                  ticket: Ticket | None = None, provenance: Provenance = MAIL,
-                 notify_assignees: bool = False) -> None:
+                 notify_assignees: bool = False, learn_languages: bool = False) -> None:
         self.session = session
+        # The poller learns a contact's language from the mail they send now; an import of
+        # old mail would teach an old one.
+        self.learn_languages = learn_languages
         # The poller tells a ticket's assignee of a customer's answer; imports of old mail do not.
         self.notify_assignees = notify_assignees
         self.provenance = provenance
@@ -204,8 +207,15 @@ class Archiver:
             joined = self.provenance.joined or "imported for"
             link = Link(self.account[0], f"{joined} the account {self.account[1]}")
         message.account_id, message.link_reason = link.account_id, link.reason
+        if self.learn_languages and link.account_id is not None and parsed.content_language:
+            self._learn_language(link.account_id, parsed)
         self._thread(message, parsed)
         return message
+
+    def _learn_language(self, account_id: int, parsed: ParsedMessage) -> None:
+        if account_id in self.directory.contacts.get(parsed.from_addr.lower(), set()):
+            contact = contact_languages.contact_at(self.session, account_id, parsed.from_addr)
+            contact_languages.learn(contact, parsed.content_language, contact_languages.MAIL)
 
     def _note_candidates(self, message: Message, candidates: set[str]) -> None:
         if candidates:

@@ -68,6 +68,8 @@ class ParsedMessage:
     html: str | None = None
     attachments: list[AttachmentInfo] = field(default_factory=list)
     auto_reason: str | None = None
+    # The Content-Language the sender's mail program declared (RFC 3282), as written.
+    content_language: str | None = None
     # Message-IDs named inside a delivery report: the mail that bounced.
     report_refs: tuple[str, ...] = ()
     defects: list[str] = field(default_factory=list)
@@ -227,6 +229,7 @@ def _read_headers(msg: Message, parsed: ParsedMessage) -> None:
     parsed.message_id = ids[0] if ids else None
     parsed.in_reply_to = tuple(message_ids(msg.get("in-reply-to", "")))
     parsed.references = tuple(message_ids(" ".join(str(v) for v in msg.get_all("references", []))))
+    parsed.content_language = header_text(msg.get("content-language")) or None
 
 
 def header_text(value: object) -> str:

@@ -165,7 +165,8 @@ def poll_folder(session: Session, source: MailSource, folder: MailboxFolder,
         folder.checkpoint_uid = 0
     session.commit()
     uids = status.uids
-    archiver = Archiver(session, settings.store, tag_prefix=settings.tag_prefix, notify_assignees=True)
+    archiver = Archiver(session, settings.store, tag_prefix=settings.tag_prefix, notify_assignees=True,
+                        learn_languages=True)
     for batch in _batches(uids, source.sizes(uids), settings.batch_size):
         if settings.should_stop():
             report.notes.append("stopped early: the worker is stopping; the rest waits for the next poll")

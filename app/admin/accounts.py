@@ -12,12 +12,14 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
 
+from app import i18n
 from app.admin import forms
 from app.admin.views import bp, me, show_error
 from app.extensions import db
 from app.models import Account
 from app.runtime import now
 from app.services import accounts as service
+from app.services import contact_languages
 from app.services.errors import ServiceError
 
 
@@ -82,6 +84,14 @@ def remove_contact(account_id: int):
                    "The contact was removed.")
 
 
+@bp.post("/accounts/<int:account_id>/contacts/language")
+def set_contact_language(account_id: int):
+    return _change(account_id, "language", forms.ContactLanguageForm(),
+                   lambda a, f: contact_languages.choose(db.session, a, f.contact.data, f.language.data,
+                                                         by=me(), now=now()),
+                   "The contact's language was saved.")
+
+
 @bp.post("/accounts/<int:account_id>/approvers")
 def choose_approvers(account_id: int):
     return _change(account_id, "approvers", forms.ApproversForm(),
@@ -117,10 +127,15 @@ def _account_page(account: Account, sent: dict[str, FlaskForm], status: int = 20
                   "domain": forms.DomainForm(formdata=None), "contact": forms.ContactForm(formdata=None),
                   "approvers": forms.ApproversForm(formdata=None, approvers=approvers), **sent}
     page_forms["approvers"].approvers.choices = [SelectChoice(c.email, c.email) for c in account.contacts]
-    removal_errors = [e for key, form in sent.items() if key.startswith("remove")
+    removal_errors = [e for key, form in sent.items() if key.startswith(("remove", "language"))
                       for e in [*form.form_errors, *_field_errors(form)]]
     return render_template("admin/account.html", account=account, forms=page_forms, button=forms.ButtonForm(),
-                           removal_errors=removal_errors), status
+                           removal_errors=removal_errors, languages=i18n.languages_named(i18n.available()),
+                           language_sources=LANGUAGE_SOURCES), status
+
+
+LANGUAGE_SOURCES = {contact_languages.ADMINISTRATOR: "chosen here", contact_languages.MAIL: "from their mail",
+                    contact_languages.VISIT: "from their browser", None: "English until known"}
 
 
 def _field_errors(form: FlaskForm) -> list[str]:

@@ -73,6 +73,13 @@ class ApproversForm(FlaskForm):
     submit = SubmitField("Save approvers")
 
 
+class ContactLanguageForm(FlaskForm):
+    contact = HiddenField(validators=[DataRequired("Say which contact's language to set.")])
+    # Choices are the languages with a catalogue, filled in by the view.
+    language = SelectField("Language", choices=[], validate_choice=False)
+    submit = SubmitField("Save language")
+
+
 class RemoveDomainForm(FlaskForm):
     domain = HiddenField(validators=[DataRequired("Say which domain to remove.")])
     submit = SubmitField("Remove")

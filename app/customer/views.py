@@ -10,14 +10,16 @@ it expires; these routes are rate-limited so tokens cannot be guessed by trying.
 from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template, request
+from flask_babel import gettext
 from flask_login import current_user
 
-from app.access import consents, grants, links, queries, rules
+from app import i18n
+from app.access import consents, grants, links, queries, rules, words
 from app.customer.forms import ConsentForm, DecisionForm, RevokeForm, WithdrawForm
 from app.extensions import db, limiter
 from app.requestlog import note_account
 from app.runtime import access_settings, now
-from app.services import access_notices, leaks
+from app.services import access_notices, contact_languages, leaks
 from app.services.errors import ServiceError
 
 bp = Blueprint("customer", __name__, url_prefix="/customer")
@@ -27,7 +29,22 @@ limiter.limit(lambda: current_app.config["CUSTOMER_LINK_RATE_LIMIT"])(bp)
 def _token(raw: str, purpose: str):
     token = links.find_token(db.session, raw, purpose, now())
     note_account(token.account_id)
+    _speak_to(token)
     return token
+
+
+def _speak_to(token) -> None:
+    """Write the page in the contact's language; a POST from it teaches the desk their browser's.
+
+    Only a POST teaches: it carries the page's CSRF token, so it is the contact acting, where
+    a GET may be a mail scanner's with a language of its own. A contact of unknown language
+    reads the page in their browser's (English when the desk has none of those).
+    """
+    contact = contact_languages.contact_at(db.session, token.account_id, token.contact_email)
+    browser = request.headers.get("Accept-Language")
+    if request.method == "POST":
+        contact_languages.learn(contact, browser, contact_languages.VISIT)
+    i18n.use_locale(contact.language if contact and contact.language else i18n.from_header(browser))
 
 
 @bp.errorhandler(links.TokenError)
@@ -38,6 +55,7 @@ def refused(error: links.TokenError):
         agent_id = current_user.id if current_user.is_authenticated else None
         leaks.note_leaked_use(db.session, error.leaked, agent_id, now())
         db.session.commit()
+    i18n.use_locale(i18n.from_header(request.headers.get("Accept-Language")))
     return render_template("customer/refused.html", message=str(error)), error.status
 
 
@@ -45,7 +63,7 @@ def refused(error: links.TokenError):
 def decide(raw: str):
     token = _token(raw, "decide")
     form = DecisionForm.for_request(token.request)
-    error, status, links = _decision(token, form, form.approve, form.deny, "Choose approve or deny.",
+    error, status, links = _decision(token, form, form.approve, form.deny, gettext("Choose approve or deny."),
                                      lambda: grants.decide(db.session, token, form.approve.data,
                                                            float(form.hours.data), now(), access_settings()))
     return _page("customer/decide.html", token, form, error, links), status
@@ -91,14 +109,15 @@ def log(raw: str):
     return render_template("customer/log.html", account=account, views=views,
                            consents=queries.consents_of(db.session, account.id),
                            uses=queries.consent_uses(db.session, account.id), clock=now(),
-                           describe_consent=consents.describe)
+                           describe_consent=words.consent_state, name_record=words.record)
 
 
 @bp.route("/consent/<raw>", methods=["GET", "POST"])
 def consent(raw: str):
     token = _token(raw, "consent")
     form = ConsentForm.for_consent(token.consent)
-    error, status, links = _decision(token, form, form.give, form.refuse, "Choose to consent or to refuse.",
+    choose = gettext("Choose to consent or to refuse.")
+    error, status, links = _decision(token, form, form.give, form.refuse, choose,
                                      lambda: consents.decide(db.session, token, form.give.data,
                                                              int(form.days.data), now(),
                                                              access_settings().log_link_days))
@@ -126,6 +145,7 @@ def _consent_page(template: str, token, form, error: str | None, links: dict | N
     consent = token.consent
     return render_template(template, consent=consent, form=form, error=error, links=links or {},
                            state=consents.describe(consent, now()),
+                           state_words=words.consent_state(consent, now()),
                            in_force=rules.consent_in_force(queries.as_consent(consent), now()),
                            uses=queries.consent_uses(db.session, consent.account_id, consent.id))
 
@@ -133,5 +153,5 @@ def _consent_page(template: str, token, form, error: str | None, links: dict | N
 def _page(template: str, token, form, error: str | None, links: dict | None = None):
     req = token.request
     return render_template(template, req=req, form=form, error=error, links=links or {},
-                           state=grants.describe(req, now()),
-                           scope=rules.scope_words(req.scope))
+                           state=grants.describe(req, now()), state_words=words.request_state(req, now()),
+                           scope=words.scope(req.scope))

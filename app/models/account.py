@@ -47,5 +47,11 @@ class Contact(db.Model):
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
     email: Mapped[str] = mapped_column(String(320), index=True)
     is_approver: Mapped[bool] = mapped_column(default=False)
+    # The language the contact's emails and pages are written in (a catalogue's code such
+    # as "de"); None until known, which reads as English. ``language_source`` says how it
+    # was learnt: "administrator" (which nothing detected overrides), "mail" (the
+    # Content-Language of mail they sent) or "visit" (their browser's Accept-Language).
+    language: Mapped[str | None] = mapped_column(String(16))
+    language_source: Mapped[str | None] = mapped_column(String(16))
 
     account: Mapped[Account] = relationship(back_populates="contacts")

@@ -8,31 +8,35 @@ out-of-office replies do not answer them. Each states the audit chain's head.
 from __future__ import annotations
 
 from flask import current_app, render_template
+from flask_babel import lazy_gettext
 
-from app.access import consents
+from app.access import consents, words
 from app.access.grants import Notice
-from app.access.rules import scope_words
 from app.extensions import db
+from app.i18n import in_locale
 from app.models import Consent
 from app.runtime import access_settings, now
-from app.services import audit, leaks
+from app.services import audit, contact_languages, leaks
 from app.services.errors import ServiceError
 from app.services.outbound import automatic_email, desk_sender, outbound_transport
 
 SUBJECTS = {
-    "consent_request": "Consent to share {account}'s data with {recipient}: please give or refuse",
-    "consent_given": "You consented to share {account}'s data with {recipient}",
-    "consent_given_by_other": "Consent to share {account}'s data with {recipient} was given",
-    "consent_refused": "You refused to share {account}'s data with {recipient}",
-    "consent_withdrawn": "Consent to share {account}'s data with {recipient} was withdrawn",
-    "consent_relinked": "A new link about sharing {account}'s data: the old one no longer works",
-    "request": "Access request for {account}: please approve or deny",
-    "granted": "You approved access to {account}'s records",
-    "approved": "Access to {account}'s records was approved",
-    "denied": "You denied access to {account}'s records",
-    "ended": "Access to {account}'s records has ended",
-    "break_glass": "Emergency access to {account}'s records was opened",
-    "relinked": "A new link for {account}'s access request: the old one no longer works",
+    "consent_request":
+        lazy_gettext("Consent to share %(account)s's data with %(recipient)s: please give or refuse"),
+    "consent_given": lazy_gettext("You consented to share %(account)s's data with %(recipient)s"),
+    "consent_given_by_other":
+        lazy_gettext("Consent to share %(account)s's data with %(recipient)s was given"),
+    "consent_refused": lazy_gettext("You refused to share %(account)s's data with %(recipient)s"),
+    "consent_withdrawn": lazy_gettext("Consent to share %(account)s's data with %(recipient)s was withdrawn"),
+    "consent_relinked":
+        lazy_gettext("A new link about sharing %(account)s's data: the old one no longer works"),
+    "request": lazy_gettext("Access request for %(account)s: please approve or deny"),
+    "granted": lazy_gettext("You approved access to %(account)s's records"),
+    "approved": lazy_gettext("Access to %(account)s's records was approved"),
+    "denied": lazy_gettext("You denied access to %(account)s's records"),
+    "ended": lazy_gettext("Access to %(account)s's records has ended"),
+    "break_glass": lazy_gettext("Emergency access to %(account)s's records was opened"),
+    "relinked": lazy_gettext("A new link for %(account)s's access request: the old one no longer works"),
 }
 PATHS = {"decide": "/customer/decide/", "revoke": "/customer/revoke/", "log": "/customer/log/",
          "consent": "/customer/consent/", "withdraw": "/customer/withdraw/"}
@@ -50,14 +54,18 @@ def build(notice: Notice) -> bytes:
     # The chain's head as this transaction sees it, the entry this email is about included:
     # the approver keeps a witness of the log that the database alone cannot rewrite.
     head = audit.head(db.session)
-    if isinstance(about, Consent):
-        body = render_template(f"mail/{notice.template}.txt", consent=about, links=links, audit_head=head,
-                               state=consents.describe(about, now()))
-        subject = SUBJECTS[notice.template].format(account=about.account.name, recipient=about.recipient)
-    else:
-        body = render_template(f"mail/access_{notice.template}.txt", request=about, links=links,
-                               scope=scope_words(about.scope), audit_head=head)
-        subject = SUBJECTS[notice.template].format(account=about.account.name)
+    # Written in the reader's language: a contact's own, English for an agent or a stranger.
+    with in_locale(contact_languages.language_of(db.session, about.account_id, notice.to)):
+        if isinstance(about, Consent):
+            body = render_template(f"mail/{notice.template}.txt", consent=about, links=links, audit_head=head,
+                                   state=consents.describe(about, now()))
+            subject = str(SUBJECTS[notice.template]) % {"account": about.account.name,
+                                                        "recipient": about.recipient}
+        else:
+            body = render_template(f"mail/access_{notice.template}.txt", request=about, links=links,
+                                   scope=words.scope(about.scope), audit_head=head,
+                                   reason=words.status(about.end_reason or "expired"))
+            subject = str(SUBJECTS[notice.template]) % {"account": about.account.name}
     return automatic_email(desk_sender(current_app.config), notice.to, subject, body)
 
 

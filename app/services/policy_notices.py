@@ -14,10 +14,14 @@ from collections.abc import Callable
 from datetime import date, datetime
 
 from flask import current_app, render_template
+from flask_babel import format_date, gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.extensions import db
+from app.i18n import in_locale
 from app.models import Contact, PolicyNotice, PolicyVersion
+from app.services import contact_languages
 from app.services.outbound import automatic_email, desk_sender, outbound_transport
 from app.services.outbox import Outbox, SendReport, lease_for
 
@@ -56,11 +60,13 @@ def notice_email(notice: PolicyNotice, today: date) -> bytes:
     config = current_app.config
     version = notice.version
     ahead = version.effective_on > today
-    body = render_template("mail/policy_notice.txt", notice=notice, version=version, ahead=ahead,
-                           version_url=config["PUBLIC_URL"] + version_path(version),
-                           summary=_indented(version.summary))
-    subject = (f"Our privacy policy {'changes' if ahead else 'changed'} on "
-               f"{version.effective_on:%B} {version.effective_on.day}, {version.effective_on.year}")
+    with in_locale(contact_languages.language_of(db.session, notice.account_id, notice.email)):
+        body = render_template("mail/policy_notice.txt", notice=notice, version=version, ahead=ahead,
+                               version_url=config["PUBLIC_URL"] + version_path(version),
+                               summary=_indented(version.summary))
+        day = format_date(version.effective_on, "long")
+        subject = (gettext("Our privacy policy changes on %(day)s", day=day) if ahead
+                   else gettext("Our privacy policy changed on %(day)s", day=day))
     return automatic_email(desk_sender(config), notice.email, subject, body)
 
 

@@ -36,6 +36,7 @@ ADMIN_ROUTES: dict = {
     ("admin.remove_domain", "POST"): admins_only(400),
     ("admin.add_contact", "POST"): admins_only(400),
     ("admin.remove_contact", "POST"): admins_only(400),
+    ("admin.set_contact_language", "POST"): admins_only(400),
     # No contact ticked: the account is left without approvers.
     ("admin.choose_approvers", "POST"): admins_only(REDIRECT),
     # The world's mailbox signs in with a password: nothing to connect, back to its page.
