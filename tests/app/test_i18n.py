@@ -107,3 +107,20 @@ def test_durations_are_written_as_the_language_writes_them(bare_app, language, m
     with i18n.in_locale(language):
         assert i18n.how_long(minutes) == written
         assert i18n.how_long(timedelta(minutes=minutes)) == written
+
+
+@pytest.mark.parametrize("environ, chosen", [
+    ({}, "en"),
+    ({"LANG": "C.UTF-8"}, "en"),
+    ({"LANG": "POSIX"}, "en"),
+    ({"LANG": "de_DE.UTF-8"}, "de"),
+    ({"LANG": "de_AT.UTF-8@euro"}, "de"),
+    ({"LANG": "fr_FR.UTF-8"}, "en"),
+    ({"LANG": "de_DE.UTF-8", "LC_MESSAGES": "ja_JP.UTF-8"}, "ja"),
+    ({"LC_MESSAGES": "ja_JP.UTF-8", "LC_ALL": "C"}, "en"),
+    ({"LANG": "ja_JP.UTF-8", "DESK_LANGUAGE": "de"}, "de"),
+    ({"LANG": "de_DE.UTF-8", "DESK_LANGUAGE": "en"}, "en"),
+    ({"LANG": "de_DE.UTF-8", "DESK_LANGUAGE": ""}, "de"),
+])
+def test_the_command_line_speaks_the_language_of_its_shell(bare_app, environ, chosen):
+    assert i18n.command_line_language(environ) == chosen
