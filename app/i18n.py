@@ -34,9 +34,12 @@ from flask_babel import (
     format_timedelta,
     get_locale,
     get_timezone,
+    gettext,
     refresh,
 )
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
+from markupsafe import escape
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
@@ -217,3 +220,20 @@ def command_line_language(environ: Mapping[str, str]) -> str:
         if value:
             return supported(value.split(".")[0].split("@")[0])
     return DEFAULT
+
+
+class LazyText(LazyString):
+    """A translation made when it is used (a form's label, a message at import time), in the
+    language of that moment, and escaped in HTML as the plain string it replaces would be.
+
+    Flask-Babel's ``LazyString`` says it is HTML already (its ``__html__`` returns it as it
+    is), so "the agent's name" would reach a page with its apostrophe unescaped.
+    """
+
+    def __html__(self) -> str:
+        return str(escape(str(self)))
+
+
+def lazy_gettext(string: str, **variables) -> LazyText:
+    """Return ``string`` to be translated when it is used; named so that ``pybabel extract`` finds it."""
+    return LazyText(gettext, string, **variables)
