@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from babel import Locale
 from flask import render_template_string
+from markupsafe import escape
 
 from app import create_app, i18n
 from tests.conftest import app_settings
@@ -124,3 +125,11 @@ def test_durations_are_written_as_the_language_writes_them(bare_app, language, m
 ])
 def test_the_command_line_speaks_the_language_of_its_shell(bare_app, environ, chosen):
     assert i18n.command_line_language(environ) == chosen
+
+
+def test_a_lazy_translation_is_escaped_in_html_as_the_plain_string_is(bare_app):
+    # Flask-Babel's own LazyString returns itself unescaped from __html__.
+    text = "Give the agent's name."
+    assert str(escape(i18n.lazy_gettext(text))) == str(escape(text)) == "Give the agent&#39;s name."
+    with i18n.in_locale("de"):
+        assert str(i18n.lazy_gettext(text)) == "Geben Sie den Namen des Agenten an."
