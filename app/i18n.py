@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -33,9 +33,12 @@ from flask_babel import (
     format_date,
     format_timedelta,
     get_locale,
+    gettext,
     refresh,
 )
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
+from markupsafe import escape
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
@@ -220,3 +223,39 @@ def _write_mo(po: Path, mo: Path) -> None:
 def languages_named(codes: Iterable[str]) -> list[tuple[str, str]]:
     """Return (code, name) pairs, each language named in its own words ("Deutsch", "日本語")."""
     return [(code, Locale.parse(code).get_display_name(code).capitalize()) for code in codes]
+
+
+# The command line has no request and no reader to ask: it writes in the language of the
+# shell that runs it, read in the order POSIX reads a locale's messages.
+COMMAND_LINE_VARIABLES = ("DESK_LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
+
+
+def command_line_language(environ: Mapping[str, str]) -> str:
+    """Return the language a command writes in: DESK_LANGUAGE, else the POSIX locale, else English.
+
+    The first variable set decides, as POSIX has it (LC_ALL over LC_MESSAGES over LANG);
+    "de_DE.UTF-8" names German, "C" and "POSIX" English, and a language without a catalogue
+    English too.
+    """
+    for name in COMMAND_LINE_VARIABLES:
+        value = environ.get(name, "").strip()
+        if value:
+            return supported(value.split(".")[0].split("@")[0])
+    return DEFAULT
+
+
+class LazyText(LazyString):
+    """A translation made when it is used (a form's label, a message at import time), in the
+    language of that moment, and escaped in HTML as the plain string it replaces would be.
+
+    Flask-Babel's ``LazyString`` says it is HTML already (its ``__html__`` returns it as it
+    is), so "the agent's name" would reach a page with its apostrophe unescaped.
+    """
+
+    def __html__(self) -> str:
+        return str(escape(str(self)))
+
+
+def lazy_gettext(string: str, **variables) -> LazyText:
+    """Return ``string`` to be translated when it is used; named so that ``pybabel extract`` finds it."""
+    return LazyText(gettext, string, **variables)

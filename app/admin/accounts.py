@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
 
@@ -39,7 +40,8 @@ def add_account():
         db.session.rollback()
         return _accounts_page(show_error(form, exc), 400)
     db.session.commit()
-    flash(f"Account {account.name} was added; now give it its mail domains and contacts.", "info")
+    flash(_("Account %(name)s was added; now give it its mail domains and contacts.", name=account.name),
+          "info")
     return redirect(url_for("admin.account", account_id=account.id))
 
 
@@ -52,21 +54,21 @@ def account(account_id: int):
 def rename_account(account_id: int):
     return _change(account_id, "rename", forms.RenameForm(),
                    lambda a, f: service.rename_account(db.session, a, f.name.data, by=me(), now=now()),
-                   "The account is now named {name}.")
+                   lambda a: _("The account is now named %(name)s.", name=a.name))
 
 
 @bp.post("/accounts/<int:account_id>/domains")
 def add_domain(account_id: int):
     return _change(account_id, "domain", forms.DomainForm(),
                    lambda a, f: service.add_domain(db.session, a, f.domain.data, by=me(), now=now()),
-                   "The domain was added.")
+                   lambda a: _("The domain was added."))
 
 
 @bp.post("/accounts/<int:account_id>/domains/remove")
 def remove_domain(account_id: int):
     return _change(account_id, "remove_domain", forms.RemoveDomainForm(),
                    lambda a, f: service.remove_domain(db.session, a, f.domain.data, by=me(), now=now()),
-                   "The domain was removed.")
+                   lambda a: _("The domain was removed."))
 
 
 @bp.post("/accounts/<int:account_id>/contacts")
@@ -74,14 +76,14 @@ def add_contact(account_id: int):
     return _change(account_id, "contact", forms.ContactForm(),
                    lambda a, f: service.add_contact(db.session, a, f.contact.data, approver=f.approver.data,
                                                     by=me(), now=now()),
-                   "The contact was added.")
+                   lambda a: _("The contact was added."))
 
 
 @bp.post("/accounts/<int:account_id>/contacts/remove")
 def remove_contact(account_id: int):
     return _change(account_id, "remove_contact", forms.RemoveContactForm(),
                    lambda a, f: service.remove_contact(db.session, a, f.contact.data, by=me(), now=now()),
-                   "The contact was removed.")
+                   lambda a: _("The contact was removed."))
 
 
 @bp.post("/accounts/<int:account_id>/contacts/language")
@@ -89,18 +91,18 @@ def set_contact_language(account_id: int):
     return _change(account_id, "language", forms.ContactLanguageForm(),
                    lambda a, f: contact_languages.choose(db.session, a, f.contact.data, f.language.data,
                                                          by=me(), now=now()),
-                   "The contact's language was saved.")
+                   lambda a: _("The contact's language was saved."))
 
 
 @bp.post("/accounts/<int:account_id>/approvers")
 def choose_approvers(account_id: int):
     return _change(account_id, "approvers", forms.ApproversForm(),
                    lambda a, f: service.choose_approvers(db.session, a, f.approvers.data, by=me(), now=now()),
-                   "The approvers were saved.")
+                   lambda a: _("The approvers were saved."))
 
 
 def _change(account_id: int, name: str, form: FlaskForm, change: Callable[[Account, FlaskForm], object],
-            done: str):
+            done: Callable[[Account], str]):
     account = _account_or_404(account_id)
     if not form.validate_on_submit():
         return _account_page(account, {name: form}, 400)
@@ -110,7 +112,7 @@ def _change(account_id: int, name: str, form: FlaskForm, change: Callable[[Accou
         db.session.rollback()
         return _account_page(account, {name: show_error(form, exc)}, 400)
     db.session.commit()
-    flash(done.format(name=account.name), "info")
+    flash(done(account), "info")
     return redirect(url_for("admin.account", account_id=account.id))
 
 
@@ -134,8 +136,10 @@ def _account_page(account: Account, sent: dict[str, FlaskForm], status: int = 20
                            language_sources=LANGUAGE_SOURCES), status
 
 
-LANGUAGE_SOURCES = {contact_languages.ADMINISTRATOR: "chosen here", contact_languages.MAIL: "from their mail",
-                    contact_languages.VISIT: "from their browser", None: "English until known"}
+LANGUAGE_SOURCES = {contact_languages.ADMINISTRATOR: i18n.lazy_gettext("chosen here"),
+                    contact_languages.MAIL: i18n.lazy_gettext("from their mail"),
+                    contact_languages.VISIT: i18n.lazy_gettext("from their browser"),
+                    None: i18n.lazy_gettext("English until known")}
 
 
 def _field_errors(form: FlaskForm) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.access.rules import role_words
@@ -41,8 +42,8 @@ def invite_agent():
         db.session.rollback()
         return _agents_page(show_error(form, exc), 400)
     db.session.commit()
-    flash(f"{link.agent.email} was invited: the link to set a password was emailed to them and works "
-          f"until {link.expires_at:%Y-%m-%d %H:%M} UTC.", "info")
+    flash(_("%(email)s was invited: the link to set a password was emailed to them and works until %(until)s "
+            "UTC.", email=link.agent.email, until=f"{link.expires_at:%Y-%m-%d %H:%M}"), "info")
     return redirect(url_for("admin.agent", agent_id=link.agent.id))
 
 
@@ -63,40 +64,42 @@ def set_role(agent_id: int):
         db.session.rollback()
         return _agent_page(agent, role_form=show_error(form, exc), status=400)
     db.session.commit()
-    flash(f"{agent.email} is now {role_words(agent.role)}.", "info")
+    flash(_("%(email)s is now %(role)s.", email=agent.email, role=role_words(agent.role)), "info")
     return redirect(url_for("admin.agent", agent_id=agent.id))
 
 
 @bp.post("/agents/<int:agent_id>/disable")
 def disable(agent_id: int):
     return _act(agent_id, "disable", lambda a: disable_agent(db.session, a.email, by=me(), now=now()),
-                "{email} was disabled: they cannot sign in, and their sessions have ended.")
+                lambda a: _("%(email)s was disabled: they cannot sign in, and their sessions have ended.",
+                            email=a.email))
 
 
 @bp.post("/agents/<int:agent_id>/enable")
 def enable(agent_id: int):
     return _act(agent_id, "enable", lambda a: enable_agent(db.session, a.email, by=me(), now=now()),
-                "{email} may sign in again.")
+                lambda a: _("%(email)s may sign in again.", email=a.email))
 
 
 @bp.post("/agents/<int:agent_id>/reset-password")
 def reset_password(agent_id: int):
     return _act(agent_id, "reset_password", _emailing(password_links.reset_password),
-                "The password of {email} was removed and their sessions ended; the link to set a new one "
-                "was emailed to them.")
+                lambda a: _("The password of %(email)s was removed and their sessions ended; the link to set "
+                            "a new one was emailed to them.", email=a.email))
 
 
 @bp.post("/agents/<int:agent_id>/resend-invitation")
 def resend_invitation(agent_id: int):
     return _act(agent_id, "resend_invitation", _emailing(password_links.resend_invitation),
-                "A new invitation was emailed to {email}; the links sent before no longer work.")
+                lambda a: _("A new invitation was emailed to %(email)s; the links sent before no longer "
+                            "work.", email=a.email))
 
 
 @bp.post("/agents/<int:agent_id>/reset-two-factor")
 def reset_two_factor(agent_id: int):
     return _act(agent_id, "reset_two_factor", lambda a: two_factor.reset(db.session, a, now(), by=me()),
-                "Two-factor sign-in of {email} was removed and their sessions ended; they set it up "
-                "again at their next sign-in.")
+                lambda a: _("Two-factor sign-in of %(email)s was removed and their sessions ended; they set "
+                            "it up again at their next sign-in.", email=a.email))
 
 
 def _emailing(make_link: Callable) -> Callable[[Agent], None]:
@@ -105,7 +108,7 @@ def _emailing(make_link: Callable) -> Callable[[Agent], None]:
     return change
 
 
-def _act(agent_id: int, action: str, change: Callable[[Agent], object], done: str):
+def _act(agent_id: int, action: str, change: Callable[[Agent], object], done: Callable[[Agent], str]):
     agent = _agent_or_404(agent_id)
     form = forms.ButtonForm()
     if not form.validate_on_submit():
@@ -116,7 +119,7 @@ def _act(agent_id: int, action: str, change: Callable[[Agent], object], done: st
         db.session.rollback()
         return _agent_page(agent, errors={action: show_error(form, exc).form_errors}, status=400)
     db.session.commit()
-    flash(done.format(email=agent.email), "info")
+    flash(done(agent), "info")
     return redirect(url_for("admin.agent", agent_id=agent.id))
 
 

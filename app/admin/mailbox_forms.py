@@ -19,13 +19,14 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
+from app.i18n import lazy_gettext
 from app.services.oauth import OAuthSettings
 
-SECURITY = [SelectChoice("", "the provider's (for Microsoft 365 and Google)"),
-            SelectChoice("ssl", "TLS (usually port 993)"),
-            SelectChoice("starttls", "STARTTLS (usually port 143)"),
-            SelectChoice("none", "none (only on a trusted network)")]
-MECHANISM = [SelectChoice("", "XOAUTH2 (the usual)"), SelectChoice("XOAUTH2", "XOAUTH2"),
+SECURITY = [SelectChoice("", lazy_gettext("the provider's (for Microsoft 365 and Google)")),
+            SelectChoice("ssl", lazy_gettext("TLS (usually port 993)")),
+            SelectChoice("starttls", lazy_gettext("STARTTLS (usually port 143)")),
+            SelectChoice("none", lazy_gettext("none (only on a trusted network)"))]
+MECHANISM = [SelectChoice("", lazy_gettext("XOAUTH2 (the usual)")), SelectChoice("XOAUTH2", "XOAUTH2"),
              SelectChoice("OAUTHBEARER", "OAUTHBEARER")]
 # Which field a service sentence is about, by the words it uses; anything else shows on top.
 _FIELD_WORDS = (
@@ -39,25 +40,26 @@ _FIELD_WORDS = (
 
 class MailboxForm(FlaskForm):
     kind = HiddenField()
-    name = StringField("Name (how the desk calls this mailbox)")
-    username = StringField("Username (the address it signs in as)")
-    host = StringField("IMAP host")
-    port = IntegerField("Port", validators=[Optional()])
-    security = SelectField("Security", choices=SECURITY, default="")
-    password_env = StringField("Environment variable holding the password")
-    client_id = StringField("Client id (application id)")
-    client_secret = PasswordField("Client secret")
-    tenant = StringField("Tenant (a domain, a tenant id, or organizations)", default="organizations")
-    authorize_url = StringField("Authorization endpoint")
-    token_url = StringField("Token endpoint")
-    device_url = StringField("Device authorisation endpoint (optional)")
-    scopes = StringField("Scopes (separated by spaces)")
-    mechanism = SelectField("SASL mechanism", choices=MECHANISM, default="")
-    smtp_host = StringField("SMTP host for replies (optional)")
-    smtp_port = IntegerField("SMTP port", validators=[Optional()])
-    smtp_security = SelectField("SMTP security", choices=SECURITY, default="")
-    folders = TextAreaField("Folders to archive (one a line)", default="INBOX")
-    submit = SubmitField("Save")
+    name = StringField(lazy_gettext("Name (how the desk calls this mailbox)"))
+    username = StringField(lazy_gettext("Username (the address it signs in as)"))
+    host = StringField(lazy_gettext("IMAP host"))
+    port = IntegerField(lazy_gettext("Port"), validators=[Optional()])
+    security = SelectField(lazy_gettext("Security"), choices=SECURITY, default="")
+    password_env = StringField(lazy_gettext("Environment variable holding the password"))
+    client_id = StringField(lazy_gettext("Client id (application id)"))
+    client_secret = PasswordField(lazy_gettext("Client secret"))
+    tenant = StringField(lazy_gettext("Tenant (a domain, a tenant id, or organizations)"),
+                         default="organizations")
+    authorize_url = StringField(lazy_gettext("Authorization endpoint"))
+    token_url = StringField(lazy_gettext("Token endpoint"))
+    device_url = StringField(lazy_gettext("Device authorisation endpoint (optional)"))
+    scopes = StringField(lazy_gettext("Scopes (separated by spaces)"))
+    mechanism = SelectField(lazy_gettext("SASL mechanism"), choices=MECHANISM, default="")
+    smtp_host = StringField(lazy_gettext("SMTP host for replies (optional)"))
+    smtp_port = IntegerField(lazy_gettext("SMTP port"), validators=[Optional()])
+    smtp_security = SelectField(lazy_gettext("SMTP security"), choices=SECURITY, default="")
+    folders = TextAreaField(lazy_gettext("Folders to archive (one a line)"), default="INBOX")
+    submit = SubmitField(lazy_gettext("Save"))
 
     def oauth_settings(self) -> OAuthSettings | None:
         """Return the OAuth2 application typed in, for OAuth2 kinds."""
@@ -85,8 +87,8 @@ class MailboxForm(FlaskForm):
 class FolderChoiceForm(FlaskForm):
     """The folders chosen among the server's; the checkboxes are drawn by the template."""
 
-    confirm_removal = BooleanField("Yes, stop archiving the unchecked folders")
-    submit = SubmitField("Save folders")
+    confirm_removal = BooleanField(lazy_gettext("Yes, stop archiving the unchecked folders"))
+    submit = SubmitField(lazy_gettext("Save folders"))
 
 
 class ActionForm(FlaskForm):

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug import Response
 from wtforms.fields.choices import SelectChoice
@@ -61,7 +62,7 @@ def new_mailbox():
             db.session.commit()
         except ServiceError as exc:
             return _refused(form, exc, "admin/mailboxes/form.html", kind=kind, mailbox=None)
-        flash(f"The mailbox {mailbox.name} was added. {_next_step(mailbox)}", "info")
+        flash(_added(mailbox), "info")
         return redirect(url_for("admin.mailbox", mailbox_id=mailbox.id))
     return _form_page(form, kind, None)
 
@@ -82,7 +83,8 @@ def edit_mailbox(mailbox_id: int):
             db.session.commit()
         except ServiceError as exc:
             return _refused(form, exc, "admin/mailboxes/form.html", kind=mailbox.kind, mailbox=mailbox)
-        flash(f"Saved: {', '.join(changed)} changed." if changed else "Nothing was changed.", "info")
+        flash(_("Saved: %(settings)s changed.", settings=", ".join(changed)) if changed
+              else _("Nothing was changed."), "info")
         return redirect(url_for("admin.mailbox", mailbox_id=mailbox.id))
     return _form_page(form, mailbox.kind, mailbox)
 
@@ -106,14 +108,15 @@ def test_mailbox(mailbox_id: int):
 def pause_mailbox(mailbox_id: int):
     mailbox = _mailbox(mailbox_id)
     return _done(mailbox, lambda: mailboxes.pause_mailbox(db.session, mailbox, by=_me(), at=now()),
-                 f"The mailbox {mailbox.name} is paused: it is not polled until it is resumed.")
+                 _("The mailbox %(name)s is paused: it is not polled until it is resumed.",
+                   name=mailbox.name))
 
 
 @bp.post("/mailboxes/<int:mailbox_id>/resume")
 def resume_mailbox(mailbox_id: int):
     mailbox = _mailbox(mailbox_id)
     return _done(mailbox, lambda: mailboxes.resume_mailbox(db.session, mailbox, by=_me(), at=now()),
-                 f"The mailbox {mailbox.name} is polled again, from where it stopped.")
+                 _("The mailbox %(name)s is polled again, from where it stopped.", name=mailbox.name))
 
 
 @bp.route("/mailboxes/<int:mailbox_id>/folders", methods=["GET", "POST"])
@@ -123,7 +126,8 @@ def mailbox_folders(mailbox_id: int):
     try:
         available = mailboxes.server_folders(mailbox, poll_settings())
     except (MailboxError, ServiceError) as exc:
-        return _folders_page(mailbox, form, [], [], problem=f"The server's folders cannot be listed: {exc}")
+        problem = _("The server's folders cannot be listed: %(problem)s", problem=exc)
+        return _folders_page(mailbox, form, [], [], problem=problem)
     chosen = request.form.getlist("folder") if request.method == "POST" else [f.name for f in mailbox.folders]
     if form.validate_on_submit():
         try:
@@ -149,7 +153,7 @@ def _connection(form: MailboxForm, kind: str) -> dict:
 
 def _form_page(form: MailboxForm, kind: str, mailbox: Mailbox | None, problem: str | None = None):
     if kind not in PROVIDERS:  # there is no provider's own to fall back on
-        form.security.choices = [SelectChoice("", "choose one"), *SECURITY[1:]]
+        form.security.choices = [SelectChoice("", _("choose one")), *SECURITY[1:]]
     return render_template("admin/mailboxes/form.html", form=form, kind=kind, kind_label=KIND_LABELS[kind],
                            preset=PROVIDERS.get(kind), mailbox=mailbox, problem=problem,
                            callback=redirect_uri())
@@ -161,10 +165,12 @@ def _refused(form: MailboxForm, exc: ServiceError, template: str, *, kind: str, 
     return _form_page(form, kind, mailbox, problem=None if form.show_problem(text) else text)
 
 
-def _next_step(mailbox: Mailbox) -> str:
+def _added(mailbox: Mailbox) -> str:
     if mailbox.uses_oauth:
-        return "Connect it: sign in at the provider as the mailbox's account and consent."
-    return "Test its connection to see each step of reaching it."
+        return _("The mailbox %(name)s was added. Connect it: sign in at the provider as the mailbox's "
+                 "account and consent.", name=mailbox.name)
+    return _("The mailbox %(name)s was added. Test its connection to see each step of reaching it.",
+             name=mailbox.name)
 
 
 def _mailbox_page(mailbox: Mailbox, steps: list | None = None) -> str:
@@ -182,7 +188,7 @@ def _done(mailbox: Mailbox, action: Callable[[], None], success: str) -> Respons
         flash(success, "info")
     except ServiceError as exc:
         db.session.rollback()
-        flash(f"Not done: {as_sentence(str(exc))}", "error")
+        flash(_("Not done: %(problem)s", problem=as_sentence(str(exc))), "error")
     return redirect(url_for("admin.mailbox", mailbox_id=mailbox.id))
 
 
@@ -196,9 +202,12 @@ def _folders_page(mailbox: Mailbox, form: FolderChoiceForm, available: list[str]
 
 
 def _folders_saved(change: mailboxes.FolderChange) -> str:
-    parts = []
-    if change.added:
-        parts.append(f"added {', '.join(change.added)} (all their mail is archived)")
-    if change.removed:
-        parts.append(f"removed {', '.join(change.removed)} (their archived mail stays)")
-    return as_sentence("; ".join(parts)) if parts else "The folders are unchanged."
+    added, removed = ", ".join(change.added), ", ".join(change.removed)
+    if added and removed:
+        return _("Added %(added)s (all their mail is archived); removed %(removed)s (their archived mail "
+                 "stays)", added=added, removed=removed)
+    if added:
+        return _("Added %(added)s (all their mail is archived)", added=added)
+    if removed:
+        return _("Removed %(removed)s (their archived mail stays)", removed=removed)
+    return _("The folders are unchanged.")

@@ -23,6 +23,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -77,7 +78,8 @@ def let_connect_reach_the_provider(response: Response) -> Response:
 def connect_mailbox(mailbox_id: int):
     mailbox = db.session.get(Mailbox, mailbox_id) or abort(404)
     if not mailbox.uses_oauth:
-        flash(f"The mailbox {mailbox.name} signs in with a password; there is nothing to connect.", "error")
+        flash(_("The mailbox %(name)s signs in with a password; there is nothing to connect.",
+                name=mailbox.name), "error")
         return redirect(url_for("admin.mailbox", mailbox_id=mailbox.id))
     try:
         begun = oauth.begin(mailbox, secret_box(), redirect_uri())
@@ -101,7 +103,9 @@ def oauth_callback():
         db.session.commit()
     except (ServiceError, MailboxError) as exc:
         db.session.rollback()
-        flash(f"The mailbox {mailbox.name} was not connected: {exc}.", "error")
+        flash(_("The mailbox %(name)s was not connected: %(problem)s.", name=mailbox.name, problem=exc),
+              "error")
     else:
-        flash(f"The mailbox {mailbox.name} is connected; it is polled from its checkpoint on.", "info")
+        flash(_("The mailbox %(name)s is connected; it is polled from its checkpoint on.", name=mailbox.name),
+              "info")
     return redirect(url_for("admin.mailbox", mailbox_id=mailbox.id))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import current_app, flash, redirect, render_template, url_for
+from flask_babel import ngettext
 
 from app.admin import forms
 from app.admin.views import bp, me, show_error
@@ -36,8 +37,11 @@ def publish_policy():
         return _policy_page(show_error(form, exc), 400)
     db.session.commit()
     owed = service.notice_counts(db.session).get(version.id, {}).get("owed", 0)
-    flash(f"Version {version.id} is published and takes effect on {version.effective_on}; the worker emails "
-          f"its notice to {owed} company contact{'s' if owed != 1 else ''}.", "info")
+    flash(ngettext("Version %(version)s is published and takes effect on %(day)s; the worker emails its "
+                   "notice to %(num)d company contact.",
+                   "Version %(version)s is published and takes effect on %(day)s; the worker emails its "
+                   "notice to %(num)d company contacts.", owed, version=version.id, day=version.effective_on),
+          "info")
     return redirect(url_for("admin.policy"))
 
 

@@ -5,20 +5,22 @@ the fields are short; the service reads them and names every field that is wrong
 
 from __future__ import annotations
 
+from babel import Locale
+from flask_babel import get_locale
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, StringField, SubmitField
 from wtforms.validators import Length
 
-from app.business_hours import WEEKDAYS
+from app.i18n import LazyText, lazy_gettext
 from app.services.targets import DAY_KEYS, TargetForm
 
 
 class TargetsForm(FlaskForm):
-    first_response = StringField("First-response target", validators=[Length(max=40)])
-    next_response = StringField("Next-response target", validators=[Length(max=40)])
-    time_zone = StringField("Time zone", validators=[Length(max=64)])
-    own_hours = BooleanField("Business hours of its own")
-    submit = SubmitField("Save")
+    first_response = StringField(lazy_gettext("First-response target"), validators=[Length(max=40)])
+    next_response = StringField(lazy_gettext("Next-response target"), validators=[Length(max=40)])
+    time_zone = StringField(lazy_gettext("Time zone"), validators=[Length(max=64)])
+    own_hours = BooleanField(lazy_gettext("Business hours of its own"))
+    submit = SubmitField(lazy_gettext("Save"))
 
     def typed(self) -> TargetForm:
         """Return what was typed, for the service to check."""
@@ -29,14 +31,22 @@ class TargetsForm(FlaskForm):
 
     def days(self) -> list[tuple[str, object, object, object]]:
         """Return (weekday, closed, opens, closes) fields, Monday first, for the page."""
-        return [(day, self[f"{key}_closed"], self[f"{key}_opens"], self[f"{key}_closes"])
-                for key, day in zip(DAY_KEYS, WEEKDAYS, strict=True)]
+        return [(weekday(index), self[f"{key}_closed"], self[f"{key}_opens"], self[f"{key}_closes"])
+                for index, key in enumerate(DAY_KEYS)]
 
 
-for _key, _day in zip(DAY_KEYS, WEEKDAYS, strict=True):
-    setattr(TargetsForm, f"{_key}_closed", BooleanField(f"Closed on {_day}"))
-    setattr(TargetsForm, f"{_key}_opens", StringField(f"{_day} opens at", validators=[Length(max=5)]))
-    setattr(TargetsForm, f"{_key}_closes", StringField(f"{_day} closes at", validators=[Length(max=5)]))
+def weekday(index: int) -> str:
+    """Name a weekday, Monday being 0, in the current language ("Monday", "Montag", "月曜日")."""
+    return (get_locale() or Locale.parse("en")).days["format"]["wide"][index]
+
+
+for _index, _key in enumerate(DAY_KEYS):
+    _day = LazyText(weekday, _index)
+    setattr(TargetsForm, f"{_key}_closed", BooleanField(lazy_gettext("Closed on %(day)s", day=_day)))
+    setattr(TargetsForm, f"{_key}_opens", StringField(lazy_gettext("%(day)s opens at", day=_day),
+                                                      validators=[Length(max=5)]))
+    setattr(TargetsForm, f"{_key}_closes", StringField(lazy_gettext("%(day)s closes at", day=_day),
+                                                       validators=[Length(max=5)]))
 
 
 def filled(shown: TargetForm) -> TargetsForm:

@@ -7,6 +7,7 @@ the audit log.
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from app.admin import target_forms
 from app.admin.forms import ButtonForm
@@ -51,7 +52,7 @@ def clear_account_targets(account_id: int):
     if ButtonForm().validate_on_submit():
         service.clear_account_targets(db.session, account, by=me(), now=now())
         db.session.commit()
-        flash(f"{account.name} follows the desk's targets and hours again.", "info")
+        flash(_("%(name)s follows the desk's targets and hours again.", name=account.name), "info")
     return redirect(url_for("admin.account_targets", account_id=account.id))
 
 
@@ -66,7 +67,7 @@ def _save(form, account: Account | None, page, done: str, args: dict):
             form[name].errors = [*form[name].errors, sentence]
         return page(400)
     db.session.commit()
-    flash("The response targets and business hours were saved.", "info")
+    flash(_("The response targets and business hours were saved."), "info")
     return redirect(url_for(done, **args))
 
 

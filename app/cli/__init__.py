@@ -5,24 +5,40 @@
 Every group is a ``DeskGroup``: an error a person can act on (a wrong argument, an
 unknown name, an unreachable server, a database without its schema) ends the command
 with one sentence on standard error and exit status 1, never a traceback or a usage text.
+The sentences are written in the language of the shell that runs the command
+(``i18n.command_line_language``: ``DESK_LANGUAGE``, else the POSIX locale, else English).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import click
-from flask import Flask
+from flask import Flask, has_app_context
 from flask.cli import AppGroup
+from flask_babel import gettext as _
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
+from app.i18n import command_line_language, in_locale
 from app.rawstore import RawStoreError
 from app.search.errors import SearchError
 from app.services.errors import ServiceError, as_sentence
 from mailbox.errors import MailboxError
 
 EXPECTED = (ServiceError, MailboxError, RawStoreError, SearchError)
+
+
+@contextmanager
+def in_shell_language() -> Iterator[None]:
+    """Write what the block prints in the language of the shell running the command."""
+    if not has_app_context():  # no catalogue to read yet: click's own errors, in English
+        yield
+        return
+    # Read for each command rather than in config.py: the language is the caller's, not the app's.
+    with in_locale(command_line_language(os.environ)):
+        yield
 
 
 @contextmanager
@@ -33,18 +49,20 @@ def clear_errors() -> Iterator[None]:
     except EXPECTED as exc:
         raise click.ClickException(as_sentence(str(exc))) from exc
     except (OperationalError, ProgrammingError) as exc:
-        raise click.ClickException(database_problem(exc)) from exc
+        with in_shell_language():  # the worker runs outside it, and says only this
+            problem = database_problem(exc)
+        raise click.ClickException(problem) from exc
 
 
 class DeskGroup(AppGroup):
     """A command group whose commands fail with one clear sentence."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        with usage_in_one_sentence(self):
+        with in_shell_language(), usage_in_one_sentence(self):
             return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context):
-        with clear_errors(), usage_in_one_sentence(self):
+        with in_shell_language(), clear_errors(), usage_in_one_sentence(self):
             return super().invoke(ctx)
 
     def help_command(self, ctx: click.Context) -> str:
@@ -64,18 +82,20 @@ def usage_in_one_sentence(group: DeskGroup) -> Iterator[None]:
     except click.exceptions.NoArgsIsHelpError:
         raise
     except click.UsageError as exc:
-        where = f"; see `{group.help_command(exc.ctx)}`" if exc.ctx else ""
-        raise click.ClickException(as_sentence(exc.format_message().rstrip(".") + where)) from exc
+        error = exc.format_message().rstrip(".")
+        if exc.ctx:
+            error = _("%(error)s; see `%(command)s`", error=error, command=group.help_command(exc.ctx))
+        raise click.ClickException(as_sentence(error)) from exc
 
 
 def database_problem(exc: Exception) -> str:
     """Explain a database failure in words a newcomer can act on."""
     text = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
     if "no such table" in text or ("relation" in text and "does not exist" in text):
-        return "The database has no schema yet: run `flask db upgrade` first."
+        return _("The database has no schema yet: run `flask db upgrade` first.")
     if "could not connect" in text or "unable to open database" in text or "Connection refused" in text:
-        return f"Cannot reach the database ({text}); check DATABASE_URL."
-    return f"The database refused the operation: {text}"
+        return _("Cannot reach the database (%(problem)s); check DATABASE_URL.", problem=text)
+    return _("The database refused the operation: %(problem)s", problem=text)
 
 
 def init_app(app: Flask) -> None:

@@ -2,6 +2,7 @@
 archive for customer links that reached it before it looked for them."""
 
 import click
+from flask_babel import gettext as _
 
 from app.access import grants, queries
 from app.cli import DeskGroup
@@ -28,7 +29,7 @@ def list_requests(account_name, as_json):
     elif rows:
         echo_table(rows, ["id", "account", "agent", "scope", "state", "requested_at", "ends_at"])
     else:
-        click.echo("No access requests.")
+        click.echo(_("No access requests."))
 
 
 @group.command("revoke")
@@ -37,12 +38,13 @@ def revoke(request_id):
     """End an active grant now; the agent loses access at their next request."""
     request = db.session.get(AccessRequest, request_id)
     if request is None:
-        raise click.ClickException(f"There is no access request {request_id} (see `flask access list`).")
+        raise click.ClickException(_("There is no access request %(id)s (see `flask access list`).",
+                                     id=request_id))
     ended = grants.revoke_by_operator(db.session, request, now())
     db.session.commit()
     access_notices.send_or_log(ended)
-    click.echo(f"Grant {request_id} revoked; {request.agent.name} can no longer open "
-               f"{request.account.name}'s records.")
+    click.echo(_("Grant %(id)s revoked; %(agent)s can no longer open %(account)s's records.",
+                 id=request_id, agent=request.agent.name, account=request.account.name))
 
 
 @group.command("sweep")
@@ -53,8 +55,8 @@ def sweep():
     its approver is emailed a new one where it still has a use.
     """
     total = db.session.query(Message).count()
-    with progressbar(total, "Sweeping") as bar:
+    with progressbar(total, _("Sweeping")) as bar:
         burned = leaks.sweep_archive(db.session, raw_store(), bar.update)
     sent = access_notices.send_new_links()
-    click.echo(f"Looked at {total} archived message(s): {burned} customer link(s) found no longer work; "
-               f"{sent} new link(s) were emailed.")
+    click.echo(_("Looked at %(total)s archived message(s): %(burned)s customer link(s) found no longer "
+                 "work; %(sent)s new link(s) were emailed.", total=total, burned=burned, sent=sent))

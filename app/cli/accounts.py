@@ -2,6 +2,7 @@
 administration pages."""
 
 import click
+from flask_babel import gettext as _
 
 from app.cli import DeskGroup
 from app.cli.output import echo_json, echo_table
@@ -23,7 +24,7 @@ def add(name, domains, contacts, approvers):
     account = create_account(db.session, name, list(domains), list(contacts), list(approvers),
                              by=None, now=now())
     db.session.commit()
-    click.echo(f"Added account {account.name} (id {account.id}).")
+    click.echo(_("Added account %(name)s (id %(id)s).", name=account.name, id=account.id))
 
 
 @group.command("edit")
@@ -42,16 +43,17 @@ def edit(name, rename, add_domains, remove_domains, add_contacts, remove_contact
     changes = AccountChanges(rename, list(add_domains), list(remove_domains), list(add_contacts),
                              list(remove_contacts), list(approvers), list(not_approvers))
     if changes == AccountChanges():
-        raise click.UsageError("say what to change, e.g. --add-domain or --approver")
+        raise click.UsageError(_("say what to change, e.g. --add-domain or --approver"))
     account = edit_account(db.session, account_named(db.session, name), changes, by=None, now=now())
     db.session.commit()
-    click.echo(f"Changed account {account.name}: domains {_listed(d.domain for d in account.domains)}; "
-               f"contacts {_listed(c.email for c in account.contacts)}; "
-               f"approvers {_listed(c.email for c in account.approvers)}.")
+    click.echo(_("Changed account %(name)s: domains %(domains)s; contacts %(contacts)s; approvers "
+                 "%(approvers)s.", name=account.name, domains=_listed(d.domain for d in account.domains),
+                 contacts=_listed(c.email for c in account.contacts),
+                 approvers=_listed(c.email for c in account.approvers)))
 
 
 def _listed(values) -> str:
-    return ", ".join(values) or "none"
+    return ", ".join(values) or _("none")
 
 
 @group.command("list")

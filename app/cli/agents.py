@@ -6,6 +6,7 @@ import sys
 
 import click
 import segno
+from flask_babel import gettext as _
 
 from app.access.rules import ROLES, role_words
 from app.cli import DeskGroup
@@ -41,16 +42,16 @@ def add(email, name, role, password_env):
     check_new_agent(db.session, email, name, role)
     agent = add_agent(db.session, email, name, role, _password(password_env))
     db.session.commit()
-    click.echo(f"Added {agent.role} {agent.email} (id {agent.id}).")
+    click.echo(_("Added %(role)s %(email)s (id %(id)s).", role=agent.role, email=agent.email, id=agent.id))
 
 
 def _password(password_env: str | None) -> str:
     if password_env is None:
-        return click.prompt(f"Password (at least {MIN_LENGTH} characters)", hide_input=True,
-                            confirmation_prompt="Repeat the password", err=True)
+        return click.prompt(_("Password (at least %(min)s characters)", min=MIN_LENGTH), hide_input=True,
+                            confirmation_prompt=_("Repeat the password"), err=True)
     password = read_secret(password_env)
     if password is None:
-        raise click.ClickException(f"The environment variable {password_env} is not set.")
+        raise click.ClickException(_("The environment variable %(name)s is not set.", name=password_env))
     return password
 
 
@@ -63,8 +64,9 @@ def invite(email, name, role):
     """Invite agent EMAIL: they are emailed a link to set their password, and sign in after."""
     link = password_links.invite_agent(db.session, email, name, role, by=None, now=now())
     _send(link)
-    click.echo(f"Invited {link.agent.role} {link.agent.email} (id {link.agent.id}); the link to set a "
-               f"password was emailed and works until {link.expires_at:%Y-%m-%d %H:%M} UTC.")
+    click.echo(_("Invited %(role)s %(email)s (id %(id)s); the link to set a password was emailed and works "
+                 "until %(until)s UTC.", role=link.agent.role, email=link.agent.email, id=link.agent.id,
+                 until=f"{link.expires_at:%Y-%m-%d %H:%M}"))
 
 
 @group.command("reset-password")
@@ -74,8 +76,9 @@ def reset_password(email):
     agent = agent_with_email(db.session, email)
     link = password_links.reset_password(db.session, agent, by=None, now=now())
     _send(link)
-    click.echo(f"The password of {agent.email} was removed and their sessions ended; the link to set a "
-               f"new one was emailed and works until {link.expires_at:%Y-%m-%d %H:%M} UTC.")
+    click.echo(_("The password of %(email)s was removed and their sessions ended; the link to set a new one "
+                 "was emailed and works until %(until)s UTC.", email=agent.email,
+                 until=f"{link.expires_at:%Y-%m-%d %H:%M}"))
 
 
 def _send(link: password_links.PasswordLink) -> None:
@@ -95,7 +98,7 @@ def role(email, role):
     """Give agent EMAIL the ROLE agent, manager or admin (the last administrator stays one)."""
     agent = change_role(db.session, email, role, by=None, now=now())
     db.session.commit()
-    click.echo(f"{agent.email} is now {role_words(agent.role)}.")
+    click.echo(_("%(email)s is now %(role)s.", email=agent.email, role=role_words(agent.role)))
 
 
 @group.command("list")
@@ -117,7 +120,8 @@ def disable(email):
     """Disable agent EMAIL: sign-in is refused and their open sessions end at once."""
     agent = disable_agent(db.session, email, now=now())
     db.session.commit()
-    click.echo(f"Disabled {agent.email}; their sessions and remembered sign-ins are revoked.")
+    click.echo(_("Disabled %(email)s; their sessions and remembered sign-ins are revoked.",
+                 email=agent.email))
 
 
 @group.command("enable")
@@ -126,7 +130,7 @@ def enable(email):
     """Let a disabled agent EMAIL sign in again."""
     agent = enable_agent(db.session, email, now=now())
     db.session.commit()
-    click.echo(f"Enabled {agent.email}.")
+    click.echo(_("Enabled %(email)s.", email=agent.email))
 
 
 @group.command("setup-two-factor")
@@ -144,13 +148,14 @@ def setup_two_factor(email, code):
         db.session.commit()
         uri = two_factor.provisioning_uri(agent, secret, "Support desk")
         segno.make(uri, error="m").terminal(out=sys.stderr, compact=True)
-        click.echo(f"Key for the authenticator app of {agent.email}: {secret}\n"
-                   f"Then run: flask agents setup-two-factor {agent.email} --code CODE")
+        click.echo(_("Key for the authenticator app of %(email)s: %(secret)s\n"
+                     "Then run: flask agents setup-two-factor %(email)s --code CODE",
+                     email=agent.email, secret=secret))
         return
     codes = two_factor.confirm_setup(db.session, agent, code, now(), secret_box())
     db.session.commit()
-    click.echo(f"Two-factor sign-in is on for {agent.email}; their other sessions ended. "
-               "Recovery codes, each good once (shown only now):")
+    click.echo(_("Two-factor sign-in is on for %(email)s; their other sessions ended. Recovery codes, each "
+                 "good once (shown only now):", email=agent.email))
     for recovery in codes:
         click.echo(f"  {recovery}")
 
@@ -162,5 +167,5 @@ def reset_two_factor(email):
     agent = agent_with_email(db.session, email)
     two_factor.reset(db.session, agent, now(), by=None)
     db.session.commit()
-    click.echo(f"Two-factor sign-in of {agent.email} was removed and their sessions ended; "
-               "they set it up again at their next sign-in.")
+    click.echo(_("Two-factor sign-in of %(email)s was removed and their sessions ended; they set it up again "
+                 "at their next sign-in.", email=agent.email))

@@ -2,6 +2,7 @@
 
 import click
 from flask import current_app
+from flask_babel import gettext as _
 
 from app.cli import DeskGroup
 from app.cli.output import echo_json, echo_table, progressbar
@@ -44,13 +45,14 @@ def list_(as_json, limit):
 def verify():
     """Re-hash every stored raw message and report any that differ or are missing."""
     total = archive_stats(db.session)["messages"]
-    with progressbar(total, "Verifying") as bar:
+    with progressbar(total, _("Verifying")) as bar:
         problems = list(verify_raw(db.session, raw_store(), progress=bar.update))
     for message_id, problem in problems:
-        click.echo(f"message {message_id}: {problem}")
+        click.echo(_("message %(id)s: %(problem)s", id=message_id, problem=problem))
     if problems:
-        raise click.ClickException(f"{len(problems)} of {total} raw messages failed verification.")
-    click.echo(f"All {total} raw messages match their sha256.")
+        raise click.ClickException(_("%(failed)s of %(total)s raw messages failed verification.",
+                                     failed=len(problems), total=total))
+    click.echo(_("All %(total)s raw messages match their sha256.", total=total))
 
 
 @group.command("migrate-store")
@@ -66,15 +68,16 @@ def migrate_store(kind):
     source = raw_store_of_kind(app, "files" if kind == "database" else "database")
     destination = raw_store_of_kind(app, kind)
     total = archive_stats(db.session)["messages"]
-    with progressbar(total, f"Copying to {destination.location}") as bar:
+    with progressbar(total, _("Copying to %(where)s", where=destination.location)) as bar:
         moved = move_raw(db.session, source, destination, progress=bar.update)
-    click.echo(f"Copied {moved.copied} raw message(s) from {source.location} to {destination.location}; "
-               f"{moved.already} were there already. Every copy was read back and matches its sha256.")
+    click.echo(_("Copied %(copied)s raw message(s) from %(source)s to %(destination)s; %(already)s were "
+                 "there already. Every copy was read back and matches its sha256.", copied=moved.copied,
+                 source=source.location, destination=destination.location, already=moved.already))
     for sha, problem in moved.problems:
         click.echo(f"{sha}: {problem}", err=True)
     if moved.problems:
-        raise click.ClickException(f"{len(moved.problems)} raw message(s) could not be copied; "
-                                   "`flask archive verify` says which messages they belong to.")
+        raise click.ClickException(_("%(count)s raw message(s) could not be copied; `flask archive verify` "
+                                     "says which messages they belong to.", count=len(moved.problems)))
     if app.config["RAW_STORE"] != kind:
-        click.echo(f"Set RAW_STORE={kind} and restart the web and worker processes; then run this "
-                   "command once more to copy what arrived in the meantime.")
+        click.echo(_("Set RAW_STORE=%(kind)s and restart the web and worker processes; then run this command "
+                     "once more to copy what arrived in the meantime.", kind=kind))

@@ -1,6 +1,8 @@
 """``flask audit``: verify the hash chain of the audit log, and list its entries."""
 
 import click
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from app.cli import DeskGroup
 from app.cli.output import echo_json, echo_table
@@ -24,13 +26,20 @@ def verify_(anchors):
     """
     result = verify(db.session, anchors=[read_anchor(a) for a in anchors])
     if not result.ok:
-        raise click.ClickException(f"Audit log broken: {result.problem}.")
-    noun = "entry" if result.checked == 1 else "entries"
-    click.echo(f"Audit log intact: {result.checked} {noun} checked" +
-               (f", {len(anchors)} anchor{'s' if len(anchors) != 1 else ''} found." if anchors else "."))
+        raise click.ClickException(_("Audit log broken: %(problem)s.", problem=result.problem))
+    click.echo(_intact(result.checked, len(anchors)))
     if result.last_id is not None:
-        click.echo(f"Last entry: {result.last_id}, hash {result.last_hash} (keep it elsewhere and pass "
-                   f"--anchor {result.last_id}:{result.last_hash} later).")
+        click.echo(_("Last entry: %(id)s, hash %(hash)s (keep it elsewhere and pass --anchor %(id)s:%(hash)s "
+                     "later).", id=result.last_id, hash=result.last_hash))
+
+
+def _intact(checked: int, anchors: int) -> str:
+    if not anchors:
+        return ngettext("Audit log intact: %(num)d entry checked.",
+                        "Audit log intact: %(num)d entries checked.", checked)
+    found = ngettext("%(num)d anchor", "%(num)d anchors", anchors)
+    return ngettext("Audit log intact: %(num)d entry checked, %(anchors)s found.",
+                    "Audit log intact: %(num)d entries checked, %(anchors)s found.", checked, anchors=found)
 
 
 @group.command("list")
@@ -49,7 +58,7 @@ def list_(account_name, agent_email, action, limit, as_json):
         echo_json(rows)
         return
     if not rows:
-        click.echo("No audit entries match.")
+        click.echo(_("No audit entries match."))
         return
     echo_table([{**r, "at": r["at"][:19].replace("T", " "), "detail": r["detail"][:60]} for r in rows],
                ["id", "at", "action", "agent", "contact", "account", "record", "detail"])

@@ -2,6 +2,7 @@
 
 import click
 from flask import current_app
+from flask_babel import gettext as _
 
 from app.cli import DeskGroup
 from app.extensions import db
@@ -16,8 +17,9 @@ group = DeskGroup("demo", help="Sample data for trying the product out.")
 def seed_command():
     """Create sample accounts, mail, records and agents (running it twice changes nothing)."""
     created, result = seed(db.session, raw_store(), poll_settings().tag_prefix)
-    click.echo(f"Sample data: {created} account(s) created, {result.archived} message(s) archived.")
-    click.echo(f"Sample records: {seed_records(db.session)} added.")
+    click.echo(_("Sample data: %(accounts)s account(s) created, %(messages)s message(s) archived.",
+                 accounts=created, messages=result.archived))
+    click.echo(_("Sample records: %(count)s added.", count=seed_records(db.session)))
     db.session.commit()
     _seed_agents()
     if result.new_message_ids:
@@ -27,11 +29,11 @@ def seed_command():
 
 def _seed_agents() -> None:
     if not current_app.config["DEMO_AGENTS"]:
-        click.echo("Sample agents: skipped, as their passwords are published (production config).")
+        click.echo(_("Sample agents: skipped, as their passwords are published (production config)."))
         return
     seeded = seed_agents(db.session)
     db.session.commit()
-    click.echo("Sample agents (sign in at /login; these passwords are for trying the product out):")
+    click.echo(_("Sample agents (sign in at /login; these passwords are for trying the product out):"))
     for email, role, password, created in seeded:
-        note = "" if created else " (existed already; password not changed)"
+        note = "" if created else " " + _("(existed already; password not changed)")
         click.echo(f"  {role:<8} {email:<22} {password}{note}")

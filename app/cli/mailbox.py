@@ -7,6 +7,7 @@ import time
 
 import click
 from flask import current_app
+from flask_babel import gettext as _
 
 from app.cli import DeskGroup
 from app.cli.output import echo_json, echo_table, progressbar
@@ -92,15 +93,17 @@ def add(name, kind, host, port, security, username, password_env, folders, no_ch
             check_connection(mailbox, poll_settings())
         except MailboxError as exc:
             db.session.rollback()
-            raise MailboxError(f"{exc}; nothing was saved (--no-check saves it unchecked)") from exc
+            raise MailboxError(_("%(error)s; nothing was saved (--no-check saves it unchecked)",
+                                 error=exc)) from exc
     db.session.commit()
     folder_names = ", ".join(f.name for f in mailbox.folders)
     if kind == "password":
-        click.echo(f"Added mailbox {mailbox.name} ({folder_names}); "
-                   f"the password is read from ${password_env} at poll time.")
+        click.echo(_("Added mailbox %(name)s (%(folders)s); the password is read from $%(variable)s at poll "
+                     "time.", name=mailbox.name, folders=folder_names, variable=password_env))
     else:
-        click.echo(f"Added mailbox {mailbox.name} ({folder_names}) at {mailbox.host}:{mailbox.port}; "
-                   "it is polled once connected at the provider (its page in the browser, under Mailboxes).")
+        click.echo(_("Added mailbox %(name)s (%(folders)s) at %(host)s:%(port)s; it is polled once connected "
+                     "at the provider (its page in the browser, under Mailboxes).", name=mailbox.name,
+                     folders=folder_names, host=mailbox.host, port=mailbox.port))
 
 
 @group.command("edit")
@@ -128,8 +131,8 @@ def edit(name, new_name, host, port, security, username, password_env, smtp_host
                            box=secret_box(), smtp_host=smtp_host, smtp_port=smtp_port,
                            smtp_security=smtp_security)
     db.session.commit()
-    click.echo(f"Changed {', '.join(changed)} of mailbox {mailbox.name}." if changed
-               else f"Nothing was changed in mailbox {mailbox.name}.")
+    click.echo(_("Changed %(settings)s of mailbox %(name)s.", settings=", ".join(changed), name=mailbox.name)
+               if changed else _("Nothing was changed in mailbox %(name)s.", name=mailbox.name))
 
 
 @group.command("pause")
@@ -139,8 +142,8 @@ def pause(name):
     mailbox = _one(name)
     pause_mailbox(db.session, mailbox, by=None, at=now())
     db.session.commit()
-    click.echo(f"Paused mailbox {mailbox.name}: it is not polled until "
-               f"`flask mailbox resume {mailbox.name}`.")
+    click.echo(_("Paused mailbox %(name)s: it is not polled until `flask mailbox resume %(name)s`.",
+                 name=mailbox.name))
 
 
 @group.command("resume")
@@ -150,7 +153,7 @@ def resume(name):
     mailbox = _one(name)
     resume_mailbox(db.session, mailbox, by=None, at=now())
     db.session.commit()
-    click.echo(f"Resumed mailbox {mailbox.name}: it is polled again from where it stopped.")
+    click.echo(_("Resumed mailbox %(name)s: it is polled again from where it stopped.", name=mailbox.name))
 
 
 @group.command("test")
@@ -183,18 +186,20 @@ def folders_(name, wanted, yes):
     if not wanted:
         chosen = {f.name for f in mailbox.folders}
         for folder in dict.fromkeys([*available, *chosen]):
-            gone = "" if folder in available else "  (not on the server)"
+            gone = "" if folder in available else "  " + _("(not on the server)")
             click.echo(f"[{'x' if folder in chosen else ' '}] {folder}{gone}")
         return
     check_folder_choice(list(wanted), available)
     removed = plan_folders(mailbox, list(wanted)).removed
     if removed and not yes:
-        click.confirm(f"Stop archiving {', '.join(removed)}? What is archived from them stays", abort=True)
+        click.confirm(_("Stop archiving %(folders)s? What is archived from them stays",
+                        folders=", ".join(removed)), abort=True)
     change = set_folders(db.session, mailbox, list(wanted), by=None, at=now(), available=available,
                          removal_confirmed=True)
     db.session.commit()
-    click.echo(f"Mailbox {mailbox.name}: added {', '.join(change.added) or 'none'}; "
-               f"removed {', '.join(change.removed) or 'none'} (archived mail kept).")
+    click.echo(_("Mailbox %(name)s: added %(added)s; removed %(removed)s (archived mail kept).",
+                 name=mailbox.name, added=", ".join(change.added) or _("none"),
+                 removed=", ".join(change.removed) or _("none")))
 
 
 def _one(name: str):
@@ -205,18 +210,19 @@ def _require(**given) -> None:
     missing = [name for name, value in given.items() if value is None]
     if missing:
         flag = "--" + missing[0].replace("_", "-")
-        raise click.UsageError(f"Missing option '{flag}' (a password mailbox needs --host, --port, "
-                               "--security and --password-env)")
+        raise click.UsageError(_("Missing option '%(flag)s' (a password mailbox needs --host, --port, "
+                                 "--security and --password-env)", flag=flag))
 
 
 def _only_for_its_kind(kind: str, password_env: str | None, oauth_given: dict) -> None:
     if kind != "password" and password_env is not None:
-        raise click.UsageError("--password-env is only for password mailboxes; OAuth2 ones sign in with "
-                               "--client-id and --client-secret-env")
+        raise click.UsageError(_("--password-env is only for password mailboxes; OAuth2 ones sign in with "
+                                 "--client-id and --client-secret-env"))
     given = [name for name, value in oauth_given.items() if value is not None]
     if kind == "password" and given:
         flag = "--" + given[0].replace("_", "-")
-        raise click.UsageError(f"{flag} is only for OAuth2 mailboxes (--kind microsoft, google or oauth2)")
+        raise click.UsageError(_("%(flag)s is only for OAuth2 mailboxes (--kind microsoft, google or oauth2)",
+                                 flag=flag))
 
 
 def _oauth_settings(kind: str, given: dict, mailbox) -> OAuthSettings | None:
@@ -228,8 +234,8 @@ def _oauth_settings(kind: str, given: dict, mailbox) -> OAuthSettings | None:
     if given["client_secret_env"]:
         secret = read_secret(given["client_secret_env"])
         if not secret:
-            raise ServiceError(f"the environment variable {given['client_secret_env']} holding the client "
-                               "secret is not set")
+            raise ServiceError(_("the environment variable %(name)s holding the client secret is not set",
+                                 name=given["client_secret_env"]))
 
     def pick(key: str) -> str | None:
         return given[key] if given.get(key) is not None else current.get(key)
@@ -240,8 +246,10 @@ def _oauth_settings(kind: str, given: dict, mailbox) -> OAuthSettings | None:
                          mechanism=pick("mechanism"))
 
 
-NO_MAILBOX = ("No mailbox is configured yet: add one with `flask mailbox add` or under Administration, "
-              "Mailboxes. Mail imported with `flask mailbox import` needs none.")
+def no_mailbox() -> str:
+    """Say that no mailbox is configured, and how to add one."""
+    return _("No mailbox is configured yet: add one with `flask mailbox add` or under Administration, "
+             "Mailboxes. Mail imported with `flask mailbox import` needs none.")
 
 
 @group.command("list")
@@ -253,7 +261,8 @@ def list_(as_json):
         echo_json(rows)
         return
     echo_table([{**r, "folders": ",".join(r["folders"])} for r in rows],
-               ["name", "host", "port", "security", "username", "password_env", "folders"], empty=NO_MAILBOX)
+               ["name", "host", "port", "security", "username", "password_env", "folders"],
+               empty=no_mailbox())
 
 
 @group.command("poll")
@@ -270,7 +279,7 @@ def poll(names, once):
         failed = _poll_and_index(list(names))
         if once:
             raise SystemExit(1 if failed else 0)
-        click.echo(f"Next poll in {interval} s; stop with Ctrl-C.", err=True)
+        click.echo(_("Next poll in %(seconds)s s; stop with Ctrl-C.", seconds=interval), err=True)
         time.sleep(interval)
 
 
@@ -278,8 +287,9 @@ def _poll_and_index(names: list[str]) -> bool:
     with IndexingAlongside(search_index(), db.engine, store=raw_store()) as indexing:
         def progress(report, total):
             indexing.nudge()
-            click.echo(f"  {report.mailbox}/{report.folder}: {report.fetched}/{total} fetched",
-                       err=True)
+            line = _("%(mailbox)s/%(folder)s: %(fetched)s/%(total)s fetched", mailbox=report.mailbox,
+                     folder=report.folder, fetched=report.fetched, total=total)
+            click.echo(f"  {line}", err=True)
 
         reports = poll_mailboxes(db.session, names, poll_settings(), progress)
         for report in reports:
@@ -294,8 +304,8 @@ def _poll_and_index(names: list[str]) -> bool:
 def _send_new_links() -> None:
     sent = send_new_links()
     if sent:
-        click.echo(f"Customer links were found in the archived mail: they no longer work, and {sent} "
-                   "new link(s) were emailed in their place.", err=True)
+        click.echo(_("Customer links were found in the archived mail: they no longer work, and %(sent)s new "
+                     "link(s) were emailed in their place.", sent=sent), err=True)
 
 
 @group.command("status")
@@ -309,7 +319,7 @@ def status(as_json, no_server):
         echo_json(rows)
         return
     echo_table(rows, ["mailbox", "folder", "last_success", "uidvalidity", "checkpoint",
-                      "not_yet_archived", "last_error", "server_check", "lease"], empty=NO_MAILBOX)
+                      "not_yet_archived", "last_error", "server_check", "lease"], empty=no_mailbox())
 
 
 @group.command("import")
@@ -327,9 +337,10 @@ def import_(path, account, allow_non_mail):
     source = open_source(path)
     if not allow_non_mail:
         refuse_non_mail(source)
-    click.echo(f"Importing {source.count} message(s) from the {source.kind} {source.path}", err=True)
+    click.echo(_("Importing %(count)s message(s) from the %(kind)s %(path)s", count=source.count,
+                 kind=source.kind, path=source.path), err=True)
     with IndexingAlongside(search_index(), db.engine, store=raw_store()) as indexing:
-        with progressbar(source.count, "Archiving") as bar:
+        with progressbar(source.count, _("Archiving")) as bar:
             def progress(count: int) -> None:
                 indexing.nudge()
                 bar.update(count)
@@ -338,9 +349,9 @@ def import_(path, account, allow_non_mail):
                                    tag_prefix=poll_settings().tag_prefix,
                                    account=(owner.id, owner.name) if owner else None,
                                    progress=progress)
-        click.echo(f"{source.path}: read {source.count}, archived {result.archived}, "
-                   f"duplicates {result.duplicates + result.already}, "
-                   f"quarantined {result.quarantined}")
+        click.echo(_("%(path)s: read %(read)s, archived %(archived)s, duplicates %(duplicates)s, quarantined "
+                     "%(quarantined)s", path=source.path, read=source.count, archived=result.archived,
+                     duplicates=result.duplicates + result.already, quarantined=result.quarantined))
         _send_new_links()
         if result.new_message_ids:
             click.echo(indexing.finish(db.session, result.new_message_ids), err=True)
@@ -364,23 +375,25 @@ def connect(name, paste):
 
     [mailbox] = mailboxes_named(db.session, [name])
     if not mailbox.uses_oauth:
-        raise click.ClickException(f"The mailbox {name} signs in with a password; "
-                                   "there is nothing to connect.")
+        raise click.ClickException(_("The mailbox %(name)s signs in with a password; there is nothing to "
+                                     "connect.", name=name))
     box = secret_box()
     if mailbox.oauth.device_url and not paste:
         device = oauth.begin_device(mailbox, box)
-        click.echo(f"Open {device.verification_uri} on any device, enter the code {device.user_code}, "
-                   f"sign in as {mailbox.username} and allow access.")
-        click.echo("Waiting for the provider (Ctrl-C to give up)...", err=True)
+        click.echo(_("Open %(address)s on any device, enter the code %(code)s, sign in as %(username)s and "
+                     "allow access.", address=device.verification_uri, code=device.user_code,
+                     username=mailbox.username))
+        click.echo(_("Waiting for the provider (Ctrl-C to give up)..."), err=True)
         oauth.finish_device(db.session, mailbox, box, device, by=None, at=now())
     else:
         callback = redirect_uri()
         begun = oauth.begin(mailbox, box, callback)
-        click.echo(f"Open this address, sign in as {mailbox.username} and allow access:\n\n{begun.url}\n")
-        click.echo("Your browser then opens an address starting with "
-                   f"{callback}; copy it from the address bar, even if the page shows an error.")
-        returned = click.prompt("Address")
+        click.echo(_("Open this address, sign in as %(username)s and allow access:\n\n%(address)s\n",
+                     username=mailbox.username, address=begun.url))
+        click.echo(_("Your browser then opens an address starting with %(callback)s; copy it from the "
+                     "address bar, even if the page shows an error.", callback=callback))
+        returned = click.prompt(_("Address"))
         oauth.finish(db.session, mailbox, box, returned_to=returned, state=begun.state,
                      verifier=begun.verifier, redirect_uri=callback, by=None, at=now())
     db.session.commit()
-    click.echo(f"Connected the mailbox {name}; it is polled from its checkpoint on.")
+    click.echo(_("Connected the mailbox %(name)s; it is polled from its checkpoint on.", name=name))

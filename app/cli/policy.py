@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from app.cli import DeskGroup
 from app.cli.output import echo_json, echo_table
@@ -30,17 +32,21 @@ def publish(text_file, summary, effective):
                                      now=now(), notice_days=current_app.config["POLICY_NOTICE_DAYS"])
     db.session.commit()
     owed = policy.notice_counts(db.session).get(version.id, {}).get("owed", 0)
-    click.echo(f"Published version {version.id}, in effect from {version.effective_on}; the worker emails "
-               f"its notice to {owed} contact{'s' if owed != 1 else ''}.")
+    click.echo(ngettext("Published version %(version)s, in effect from %(day)s; the worker emails its notice "
+                        "to %(num)d contact.",
+                        "Published version %(version)s, in effect from %(day)s; the worker emails its notice "
+                        "to %(num)d contacts.", owed, version=version.id, day=version.effective_on))
 
 
 def _read_text(name: str) -> str:
     try:
         return Path(name).read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        raise ServiceError(f"{name} is not UTF-8 text; save the policy as UTF-8 and try again") from None
+        raise ServiceError(_("%(file)s is not UTF-8 text; save the policy as UTF-8 and try again",
+                             file=name)) from None
     except OSError as exc:
-        raise ServiceError(f"cannot read {name} ({exc.strerror or exc})") from None
+        raise ServiceError(_("cannot read %(file)s (%(problem)s)", file=name,
+                             problem=exc.strerror or exc)) from None
 
 
 @group.command("list")
@@ -71,8 +77,9 @@ def status(version, as_json):
                    "counts": overview.counts, "failed": failed})
         return
     counts = ", ".join(f"{state} {n}" for state, n in overview.counts.items())
-    click.echo(f"Version {overview.version.id}, in effect from {overview.version.effective_on}: "
-               f"{len(overview.rows)} notices: {counts}.")
+    click.echo(_("Version %(version)s, in effect from %(day)s: %(total)s notices: %(counts)s.",
+                 version=overview.version.id, day=overview.version.effective_on, total=len(overview.rows),
+                 counts=counts))
     if failed:
-        click.echo("Failed (the worker tries them again at each run):")
+        click.echo(_("Failed (the worker tries them again at each run):"))
         echo_table(failed, ["account", "email", "attempts", "error"])

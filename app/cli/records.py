@@ -7,6 +7,7 @@ errors name a position in the file, never what it says.
 from pathlib import Path
 
 import click
+from flask_babel import gettext as _
 
 from app.cli import DeskGroup
 from app.cli.output import echo_json, echo_table
@@ -30,7 +31,7 @@ def import_(file):
     account, counts = import_records(db.session, data)
     db.session.commit()
     added = ", ".join(f"{count} {kind}" for kind, count in counts.items())
-    click.echo(f"Added to {account.name}: {added}.")
+    click.echo(_("Added to %(account)s: %(added)s.", account=account.name, added=added))
 
 
 @group.command("summary")

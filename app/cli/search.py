@@ -6,6 +6,7 @@ subcommands, and a query that is itself a subcommand's name is written
 """
 
 import click
+from flask_babel import gettext as _
 
 from app.cli import DeskGroup
 from app.cli.output import echo_json
@@ -65,9 +66,9 @@ def query(words, as_json, page, limit, sort):
         echo_json({"total": results.total, "page": results.page, "pages": results.pages,
                    "hits": hits, "facets": facets})
         return
-    click.echo(f"{results.total} message(s) match; page {results.page} of {results.pages}, "
-               f"{len(hits)} shown.")
+    click.echo(_("%(total)s message(s) match; page %(page)s of %(pages)s, %(shown)s shown.",
+                 total=results.total, page=results.page, pages=results.pages, shown=len(hits)))
     for h in hits:
         date = (h["date"] or "")[:16].replace("T", " ")
-        click.echo(f"#{h['id']:<6} {date:16}  {h['account'] or '(unmatched)':20.20}  "
+        click.echo(f"#{h['id']:<6} {date:16}  {h['account'] or _('(unmatched)'):20.20}  "
                    f"{h['sender'][:30]:30}  {h['subject']}")

@@ -6,6 +6,7 @@ Both are subcommands of ``flask search`` (``app.cli.search``), so a query for th
 """
 
 import click
+from flask_babel import gettext as _
 
 from app.cli.output import echo_json, progressbar
 from app.cli.search import group
@@ -31,18 +32,18 @@ def reindex():
     writes into the new one from the switch on.
     """
     index = search_index()
-    with progressbar(archived_count(db.session), "Rebuilding the index") as bar:
+    with progressbar(archived_count(db.session), _("Rebuilding the index")) as bar:
         result = rebuild_index(db.session, index, raw_store(), progress=bar.update)
-    click.echo(f"Rebuilt the index in {result.where} from {result.messages} message(s); "
-               "searches use it now.")
-    click.echo(f"Written again at the end: {result.caught_up} message(s) archived, changed or indexed "
-               "while it ran or just before.")
+    click.echo(_("Rebuilt the index in %(where)s from %(count)s message(s); searches use it now.",
+                 where=result.where, count=result.messages))
+    click.echo(_("Written again at the end: %(count)s message(s) archived, changed or indexed while it ran "
+                 "or just before.", count=result.caught_up))
     indexed = index_queue_unless_worker(db.session, index, raw_store())
     if indexed is None:
-        click.echo(f"The worker is running: it indexes the {pending_count(db.session)} message(s) "
-                   "waiting in the queue, now into the new index.")
+        click.echo(_("The worker is running: it indexes the %(count)s message(s) waiting in the queue, now "
+                     "into the new index.", count=pending_count(db.session)))
     elif indexed:
-        click.echo(f"Indexed {indexed} message(s) that were waiting in the queue.")
+        click.echo(_("Indexed %(count)s message(s) that were waiting in the queue.", count=indexed))
 
 
 @group.command("check")
@@ -63,19 +64,21 @@ def check(as_json):
 
 
 def _report(result: IndexCheck) -> None:
-    click.echo(f"{result.in_both} messages in both; missing from the index: "
-               f"{_ids(result.missing_from_index)}; in the index but not in the database: "
-               f"{_ids(result.not_in_database)}.")
+    click.echo(_("%(both)s messages in both; missing from the index: %(missing)s; in the index but not in "
+                 "the database: %(extra)s.", both=result.in_both, missing=_ids(result.missing_from_index),
+                 extra=_ids(result.not_in_database)))
     if result.held_twice:
-        click.echo(f"Held twice in the index: {_ids(result.held_twice)}.")
-    click.echo(f"{result.waiting} message(s) waiting in the index queue; the writer indexes them "
-               "within seconds.")
+        click.echo(_("Held twice in the index: %(ids)s.", ids=_ids(result.held_twice)))
+    click.echo(_("%(count)s message(s) waiting in the index queue; the writer indexes them within seconds.",
+                 count=result.waiting))
     if not result.consistent:
-        click.echo("Run `flask search reindex` to rebuild the index from the database.", err=True)
+        click.echo(_("Run `flask search reindex` to rebuild the index from the database."), err=True)
 
 
 def _ids(ids: list[int]) -> str:
     if not ids:
-        return "none"
+        return _("none")
     shown = ", ".join(str(i) for i in ids[:SHOWN_IDS])
-    return shown if len(ids) <= SHOWN_IDS else f"{shown} and {len(ids) - SHOWN_IDS} more"
+    if len(ids) <= SHOWN_IDS:
+        return shown
+    return _("%(shown)s and %(more)s more", shown=shown, more=len(ids) - SHOWN_IDS)

@@ -3,6 +3,7 @@ the request log up into daily totals once its days are older than ``REQUEST_LOG_
 
 import click
 from flask import current_app
+from flask_babel import gettext as _
 
 from app.cli import DeskGroup
 from app.cli.output import echo_json, echo_table
@@ -25,9 +26,9 @@ def report(days, as_json):
         echo_json(rows)
         return
     if not rows:
-        click.echo(f"No requests in the last {days} day(s).")
+        click.echo(_("No requests in the last %(days)s day(s).", days=days))
         return
-    echo_table([{**r, "account": r["account"] or "(no account)"} for r in rows],
+    echo_table([{**r, "account": r["account"] or _("(no account)")} for r in rows],
                ["day", "account", "requests", "mean_ms"])
 
 
@@ -40,10 +41,12 @@ def rollup():
 
 def rollup_line(done: Rollup, keep_days: int) -> str:
     """Say in one line what a roll-up did."""
-    kept = f"raw rows are kept from {done.kept_from} (REQUEST_LOG_DAYS={keep_days})"
     if not done.days:
-        return f"Nothing to roll up: {kept}."
+        return _("Nothing to roll up: raw rows are kept from %(day)s (REQUEST_LOG_DAYS=%(keep)s).",
+                 day=done.kept_from, keep=keep_days)
     days = sorted(done.days)
-    span = f"{days[0]}" if len(days) == 1 else f"{days[0]} to {days[-1]}"
-    return (f"Rolled up {done.requests:,} request(s) of {len(days)} day(s) ({span}) into "
-            f"{done.totals:,} daily total(s); {kept}.")
+    span = f"{days[0]}" if len(days) == 1 else _("%(first)s to %(last)s", first=days[0], last=days[-1])
+    return _("Rolled up %(requests)s request(s) of %(days)s day(s) (%(span)s) into %(totals)s daily "
+             "total(s); raw rows are kept from %(day)s (REQUEST_LOG_DAYS=%(keep)s).",
+             requests=f"{done.requests:,}", days=len(days), span=span, totals=f"{done.totals:,}",
+             day=done.kept_from, keep=keep_days)

@@ -5,8 +5,9 @@ import logging
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from flask_babel import gettext as _
 
-from app.cli import clear_errors
+from app.cli import clear_errors, in_shell_language
 from app.worker import run_worker
 
 
@@ -18,6 +19,7 @@ def command():
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     # APScheduler logs every run of every job; the worker logs what the jobs did instead.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    click.echo("Worker starting; stop it with Ctrl-C.", err=True)
+    with in_shell_language():
+        click.echo(_("Worker starting; stop it with Ctrl-C."), err=True)
     with clear_errors():
         run_worker(current_app._get_current_object())

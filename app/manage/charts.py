@@ -14,6 +14,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
 WIDTH = 560
@@ -78,8 +79,8 @@ def bar_chart(chart_id: str, title: str, desc: str, labels: Sequence[str], serie
         if (slots - 1 - i) % label_every == 0:  # the latest slot always has its label
             parts.append(_text(x + slot / 2, TOP + PLOT_HEIGHT + 16, label, "middle", "tick"))
     if largest == 0:
-        parts.append(_text(LEFT + plot_width / 2, TOP + PLOT_HEIGHT / 2, "Nothing in this period", "middle",
-                           "empty-note"))
+        parts.append(_text(LEFT + plot_width / 2, TOP + PLOT_HEIGHT / 2, _("Nothing in this period"),
+                           "middle", "empty-note"))
     legend = _legend(series) if len(series) > 1 else ""
     return _svg(chart_id, title, desc, height, legend + "".join(parts))
 
@@ -133,7 +134,7 @@ def hbar_chart(chart_id: str, title: str, desc: str, labels: Sequence[str], seri
         shown = value_text(i) if value_text else f"{count(totals[i])}{unit}"
         parts.append(_text(x + 6, y + ROW / 2 + 4, shown, "start", "value"))
     if not rows:
-        parts.append(_text(WIDTH / 2, legend_room + ROW / 2 + 4, "Nothing in this period", "middle",
+        parts.append(_text(WIDTH / 2, legend_room + ROW / 2 + 4, _("Nothing in this period"), "middle",
                            "empty-note"))
     legend = _legend(series) if len(series) > 1 else ""
     return _svg(chart_id, title, desc, height, legend + "".join(parts))

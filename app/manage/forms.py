@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional, ValidationError
 
+from app.i18n import lazy_gettext
 from app.manage.audit_log import AuditFilter
 
 
@@ -18,23 +20,23 @@ class AuditFilterForm(FlaskForm):
         csrf = False
 
     # Choices are filled in by the view from the accounts, agents and actions there are.
-    account = SelectField("Account", choices=[], default="", validate_choice=True)
-    agent = SelectField("Agent", choices=[], default="", validate_choice=True)
+    account = SelectField(lazy_gettext("Account"), choices=[], default="", validate_choice=True)
+    agent = SelectField(lazy_gettext("Agent"), choices=[], default="", validate_choice=True)
     # Any action may be asked for, so a saved link keeps working (it then finds nothing).
-    action = SelectField("Action", choices=[], default="", validate_choice=False)
-    since = DateField("From", name="from", validators=[Optional()])
-    until = DateField("To (inclusive)", name="to", validators=[Optional()])
+    action = SelectField(lazy_gettext("Action"), choices=[], default="", validate_choice=False)
+    since = DateField(lazy_gettext("From"), name="from", validators=[Optional()])
+    until = DateField(lazy_gettext("To (inclusive)"), name="to", validators=[Optional()])
 
     def validate_until(self, field) -> None:
         if field.data and self.since.data and field.data < self.since.data:
-            raise ValidationError("The end date is before the start date.")
+            raise ValidationError(_("The end date is before the start date."))
 
     def fill_choices(self, accounts: list[dict], agents: list[dict], actions: list[str]) -> None:
-        self.account.choices = [SelectChoice("", "All accounts")] + [
+        self.account.choices = [SelectChoice("", _("All accounts"))] + [
             SelectChoice(str(a["id"]), a["name"]) for a in accounts]
-        self.agent.choices = [SelectChoice("", "All agents")] + [
+        self.agent.choices = [SelectChoice("", _("All agents"))] + [
             SelectChoice(str(a["id"]), a["email"]) for a in agents]
-        self.action.choices = [SelectChoice("", "All actions")] + [SelectChoice(a, a) for a in actions]
+        self.action.choices = [SelectChoice("", _("All actions"))] + [SelectChoice(a, a) for a in actions]
 
     def audit_filter(self, zone: str) -> AuditFilter:
         """Return the filter the form names; dates are whole days in the agent's time zone."""

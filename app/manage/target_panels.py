@@ -7,31 +7,57 @@ as the bars and the tables under "Numbers".
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from markupsafe import Markup
 
 from app.manage.charts import Series, bar_chart
 from app.manage.panels import short_date
 from app.services.targets import DAYS, TargetFigures
-from app.target_rules import KINDS, MET, MISSED
+from app.target_rules import FIRST, KINDS, MET, MISSED
 
 
 def words(figures: TargetFigures, kind: str) -> str:
     """Say a kind's totals: met, missed, the share met, and how many are still running."""
     met, missed = figures.total(kind, MET), figures.total(kind, MISSED)
-    share = f" ({round(100 * met / (met + missed))}% met)" if met + missed else ""
-    return (f"{met} {KINDS[kind]} target{'s' if met != 1 else ''} met and {missed} missed over the last "
-            f"{DAYS} days{share}; {figures.running[kind]} still within their target.")
+    numbers = {"missed": missed, "days": DAYS, "running": figures.running[kind]}
+    if not met + missed:
+        if kind == FIRST:
+            return ngettext("%(num)d first response target met and %(missed)s missed over the last %(days)s "
+                            "days; %(running)s still within their target.",
+                            "%(num)d first response targets met and %(missed)s missed over the last %(days)s "
+                            "days; %(running)s still within their target.", met, **numbers)
+        return ngettext("%(num)d next response target met and %(missed)s missed over the last %(days)s days; "
+                        "%(running)s still within their target.",
+                        "%(num)d next response targets met and %(missed)s missed over the last %(days)s "
+                        "days; %(running)s still within their target.", met, **numbers)
+    numbers["share"] = round(100 * met / (met + missed))
+    if kind == FIRST:
+        return ngettext("%(num)d first response target met and %(missed)s missed over the last %(days)s days "
+                        "(%(share)s%% met); %(running)s still within their target.",
+                        "%(num)d first response targets met and %(missed)s missed over the last %(days)s "
+                        "days (%(share)s%% met); %(running)s still within their target.", met, **numbers)
+    return ngettext("%(num)d next response target met and %(missed)s missed over the last %(days)s days "
+                    "(%(share)s%% met); %(running)s still within their target.",
+                    "%(num)d next response targets met and %(missed)s missed over the last %(days)s days "
+                    "(%(share)s%% met); %(running)s still within their target.", met, **numbers)
 
 
 def target_chart(figures: TargetFigures, kind: str) -> Markup:
     days = figures.days[kind]
-    desc = (f"{KINDS[kind].capitalize()} targets met and missed per day (UTC), counted on the day the reply "
-            f"came in time or the target passed unanswered, from {days[0].day} to {days[-1].day}: "
-            + words(figures, kind))
-    return bar_chart(f"chart-targets-{kind}", f"{KINDS[kind].capitalize()} targets met and missed per day",
-                     desc, [short_date(d.day) for d in days],
-                     [Series("Met", [d.met for d in days], "met"),
-                      Series("Missed", [d.missed for d in days], "missed")],
+    if kind == FIRST:
+        title = _("First response targets met and missed per day")
+        desc = _("First response targets met and missed per day (UTC), counted on the day the reply came in "
+                 "time or the target passed unanswered, from %(first)s to %(last)s: %(words)s",
+                 first=days[0].day, last=days[-1].day, words=words(figures, kind))
+    else:
+        title = _("Next response targets met and missed per day")
+        desc = _("Next response targets met and missed per day (UTC), counted on the day the reply came in "
+                 "time or the target passed unanswered, from %(first)s to %(last)s: %(words)s",
+                 first=days[0].day, last=days[-1].day, words=words(figures, kind))
+    return bar_chart(f"chart-targets-{kind}", title, desc, [short_date(d.day) for d in days],
+                     [Series(_("Met"), [d.met for d in days], "met"),
+                      Series(_("Missed"), [d.missed for d in days], "missed")],
                      stacked=True, label_every=5)
 
 

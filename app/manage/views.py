@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Blueprint, abort, current_app, render_template, request, send_file
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.access.guards import require_role
@@ -17,6 +18,7 @@ from app.access.rules import MANAGING_ROLES
 from app.auth.session import require_signed_in
 from app.console import sharing
 from app.extensions import db
+from app.i18n import DEFAULT, in_locale
 from app.manage import audit_log, panels, target_panels
 from app.manage.forms import AuditFilterForm
 from app.models import Account
@@ -40,8 +42,8 @@ def require_manager():
     refused = require_signed_in()
     if refused is not None:
         return refused
-    require_role(MANAGING_ROLES, "The dashboard and the audit log are for managers and administrators; "
-                 "you are signed in as an agent. Ask an administrator if you need them.")
+    require_role(MANAGING_ROLES, _("The dashboard and the audit log are for managers and administrators; "
+                                   "you are signed in as an agent. Ask an administrator if you need them."))
     return None
 
 
@@ -80,16 +82,17 @@ def audit_entries():
 def audit_csv():
     form = _filter_form()
     if not form.validate():
-        abort(400, description=f"The filter cannot be used: {form.problems()}.")
+        abort(400, description=_("The filter cannot be used: %(problems)s.", problems=form.problems()))
     wanted = form.audit_filter(current_user.time_zone)
     for_whom = sharing.for_whom("manage.audit_csv")
     # The export covers the log as it stands now; its own entry is written first, and
     # committed before a byte leaves, so no export goes unrecorded.
     upto, when, zone = audit_log.last_entry_id(db.session), now(), current_user.time_zone
     count = audit_log.count_entries(db.session, wanted, upto_id=upto)
+    with in_locale(DEFAULT):  # the log is written in one language, whoever exports it
+        described = form.describe(zone)
     audit.append(db.session, "audit exported", at=when, agent_id=current_user.id,
-                 account_id=wanted.account_id,
-                 detail=f"{count} entries as CSV; {form.describe(zone)}; {for_whom}")
+                 account_id=wanted.account_id, detail=f"{count} entries as CSV; {described}; {for_whom}")
     db.session.commit()
     return send_file(audit_log.csv_file(db.session, wanted, upto), mimetype="text/csv", as_attachment=True,
                      download_name=f"audit-log-{when:%Y%m%d-%H%M%S}.csv")

@@ -280,6 +280,27 @@ def test_a_wrong_argument_fails_with_one_short_sentence_and_changes_nothing(
     assert row_counts(session) == before
 
 
+SHELL_LANGUAGE = ("DESK_LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
+
+
+IN_ENGLISH = "Say what to change, e.g. --add-domain or --approver; see `flask accounts edit --help`."
+
+
+@pytest.mark.parametrize("environ, sentence", [
+    ({}, IN_ENGLISH),
+    ({"LANG": "C.UTF-8"}, IN_ENGLISH),
+    ({"DESK_LANGUAGE": "de", "LANG": "ja_JP.UTF-8"},
+     "Geben Sie an, was geändert werden soll, z. B. --add-domain oder --approver; siehe "
+     "`flask accounts edit --help`."),
+    ({"LANG": "ja_JP.UTF-8"},
+     "変更する内容を指定してください（例: --add-domain、--approver） (`flask accounts edit --help` を参照)"),
+])
+def test_a_command_writes_its_sentences_in_the_language_of_the_shell(app, environ, sentence):
+    shell = {name: None for name in SHELL_LANGUAGE} | environ  # None: unset for the command
+    result = app.test_cli_runner().invoke(args=["accounts", "edit", "Acme"], env=shell, prog_name="flask")
+    assert error_line(result) == sentence
+
+
 def poll_failure(app, session) -> tuple[str, str]:
     """Poll once; return the folder summary and its one error line, checking nothing changed."""
     before = row_counts(session)

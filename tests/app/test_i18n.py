@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 from babel import Locale
 from flask import render_template, render_template_string
+from markupsafe import escape
 
 from app import create_app, i18n
 from tests.conftest import app_settings
@@ -153,3 +154,26 @@ def test_every_customer_email_renders_in_every_language(bare_app, template):
         assert "%(" not in written[language] and "Leaky Widgets" in written[language]
     assert written["en"].startswith("Hello,")
     assert written["de"].startswith("Guten Tag,") and written["ja"].startswith("ご担当者様")
+@pytest.mark.parametrize("environ, chosen", [
+    ({}, "en"),
+    ({"LANG": "C.UTF-8"}, "en"),
+    ({"LANG": "POSIX"}, "en"),
+    ({"LANG": "de_DE.UTF-8"}, "de"),
+    ({"LANG": "de_AT.UTF-8@euro"}, "de"),
+    ({"LANG": "fr_FR.UTF-8"}, "en"),
+    ({"LANG": "de_DE.UTF-8", "LC_MESSAGES": "ja_JP.UTF-8"}, "ja"),
+    ({"LC_MESSAGES": "ja_JP.UTF-8", "LC_ALL": "C"}, "en"),
+    ({"LANG": "ja_JP.UTF-8", "DESK_LANGUAGE": "de"}, "de"),
+    ({"LANG": "de_DE.UTF-8", "DESK_LANGUAGE": "en"}, "en"),
+    ({"LANG": "de_DE.UTF-8", "DESK_LANGUAGE": ""}, "de"),
+])
+def test_the_command_line_speaks_the_language_of_its_shell(bare_app, environ, chosen):
+    assert i18n.command_line_language(environ) == chosen
+
+
+def test_a_lazy_translation_is_escaped_in_html_as_the_plain_string_is(bare_app):
+    # Flask-Babel's own LazyString returns itself unescaped from __html__.
+    text = "Give the agent's name."
+    assert str(escape(i18n.lazy_gettext(text))) == str(escape(text)) == "Give the agent&#39;s name."
+    with i18n.in_locale("de"):
+        assert str(i18n.lazy_gettext(text)) == "Geben Sie den Namen des Agenten an."
