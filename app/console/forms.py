@@ -97,6 +97,8 @@ class SettingsForm(FlaskForm):
                                 choices=[SelectChoice(q, QUEUE_LABELS[q]) for q in QUEUES])
     signature = TextAreaField("Signature (added below every reply you send)",
                               validators=[Length(max=MAX_SIGNATURE_CHARS)])
+    # Choices are the languages with a catalogue, each named in its own words, filled in by the view.
+    language = SelectField("Language", choices=[], validate_choice=True)
     submit = SubmitField("Save settings")
 
 

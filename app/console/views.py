@@ -24,6 +24,7 @@ from flask import (
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from app import i18n
 from app.access import consents, grants, queries
 from app.access.rules import SCOPE_KINDS
 from app.auth.session import require_signed_in, safe_next
@@ -44,7 +45,7 @@ from app.runtime import access_settings, now, raw_store, reply_settings
 from app.services import notifications, oauth
 from app.services import tickets as ticket_service
 from app.services.accounts import account_names, list_accounts
-from app.services.agents import update_settings
+from app.services.agents import set_language, update_settings
 from app.services.collisions import seen_marker
 from app.services.communications import beside_originals
 from app.services.compose import set_signature
@@ -278,11 +279,13 @@ def account(account_id: int):
 def settings():
     me = agent()
     form = forms.SettingsForm(obj=me)
+    form.language.choices = i18n.languages_named(i18n.available())
     if form.validate_on_submit():
         try:
             update_settings(db.session, me, page_size=form.page_size.data,
                             time_zone=form.time_zone.data.strip(),
                             default_queue=form.default_queue.data)
+            set_language(db.session, me, form.language.data, i18n.available())
             set_signature(db.session, me, form.signature.data or "")
             db.session.commit()
             flash("Settings saved.", "info")
