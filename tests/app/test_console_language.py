@@ -37,8 +37,17 @@ def test_the_settings_offer_each_language_with_a_catalogue_in_its_own_words(agen
 def test_an_agent_who_picks_deutsch_reads_the_queue_in_german(web, agent):
     submit(agent, "/settings", "/settings", {**SETTINGS, "language": "de"})
     assert language_of(web) == "de"
-    queue = agent.get("/tickets").text
+    queue = agent.get("/tickets?queue=all").text
     assert '<html lang="de">' in queue
+    assert 'aria-current="page">Alle <span class="count">2</span>' in queue
+    assert ">Betreff</th>" in queue and "2 Tickets · Seite 1 von 1" in queue
+    assert "Einstellungen gespeichert." in queue  # the flash of the settings just saved
+
+
+def test_an_agent_who_picks_japanese_reads_the_queue_in_japanese(agent):
+    submit(agent, "/settings", "/settings", {**SETTINGS, "language": "ja"})
+    queue = agent.get("/tickets").text
+    assert '<html lang="ja">' in queue and "このビューに「未対応」のチケットはありません。" in queue
 
 
 def test_an_unknown_language_is_refused_with_one_sentence_and_the_old_one_kept(web, agent):
