@@ -5,7 +5,8 @@ way the chosen language writes them.
 The locale of a page or an email is chosen, in this order: a locale forced around a block
 of code (``in_locale(contact.language)``, how an email is written in its reader's
 language), the locale a view chose for its request (``use_locale``: a customer page
-chooses the contact's language), and English. Only a language that has a catalogue is
+chooses the contact's language), the signed-in agent's own language (their settings), and
+English. Only a language that has a catalogue is
 ever chosen (``supported``); English, the language of the source, always is.
 
 The compiled catalogues (``.mo``) are not kept in git: the app compiles each ``.po``
@@ -63,8 +64,13 @@ def init_app(app: Flask) -> None:
 
 
 def select_locale() -> str:
-    """Return the locale a view chose for this request, or English."""
-    return g.get("desk_locale") or DEFAULT
+    """Return the locale a view chose for this request, else the signed-in agent's, else English."""
+    chosen = g.get("desk_locale")
+    if chosen:
+        return chosen
+    if has_request_context() and current_user and current_user.is_authenticated:
+        return supported(current_user.language)
+    return DEFAULT
 
 
 def select_time_zone() -> str:

@@ -10,6 +10,7 @@ redirect. These pages are rate-limited like the customers' link pages.
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
 from app.auth.forms import SetPasswordForm
@@ -35,7 +36,7 @@ def set_password(raw: str):
     if not form.validate_on_submit():
         return _page(agent, form, 400 if form.is_submitted() else 200)
     if form.password.data != form.repeat.data:
-        form.repeat.errors = ["The two passwords differ; type the same one twice."]
+        form.repeat.errors = [_("The two passwords differ; type the same one twice.")]
         return _page(agent, form, 400)
     try:
         password_links.set_password(db.session, raw, form.password.data, now())
@@ -48,7 +49,7 @@ def set_password(raw: str):
     db.session.commit()
     if current_user.is_authenticated:
         logout_user()  # whoever was signed in on this browser, the link's agent signs in next
-    flash("Your password is set. Sign in with it.", "info")
+    flash(_("Your password is set. Sign in with it."), "info")
     return redirect(url_for("auth.login"))
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import segno
 from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_user
 
 from app.access.rules import ROLES
@@ -58,14 +59,14 @@ def page():
 @bp.post("/begin")
 def begin():
     return _act(lambda: two_factor.start_setup(db.session, me(), secret_box()),
-                "Scan the code with your authenticator app, then type the code it shows.")
+                _("Scan the code with your authenticator app, then type the code it shows."))
 
 
 @bp.post("/confirm")
 def confirm():
     form = CodeForm()
     if not form.validate_on_submit():
-        return _page(form_error="Type the code your app shows."), 400
+        return _page(form_error=_("Type the code your app shows.")), 400
     try:
         codes = two_factor.confirm_setup(db.session, me(), form.code.data, now(), secret_box())
     except ServiceError as exc:
@@ -93,11 +94,11 @@ def reset():
     form = CodeForm()
     if two_factor.check_code(db.session, me(), form.code.data or "", now(), secret_box()) is None:
         db.session.commit()  # a code used is used, even if this request goes no further
-        return _page(form_error="That code does not match, or was used already."), 400
+        return _page(form_error=_("That code does not match, or was used already.")), 400
     two_factor.reset(db.session, me(), now(), by=me())
     db.session.commit()
     login_user(me())
-    flash("Two-factor sign-in was removed. Set it up again with your new phone.", "info")
+    flash(_("Two-factor sign-in was removed. Set it up again with your new phone."), "info")
     return redirect(url_for("two_factor.page"))
 
 

@@ -13,6 +13,8 @@ from datetime import datetime, timedelta
 from hashlib import sha256
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext, ngettext
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 
@@ -26,10 +28,10 @@ from app.services.agents import authenticate, load_agent, revoke_sessions
 
 bp = Blueprint("auth", __name__)
 
-WRONG = "The email address or password is wrong, or the account is disabled."
-LIMITED = ("Too many failed sign-ins from here. Wait a minute, then try again; "
-           "if you forgot your password, ask an administrator.")
-WRONG_CODE = "That code is wrong, expired or used already. Type the code your app shows now."
+WRONG = lazy_gettext("The email address or password is wrong, or the account is disabled.")
+LIMITED = lazy_gettext("Too many failed sign-ins from here. Wait a minute, then try again; "
+                       "if you forgot your password, ask an administrator.")
+WRONG_CODE = lazy_gettext("That code is wrong, expired or used already. Type the code your app shows now.")
 # How long a passed password waits for its code before the sign-in starts over.
 CODE_MINUTES = 5
 
@@ -90,7 +92,7 @@ def login():
 def code():
     agent, pending = _waiting_for_code()
     if agent is None:
-        flash("Sign in again: the time to type the code ran out.", "info")
+        flash(_("Sign in again: the time to type the code ran out."), "info")
         return redirect(url_for("auth.login"))
     form = CodeForm()
     if not form.validate_on_submit():
@@ -103,8 +105,11 @@ def code():
     session.pop("two_factor")
     login_user(agent, remember=pending["remember"])
     if used == "recovery code":
-        flash(f"You signed in with a recovery code; {two_factor.recovery_codes_left(agent)} are left. "
-              "Set up your authenticator again under Two-factor sign-in.", "info")
+        left = two_factor.recovery_codes_left(agent)
+        flash(ngettext("You signed in with a recovery code; %(num)d is left. "
+                       "Set up your authenticator again under Two-factor sign-in.",
+                       "You signed in with a recovery code; %(num)d are left. "
+                       "Set up your authenticator again under Two-factor sign-in.", left), "info")
     return redirect(pending["next"])
 
 
@@ -134,5 +139,5 @@ def logout():
         db.session.commit()
     session.clear()
     logout_user()
-    flash("You are signed out.", "info")
+    flash(_("You are signed out."), "info")
     return redirect(url_for("auth.login"))

@@ -11,6 +11,8 @@ arrived, the agent's text, and "Send anyway".
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -27,8 +29,9 @@ from app.services.errors import ServiceError
 bp = Blueprint("drafts", __name__)
 bp.before_request(require_signed_in)
 
-SAVED = {"saved": "Draft saved.", "discarded": "Draft discarded: the reply box was empty.",
-         "stale": "Draft not saved: you have replied on this ticket since that page was shown."}
+SAVED = {"saved": lazy_gettext("Draft saved."),
+         "discarded": lazy_gettext("Draft discarded: the reply box was empty."),
+         "stale": lazy_gettext("Draft not saved: you have replied on this ticket since that page was shown.")}
 
 
 def _back(ticket: Ticket) -> Response:
@@ -52,7 +55,7 @@ def save(ticket_id: int):
         db.session.rollback()
         if quiet:
             return {"saved": False, "error": str(exc)}, 400
-        flash(f"Draft not saved: {exc}.", "error")
+        flash(_("Draft not saved: %(reason)s.", reason=exc), "error")
         return _back(ticket)
     if quiet:
         return {"saved": outcome == "saved", "outcome": outcome}
@@ -64,11 +67,11 @@ def save(ticket_id: int):
 def discard(ticket_id: int):
     ticket = ticket_or_404(ticket_id)
     if not forms.ButtonForm().validate_on_submit():
-        flash("Not done: the form expired; reload the page and try again.", "error")
+        flash(_("Not done: the form expired; reload the page and try again."), "error")
         return _back(ticket)
     drafts.discard_draft(db.session, current_user, ticket)
     db.session.commit()
-    flash("Draft discarded.", "info")
+    flash(_("Draft discarded."), "info")
     return _back(ticket)
 
 

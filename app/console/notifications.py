@@ -9,6 +9,8 @@ scripts off.
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, has_request_context, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext, ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SubmitField
@@ -26,7 +28,7 @@ bp.before_request(require_signed_in)
 class PreferencesForm(FlaskForm):
     """One "in the console" and one "by email" box per kind (``console_<kind>``, ``email_<kind>``)."""
 
-    submit = SubmitField("Save notification settings")
+    submit = SubmitField(lazy_gettext("Save notification settings"))
 
     def choices(self) -> dict[str, notifications.Choice]:
         return {kind: notifications.Choice(self[f"console_{kind}"].data, self[f"email_{kind}"].data)
@@ -34,8 +36,8 @@ class PreferencesForm(FlaskForm):
 
 
 for _kind in notifications.KINDS:
-    setattr(PreferencesForm, f"console_{_kind}", BooleanField("in the console"))
-    setattr(PreferencesForm, f"email_{_kind}", BooleanField("by email"))
+    setattr(PreferencesForm, f"console_{_kind}", BooleanField(lazy_gettext("in the console")))
+    setattr(PreferencesForm, f"email_{_kind}", BooleanField(lazy_gettext("by email")))
 
 
 def preferences_form(agent) -> PreferencesForm:
@@ -80,7 +82,7 @@ def read_all():
         abort(400)
     count = notifications.mark_all_read(db.session, current_user, now())
     db.session.commit()
-    flash(f"{count} notification{'' if count == 1 else 's'} marked read.", "info")
+    flash(ngettext("%(num)d notification marked read.", "%(num)d notifications marked read.", count), "info")
     return redirect(url_for("notifications.page"))
 
 
@@ -91,5 +93,5 @@ def save_preferences():
         abort(400)
     notifications.save_preferences(db.session, current_user, form.choices())
     db.session.commit()
-    flash("Notification settings saved.", "info")
+    flash(_("Notification settings saved."), "info")
     return redirect(url_for("console.settings"))

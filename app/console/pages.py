@@ -10,6 +10,8 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import Flask
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
@@ -92,7 +94,7 @@ def local_time(value: datetime | date | None, fmt: str = "%Y-%m-%d %H:%M %Z") ->
     calendar day (a ``date``, such as a policy's effective day) has no zone: "2026-11-30".
     """
     if value is None:
-        return "no date"
+        return _("no date")
     if not isinstance(value, datetime):
         return value.strftime("%Y-%m-%d")
     zone = ZoneInfo(current_user.time_zone) if current_user.is_authenticated else UTC
@@ -113,18 +115,20 @@ def duration(minutes: int | float) -> str:
     """Return whole minutes as people read them: 45 min, 1 h, 3 h 59 min."""
     hours, rest = divmod(max(int(minutes), 0), 60)
     if not hours:
-        return f"{rest} min"
-    return f"{hours} h {rest} min" if rest else f"{hours} h"
+        return _("%(minutes)s min", minutes=rest)
+    if not rest:
+        return _("%(hours)s h", hours=hours)
+    return _("%(hours)s h %(minutes)s min", hours=hours, minutes=rest)
 
 
 def age(since: datetime, now: datetime) -> str:
     """Say how long ago ``since`` was, roughly: 12 min, 5 h, 3 days."""
     minutes = max(int((now - since).total_seconds() // 60), 0)
     if minutes < 60:
-        return f"{minutes} min"
+        return _("%(minutes)s min", minutes=minutes)
     if minutes < 48 * 60:
-        return f"{minutes // 60} h"
-    return f"{minutes // (24 * 60)} days"
+        return _("%(hours)s h", hours=minutes // 60)
+    return ngettext("%(num)d day", "%(num)d days", minutes // (24 * 60))
 
 
 def init_app(app: Flask) -> None:

@@ -8,6 +8,8 @@ takes every ticket the page listed (``page_ids``), whatever rows were ticked.
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, SelectMultipleField, SubmitField
 from wtforms.fields.choices import SelectChoice
@@ -18,16 +20,16 @@ ME = "me"  # the assignee choice "me", whoever signs in
 
 
 class BulkForm(FlaskForm):
-    ticket = SelectMultipleField("Tickets", coerce=int, validate_choice=False)
-    page_ids = SelectMultipleField("Tickets on this page", coerce=int, validate_choice=False)
-    all_on_page = BooleanField("Select all on this page")
+    ticket = SelectMultipleField(lazy_gettext("Tickets"), coerce=int, validate_choice=False)
+    page_ids = SelectMultipleField(lazy_gettext("Tickets on this page"), coerce=int, validate_choice=False)
+    all_on_page = BooleanField(lazy_gettext("Select all on this page"))
     # Choices are me, nobody and the enabled agents, filled in by ``assignee_choices``.
-    assignee = SelectField("Assign to", choices=[], validate_choice=True)
-    status = SelectField("Move to status", choices=STATUS_CHOICES)
+    assignee = SelectField(lazy_gettext("Assign to"), choices=[], validate_choice=True)
+    status = SelectField(lazy_gettext("Move to status"), choices=STATUS_CHOICES)
     next = HiddenField()
-    assign = SubmitField("Assign selected")
-    move = SubmitField("Move selected")
-    close = SubmitField("Close selected")
+    assign = SubmitField(lazy_gettext("Assign selected"))
+    move = SubmitField(lazy_gettext("Move selected"))
+    close = SubmitField(lazy_gettext("Close selected"))
 
     def chosen_ids(self) -> list[int]:
         """Return the ticket ids the action names: every one of the page, or those ticked."""
@@ -37,6 +39,6 @@ class BulkForm(FlaskForm):
 def bulk_form(agents, **values) -> BulkForm:
     """Return the bulk form with the assignee choices: me, nobody, then the enabled agents."""
     form = BulkForm(**values)
-    form.assignee.choices = ([SelectChoice(ME, "Me"), SelectChoice("", "Nobody (unassign)")]
+    form.assignee.choices = ([SelectChoice(ME, _("Me")), SelectChoice("", _("Nobody (unassign)"))]
                              + [SelectChoice(str(a.id), a.name) for a in agents])
     return form

@@ -8,6 +8,7 @@ refused (403). Every form posts and redirects, so the page works with scripts of
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -35,7 +36,7 @@ def _visible_or_404(saved_id: int) -> SavedReply:
 def _editable_or_403(saved_id: int) -> SavedReply:
     reply = _visible_or_404(saved_id)
     if not saved_replies.can_edit(agent(), reply):
-        abort(403, description="Only its author, a manager or an administrator can change a shared reply.")
+        abort(403, description=_("Only its author, a manager or an administrator can change a shared reply."))
     return reply
 
 
@@ -70,7 +71,7 @@ def create():
         db.session.rollback()
         return _list_page(show_error(form, exc), 400)
     db.session.commit()
-    flash(f"Saved reply “{reply.title}” added.", "info")
+    flash(_("Saved reply “%(title)s” added.", title=reply.title), "info")
     return redirect(url_for("saved_replies.page"))
 
 
@@ -91,7 +92,7 @@ def edit(saved_id: int):
         db.session.rollback()
         return _edit_page(reply, show_error(form, exc), 400)
     db.session.commit()
-    flash(f"Saved reply “{reply.title}” changed.", "info")
+    flash(_("Saved reply “%(title)s” changed.", title=reply.title), "info")
     return redirect(url_for("saved_replies.page"))
 
 
@@ -106,5 +107,5 @@ def delete(saved_id: int) -> Response:
     title = reply.title
     saved_replies.delete(db.session, agent(), reply, now())
     db.session.commit()
-    flash(f"Saved reply “{title}” removed.", "info")
+    flash(_("Saved reply “%(title)s” removed.", title=title), "info")
     return redirect(url_for("saved_replies.page"))

@@ -21,9 +21,11 @@ from flask import (
     send_file,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from app import i18n
 from app.access import consents, grants, queries
 from app.access.rules import SCOPE_KINDS
 from app.auth.session import require_signed_in, safe_next
@@ -44,7 +46,7 @@ from app.runtime import access_settings, now, raw_store, reply_settings
 from app.services import notifications, oauth
 from app.services import tickets as ticket_service
 from app.services.accounts import account_names, list_accounts
-from app.services.agents import update_settings
+from app.services.agents import set_language, update_settings
 from app.services.collisions import seen_marker
 from app.services.communications import beside_originals
 from app.services.compose import set_signature
@@ -74,14 +76,14 @@ def _done(ticket_id: int, action, success: str) -> Response:
     except ServiceError as exc:
         db.session.rollback()
         oauth.record_refusals(db.session)  # a reply's mailbox whose sign-in was refused
-        flash(f"Not done: {exc}.", "error")
+        flash(_("Not done: %(reason)s.", reason=exc), "error")
     return redirect(url_for("console.ticket", ticket_id=ticket_id))
 
 
 def _refused(form, ticket_id: int) -> Response:
     problems = "; ".join(f"{form[name].label.text}: {' '.join(e.rstrip('.') for e in errs)}"
                          for name, errs in form.errors.items())
-    flash(f"Not done: {problems}.", "error")
+    flash(_("Not done: %(reason)s.", reason=problems), "error")
     return redirect(url_for("console.ticket", ticket_id=ticket_id))
 
 
@@ -104,7 +106,8 @@ def queue():
         note_account(account.id)
     page = ticket_service.list_queue(db.session, agent(), view, request.args.get("page", 1, type=int))
     return render_template("console/queue.html", view=view, page=page, account=account,
-                           queue_labels=forms.QUEUE_LABELS, button=forms.ButtonForm(), clock=now(),
+                           queue_labels=forms.QUEUE_LABELS, status_labels=forms.STATUS_LABELS,
+                           status_words=forms.STATUS_WORDS, button=forms.ButtonForm(), clock=now(),
                            accounts=account_names(db.session),
                            bulk_form=bulk_form(ticket_service.enabled_agents(db.session)))
 
@@ -123,7 +126,8 @@ def _account_filter(raw: str) -> Account | None:
 def ticket(ticket_id: int):
     ticket = ticket_or_404(ticket_id)
     if ticket.merged_into_id is not None:  # kept, closed; its messages and history are there now
-        flash(f"Ticket #{ticket.id} was merged into ticket #{ticket.merged_into_id}.", "info")
+        flash(_("Ticket #%(ticket)s was merged into ticket #%(into)s.", ticket=ticket.id,
+                into=ticket.merged_into_id), "info")
         return redirect(url_for("console.ticket", ticket_id=ticket.merged_into_id))
     return _ticket_page(ticket, remote=request.args.get("remote", type=int))
 
@@ -198,9 +202,9 @@ def reply(ticket_id: int):
         if exc.field in ("body", "cc", "bcc", "files"):
             form[exc.field].errors = [as_sentence(str(exc))]
             return _ticket_page(ticket, reply_form=form), 400
-        flash(f"Not done: {exc}.", "error")
+        flash(_("Not done: %(reason)s.", reason=exc), "error")
         return redirect(url_for("console.ticket", ticket_id=ticket_id))
-    flash("Reply sent.", "info")
+    flash(_("Reply sent."), "info")
     return redirect(url_for("console.ticket", ticket_id=ticket_id))
 
 
@@ -211,7 +215,7 @@ def add_note(ticket_id: int):
     if not form.validate_on_submit():
         return _refused(form, ticket_id)
     return _done(ticket_id, lambda: ticket_service.add_note(db.session, ticket, agent(), form.text.data),
-                 "Note added.")
+                 _("Note added."))
 
 
 @bp.post("/tickets/<int:ticket_id>/status")
@@ -221,7 +225,7 @@ def set_status(ticket_id: int):
     if not form.validate_on_submit():
         return _refused(form, ticket_id)
     return _done(ticket_id, lambda: ticket_service.set_status(db.session, ticket, agent(), form.status.data),
-                 f"Status set to {form.status.data}.")
+                 _("Status set to %(status)s.", status=forms.STATUS_WORDS[form.status.data]))
 
 
 @bp.post("/tickets/<int:ticket_id>/take")
@@ -230,15 +234,15 @@ def take(ticket_id: int):
     ticket = ticket_or_404(ticket_id)
     back = redirect(safe_next(request.form.get("next")))
     if not forms.ButtonForm().validate_on_submit():
-        flash("Not done: the form expired; reload the page and try again.", "error")
+        flash(_("Not done: the form expired; reload the page and try again."), "error")
         return back
     try:
         ticket_service.assign(db.session, ticket, agent(), agent().id)
         db.session.commit()
-        flash(f"Ticket #{ticket.id} is yours.", "info")
+        flash(_("Ticket #%(ticket)s is yours.", ticket=ticket.id), "info")
     except ServiceError as exc:
         db.session.rollback()
-        flash(f"Not done: {exc}.", "error")
+        flash(_("Not done: %(reason)s.", reason=exc), "error")
     return back
 
 
@@ -251,7 +255,7 @@ def assign(ticket_id: int):
         return _refused(form, ticket_id)
     assignee = int(form.assignee.data) if form.assignee.data else None
     return _done(ticket_id, lambda: ticket_service.assign(db.session, ticket, agent(), assignee),
-                 "Assignment saved.")
+                 _("Assignment saved."))
 
 
 @bp.get("/accounts")
@@ -278,14 +282,16 @@ def account(account_id: int):
 def settings():
     me = agent()
     form = forms.SettingsForm(obj=me)
+    form.language.choices = i18n.languages_named(i18n.available())
     if form.validate_on_submit():
         try:
             update_settings(db.session, me, page_size=form.page_size.data,
                             time_zone=form.time_zone.data.strip(),
                             default_queue=form.default_queue.data)
+            set_language(db.session, me, form.language.data, i18n.available())
             set_signature(db.session, me, form.signature.data or "")
             db.session.commit()
-            flash("Settings saved.", "info")
+            flash(_("Settings saved."), "info")
             return redirect(url_for("console.settings"))
         except ServiceError as exc:
             db.session.rollback()

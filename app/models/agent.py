@@ -26,6 +26,7 @@ QUEUES = ("mine", "unassigned", "all", "unmatched")
 DEFAULT_PAGE_SIZE = 25
 DEFAULT_TIME_ZONE = "UTC"
 DEFAULT_QUEUE = "mine"
+DEFAULT_LANGUAGE = "en"
 
 
 class Agent(UserMixin, db.Model):
@@ -45,6 +46,9 @@ class Agent(UserMixin, db.Model):
     default_queue: Mapped[str] = mapped_column(String(20), default=DEFAULT_QUEUE)
     # Added below every reply the agent sends, after a "-- " line; empty for none.
     signature: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # The console is written in it unless a page chooses another (a customer's page).
+    language: Mapped[str] = mapped_column(String(16), default=DEFAULT_LANGUAGE,
+                                          server_default=DEFAULT_LANGUAGE)
     totp_secret: Mapped[str | None] = mapped_column(Text)
     totp_enabled_at: Mapped[datetime | None]
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)

@@ -200,6 +200,15 @@ def update_settings(session: Session, agent: Agent, *, page_size: int, time_zone
     return agent
 
 
+def set_language(session: Session, agent: Agent, language: str, languages: list[str]) -> Agent:
+    """Write the console in ``language`` for the acting agent, one of the desk's ``languages``."""
+    if language not in languages:
+        raise ServiceError(f"{language[:16]!r} is not a language the desk speaks", "language")
+    agent.language = language
+    session.flush()
+    return agent
+
+
 def _is_time_zone(name: str) -> bool:
     try:
         ZoneInfo(name)

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Agent
 from app.passwords import verify_password
-from app.services.agents import authenticate, update_settings
+from app.services.agents import authenticate, set_language, update_settings
 from app.services.errors import ServiceError
 from tests import factories
 
@@ -214,3 +214,14 @@ def test_settings_refuse_a_bad_value_and_keep_the_old_ones(session, change, phra
 
     session.rollback()
     assert (kim.page_size, kim.time_zone, kim.default_queue) == (25, "UTC", "mine")
+
+
+def test_an_agent_may_choose_only_a_language_the_desk_speaks(session):
+    kim = factories.agent(session, "kim@desk.example")
+    assert kim.language == "en"
+
+    set_language(session, kim, "ja", ["en", "de", "ja"])
+    with pytest.raises(ServiceError, match="'fr' is not a language the desk speaks"):
+        set_language(session, kim, "fr", ["en", "de", "ja"])
+
+    assert kim.language == "ja"

@@ -101,7 +101,7 @@ def test_downloads_are_attachments_never_sniffed_and_the_raw_message_is_the_arch
 
 def test_an_empty_mine_points_to_the_unassigned_tickets_and_take_assigns_one_in_a_click(agent, world):
     mine = agent.get("/tickets").text
-    assert "Nothing is assigned to you, but 2\n  open tickets wait for someone" in mine
+    assert "Nothing is assigned to you, but 2 open tickets wait for someone" in mine
     assert 'href="/tickets?status=open&amp;queue=unassigned">see the unassigned tickets</a>' in mine
 
     unassigned = agent.get("/tickets?status=open&queue=unassigned").text
