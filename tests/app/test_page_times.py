@@ -13,9 +13,10 @@ from app.console.pages import duration, local_time
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 # A time formatted by hand in a template; the machine-readable datetime="..." of a <time>
-# element and the min="..." of a date input are ISO by definition and shown to nobody.
+# element and the min="..." of a date input are ISO by definition and shown to nobody, as is
+# a variable named iso, which a translated sentence puts in its <time datetime="{{ iso }}Z">.
 BY_HAND = re.compile(r"(?<!datetime=\"\{\{ )\b[\w.]+\.(strftime|isoformat)\(")
-MACHINE = re.compile(r'(datetime|min)="?\{\{[^}]*\}\}|min=[\w.]+\.isoformat\(\)')
+MACHINE = re.compile(r'(datetime|min)="?\{\{[^}]*\}\}|min=[\w.]+\.isoformat\(\)|\biso ?= ?[\w.]+\.isoformat\(\)')
 
 
 def test_no_page_template_formats_a_time_by_hand():
