@@ -7,6 +7,7 @@ its tokens.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -369,3 +370,14 @@ def page(browser):
     context.set_default_timeout(BROWSER_TIMEOUT_MS)
     yield context.new_page()
     context.close()
+
+
+# Files whose tests take a minute or more: browsers, real worker processes, the corpora and
+# the property tests. The suite's two workers take whole files in the order collected, so
+# these go first; last, one of them would run on alone while the other has nothing left.
+SLOW_FILES = re.compile(r"_browser\.py$|corpora|corpus|property|workers?\.py$|worker_jobs|two_machines"
+                        r"|shared_rate_limits|cjk_table|query_table")
+
+
+def pytest_collection_modifyitems(items):
+    items.sort(key=lambda item: SLOW_FILES.search(item.path.name) is None)  # stable: file order kept

@@ -16,7 +16,8 @@ TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 # element and the min="..." of a date input are ISO by definition and shown to nobody, as is
 # a variable named iso, which a translated sentence puts in its <time datetime="{{ iso }}Z">.
 BY_HAND = re.compile(r"(?<!datetime=\"\{\{ )\b[\w.]+\.(strftime|isoformat)\(")
-MACHINE = re.compile(r'(datetime|min)="?\{\{[^}]*\}\}|min=[\w.]+\.isoformat\(\)|\biso ?= ?[\w.]+\.isoformat\(\)')
+MACHINE = re.compile(r'(datetime|min)="?\{\{[^}]*\}\}|min=[\w.]+\.isoformat\(\)'
+                     r'|\biso ?= ?[\w.]+\.isoformat\(\)')
 
 
 def test_no_page_template_formats_a_time_by_hand():
