@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import tempfile
+from contextlib import contextmanager
 from dataclasses import replace
 
 import pytest
@@ -40,6 +41,13 @@ def indexes(postgres_schema_url):
         3: ["redfox", "blueowl", "the", "greenelk"],
     }
     documents = [replace(BASE, id=n, body=" ".join(words)) for n, words in bodies.items()]
+    with both_backends(postgres_schema_url, documents) as (whoosh, pg):
+        yield bodies, whoosh, pg
+
+
+@contextmanager
+def both_backends(postgres_schema_url: str, documents: list[IndexDocument]):
+    """Yield a Whoosh index and the PostgreSQL backend, each holding ``documents``."""
     engine = create_engine(postgres_schema_url)
     postgres.metadata.create_all(engine)
     pg = postgres.PostgresIndex(engine)
@@ -49,7 +57,7 @@ def indexes(postgres_schema_url):
         whoosh = SearchIndex(folder)
         whoosh.acquire_writer()
         whoosh.write(documents)
-        yield bodies, whoosh, pg
+        yield whoosh, pg
         whoosh.release_writer()
     postgres.metadata.drop_all(engine)
     engine.dispose()
@@ -110,19 +118,8 @@ def cjk_indexes(postgres_schema_url):
     rng = random.Random(5)
     body = "".join(rng.choice(HAN) for _ in range(30_000)) + "終わりの言葉"
     documents = [replace(BASE, id=1, body=body), replace(BASE, id=2, body="請求書 短い")]
-    engine = create_engine(postgres_schema_url)
-    postgres.metadata.create_all(engine)
-    pg = postgres.PostgresIndex(engine)
-    pg.clear()
-    pg.write(documents)
-    with tempfile.TemporaryDirectory() as folder:
-        whoosh = SearchIndex(folder)
-        whoosh.acquire_writer()
-        whoosh.write(documents)
+    with both_backends(postgres_schema_url, documents) as (whoosh, pg):
         yield {1: body, 2: "請求書 短い"}, whoosh, pg
-        whoosh.release_writer()
-    postgres.metadata.drop_all(engine)
-    engine.dispose()
 
 
 def test_every_part_of_a_long_cjk_run_is_found_across_the_stretches(cjk_indexes):
