@@ -376,7 +376,8 @@ def page(browser):
 # the property tests. The suite's two workers take whole files in the order collected, so
 # these go first; last, one of them would run on alone while the other has nothing left.
 SLOW_FILES = re.compile(r"_browser\.py$|corpora|corpus|property|workers?\.py$|worker_jobs|two_machines"
-                        r"|shared_rate_limits|cjk_table|query_table")
+                        r"|shared_rate_limits|cjk_table|query_table|poller_failures|searcher_memory"
+                        r"|poller_imap|indexing_alongside")
 
 
 def pytest_collection_modifyitems(items):
