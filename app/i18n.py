@@ -21,6 +21,7 @@ import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -114,9 +115,14 @@ def available() -> list[str]:
     return [DEFAULT, *catalogue_languages(directory)]
 
 
-def catalogue_languages(directory: Path) -> list[str]:
-    """Return the languages that have a ``.po`` catalogue under ``directory``, sorted."""
-    return sorted(po.parent.parent.name for po in directory.glob("*/LC_MESSAGES/messages.po"))
+@cache
+def catalogue_languages(directory: Path) -> tuple[str, ...]:
+    """Return the languages that have a ``.po`` catalogue under ``directory``, sorted.
+
+    Read once per process: every signed-in request asks (``select_locale``), and a new
+    catalogue is compiled, like the others, only when the app starts.
+    """
+    return tuple(sorted(po.parent.parent.name for po in directory.glob("*/LC_MESSAGES/messages.po")))
 
 
 def supported(language: str | None) -> str:
